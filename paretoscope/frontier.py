@@ -1,0 +1,187 @@
+"""Pareto frontiers over any number of objectives.
+
+Every objective is first turned into "lower is better" (multiplied by the
+metric's sign). A point is on the frontier when no other point is at least as
+good on every objective and strictly better on one: exact ties all stay, and
+a point with a NaN objective is never on it.
+
+Algorithms (n points, k objectives):
+- k = 1: the minimum and its ties, O(n).
+- k = 2: lexicographic sort then a running minimum, O(n log n), vectorised.
+- k = 3: lexicographic sort then a sweep over a 2-D staircase, O(n log n)
+  comparisons (list inserts are memmoves).
+- k > 3: repeated elimination by the best remaining point, O(n·f) for a
+  frontier of f points, vectorised.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from paretoscope.metrics import metric
+
+__all__ = ["frontier_mask", "pareto_mask", "pareto_mask_bruteforce"]
+
+
+def pareto_mask(values: np.ndarray, senses: Sequence[int] | None = None) -> np.ndarray:
+    """Boolean mask of the non-dominated rows of ``values`` (shape ``(n, k)``).
+
+    ``senses[j]`` is +1 when lower is better for column j and -1 when higher is
+    better (default: all +1). Rows containing NaN are never on the frontier.
+    """
+    pts = np.asarray(values, dtype=np.float64)
+    if pts.ndim != 2:
+        raise ValueError(f"values must be 2-D (n, k), got shape {pts.shape}")
+    n, k = pts.shape
+    if senses is not None:
+        if len(senses) != k:
+            raise ValueError(f"{len(senses)} senses for {k} objectives")
+        pts = pts * np.asarray(senses, dtype=np.float64)
+    mask = np.zeros(n, dtype=bool)
+    finite = ~np.isnan(pts).any(axis=1)
+    idx = np.flatnonzero(finite)
+    if idx.size == 0 or k == 0:
+        return mask
+    sub = pts[idx]
+    if k == 1:
+        sub_mask = sub[:, 0] == sub[:, 0].min()
+    elif k == 2:
+        sub_mask = _mask_2d(sub)
+    elif k == 3:
+        sub_mask = _mask_3d(sub)
+    else:
+        sub_mask = _mask_nd(sub)
+    mask[idx] = sub_mask
+    return mask
+
+
+def _group_starts(sorted_pts: np.ndarray) -> np.ndarray:
+    """Index of the first row of each run of identical rows in a sorted array."""
+    if len(sorted_pts) == 0:
+        return np.zeros(0, dtype=np.int64)
+    new = np.ones(len(sorted_pts), dtype=bool)
+    new[1:] = (sorted_pts[1:] != sorted_pts[:-1]).any(axis=1)
+    return np.flatnonzero(new)
+
+
+def _mask_2d(pts: np.ndarray) -> np.ndarray:
+    # Sort by x then y. A point is dominated iff some strictly earlier distinct
+    # point has y <= its y; identical points share a group and never dominate
+    # each other.
+    order = np.lexsort((pts[:, 1], pts[:, 0]))
+    s = pts[order]
+    starts = _group_starts(s)
+    group_y = s[starts, 1]
+    # Best y among all groups strictly before each group.
+    prev_best = np.empty_like(group_y)
+    prev_best[0] = np.inf
+    if len(group_y) > 1:
+        prev_best[1:] = np.minimum.accumulate(group_y)[:-1]
+    group_ok = group_y < prev_best
+    sizes = np.diff(np.append(starts, len(s)))
+    out = np.empty(len(pts), dtype=bool)
+    out[order] = np.repeat(group_ok, sizes)
+    return out
+
+
+def _mask_3d(pts: np.ndarray) -> np.ndarray:
+    order = np.lexsort((pts[:, 2], pts[:, 1], pts[:, 0]))
+    s = pts[order]
+    starts = _group_starts(s)
+    ends = np.append(starts[1:], len(s))
+    # Staircase of the (y, z) minima seen so far: ys ascending, zs strictly descending.
+    ys: list[float] = []
+    zs: list[float] = []
+    ok_sorted = np.empty(len(s), dtype=bool)
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        y, z = float(s[a, 1]), float(s[a, 2])
+        i = bisect_right(ys, y) - 1
+        dominated = i >= 0 and zs[i] <= z
+        ok_sorted[a:b] = not dominated
+        if dominated:
+            continue
+        # Insert (y, z) and drop staircase points it weakly dominates.
+        j = bisect_right(ys, y)
+        if j > 0 and ys[j - 1] == y:
+            j -= 1  # same y, larger z (else it would dominate): replace
+        end = j
+        while end < len(ys) and zs[end] >= z:
+            end += 1
+        ys[j:end] = [y]
+        zs[j:end] = [z]
+    out = np.empty(len(pts), dtype=bool)
+    out[order] = ok_sorted
+    return out
+
+
+def _mask_nd(pts: np.ndarray) -> np.ndarray:
+    n = len(pts)
+    # Process in order of the sum (ties, and sums equal after rounding, broken
+    # lexicographically) so that a dominating point always comes first.
+    keys = tuple(pts[:, j] for j in reversed(range(pts.shape[1])))
+    order = np.lexsort((*keys, pts.sum(axis=1)))
+    cand = order
+    keep: list[np.ndarray] = []
+    while cand.size:
+        best = pts[cand[0]]
+        rest = pts[cand]
+        dominated = (rest >= best).all(axis=1) & (rest > best).any(axis=1)
+        cand = cand[~dominated]
+        # cand[0] is not dominated by anything left (nothing left has a smaller
+        # sum and dominates it, and anything dominating it would have a smaller sum).
+        keep.append(cand[:1])
+        cand = cand[1:]
+    kept = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
+    out = np.zeros(n, dtype=bool)
+    out[kept] = True
+    return out
+
+
+def pareto_mask_bruteforce(values: np.ndarray, senses: Sequence[int] | None = None) -> np.ndarray:
+    """O(n²·k) reference implementation, for tests."""
+    pts = np.asarray(values, dtype=np.float64)
+    if senses is not None:
+        pts = pts * np.asarray(senses, dtype=np.float64)
+    n = len(pts)
+    out = np.zeros(n, dtype=bool)
+    for i in range(n):
+        if np.isnan(pts[i]).any():
+            continue
+        dominated = False
+        for j in range(n):
+            if i == j or np.isnan(pts[j]).any():
+                continue
+            if (pts[j] <= pts[i]).all() and (pts[j] < pts[i]).any():
+                dominated = True
+                break
+        out[i] = not dominated
+    return out
+
+
+def frontier_mask(frame: pd.DataFrame, metrics: Sequence[str], by: str | None = None) -> pd.Series:
+    """Mask of ``frame``'s rows on the Pareto frontier over the registry ``metrics``.
+
+    With ``by``, one frontier is computed per value of that column (missing
+    values form their own group). Raises ``InputError`` for an unknown metric.
+    """
+    defs = [metric(m) for m in metrics]
+    senses = [d.sign for d in defs]
+    out = pd.Series(False, index=frame.index, dtype=bool)
+    if frame.empty:
+        return out
+    missing = [m for m in metrics if m not in frame.columns]
+    if missing:
+        return out
+    vals = frame[list(metrics)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    if by is None:
+        out[:] = pareto_mask(vals, senses)
+        return out
+    keys = frame[by].astype("string").fillna("<none>").to_numpy()
+    for key in pd.unique(keys):
+        rows = np.flatnonzero(keys == key)
+        out.iloc[rows] = pareto_mask(vals[rows], senses)
+    return out

@@ -1,0 +1,142 @@
+"""The metric registry: each metric's key, label, unit and direction.
+
+The chart axes, the frontier, the command line and the docs all read this one
+table. Keys carry their unit (``latency_ms_p50``) and are a public contract:
+users' scripts pass them to ``paretoscope frontier --x``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from paretoscope.errors import InputError
+
+__all__ = ["METRICS", "Direction", "Metric", "metric", "metric_keys"]
+
+Direction = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One measurable quantity of a run."""
+
+    key: str
+    label: str
+    unit: str
+    direction: Direction
+    description: str
+    log_scale_default: bool = False
+    fmt: str = ".3g"
+
+    @property
+    def axis_title(self) -> str:
+        """Axis title with its unit and direction, e.g. ``Latency p50 (ms, lower is better)``."""
+        unit = f"{self.unit}, " if self.unit else ""
+        return f"{self.label} ({unit}{self.direction} is better)"
+
+    @property
+    def sign(self) -> int:
+        """+1 when lower is better, -1 when higher is better: multiply to minimise."""
+        return 1 if self.direction == "lower" else -1
+
+
+_ALL: tuple[Metric, ...] = (
+    Metric(
+        "accuracy",
+        "Accuracy",
+        "fraction",
+        "higher",
+        "Top-1 accuracy on the held-out labelled split, as a fraction in [0, 1].",
+        fmt=".4f",
+    ),
+    Metric(
+        "latency_ms_p50",
+        "Latency p50",
+        "ms",
+        "lower",
+        "Median wall-clock time of one forward pass of one batch.",
+        log_scale_default=True,
+    ),
+    Metric(
+        "latency_ms_p90",
+        "Latency p90",
+        "ms",
+        "lower",
+        "90th percentile of one forward pass of one batch.",
+        log_scale_default=True,
+    ),
+    Metric(
+        "latency_ms_p99",
+        "Latency p99",
+        "ms",
+        "lower",
+        "99th percentile of one forward pass of one batch.",
+        log_scale_default=True,
+    ),
+    Metric(
+        "latency_ms_mean",
+        "Latency mean",
+        "ms",
+        "lower",
+        "Mean time of one forward pass of one batch.",
+        log_scale_default=True,
+    ),
+    Metric(
+        "throughput_per_s",
+        "Throughput",
+        "items/s",
+        "higher",
+        "Items per second: batch size divided by the median batch latency.",
+        log_scale_default=True,
+    ),
+    Metric(
+        "peak_mem_mb",
+        "Peak memory",
+        "MB",
+        "lower",
+        "Peak resident memory of the measuring process (CPU) or peak allocated "
+        "device memory (GPU), in MB (10^6 bytes).",
+    ),
+    Metric(
+        "model_size_mb",
+        "Model size",
+        "MB",
+        "lower",
+        "Size of the model artifact on disk, in MB (10^6 bytes).",
+        log_scale_default=True,
+    ),
+    Metric(
+        "params",
+        "Parameters",
+        "count",
+        "lower",
+        "Number of parameters (weights and biases) in the model.",
+        log_scale_default=True,
+        fmt=",.0f",
+    ),
+    Metric(
+        "energy_j_per_item",
+        "Energy per item",
+        "J",
+        "lower",
+        "Energy from a hardware counter over the timed window, divided by the "
+        "items processed. Unavailable (null, with a reason) where no counter exists.",
+        log_scale_default=True,
+    ),
+)
+
+METRICS: dict[str, Metric] = {m.key: m for m in _ALL}
+
+
+def metric(key: str) -> Metric:
+    """Return the registered metric ``key``; raise ``InputError`` naming the valid keys."""
+    try:
+        return METRICS[key]
+    except KeyError:
+        raise InputError(f"unknown metric {key!r}; choose one of: {', '.join(METRICS)}") from None
+
+
+def metric_keys() -> list[str]:
+    """All metric keys, in registry order."""
+    return list(METRICS)

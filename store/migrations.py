@@ -1,0 +1,270 @@
+"""The store's schema: numbered, named, append-only migrations.
+
+Never edit a migration that has shipped; add a new one. Each is applied in one
+transaction together with its row in ``schema_migrations``, so a store is never
+left half-migrated. References between tables are checked in code, not
+declared: DuckDB cannot ALTER a table that a foreign key points at, and later
+migrations will need to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from paretoscope.errors import SchemaError
+from paretoscope.timefmt import utc_now
+
+__all__ = ["MIGRATIONS", "Migration", "apply_migrations", "schema_version"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+_M001_CORE = """
+CREATE TABLE hosts (
+    host_id VARCHAR PRIMARY KEY,
+    hostname VARCHAR,
+    os VARCHAR,
+    cpu_model VARCHAR,
+    cpu_cores_logical INTEGER,
+    cpu_cores_physical INTEGER,
+    mem_total_mb DOUBLE,
+    python_version VARCHAR,
+    first_seen_at TIMESTAMP          -- UTC
+);
+
+CREATE TABLE devices (
+    device_id VARCHAR PRIMARY KEY,
+    host_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,            -- 'cpu' | 'cuda'
+    name VARCHAR,
+    device_index INTEGER,
+    memory_mb DOUBLE,
+    compute_capability VARCHAR,
+    driver_version VARCHAR,
+    extra JSON
+);
+
+CREATE TABLE models (
+    model_id VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    family VARCHAR,
+    task VARCHAR,
+    parent_model_id VARCHAR,          -- lineage: the model this variant came from
+    transformation VARCHAR,           -- e.g. 'int8 dynamic quantization (onnxruntime)'
+    params BIGINT,
+    source VARCHAR,                   -- 'demo' | 'upload' | 'cli' | 'import'
+    description VARCHAR,
+    created_at TIMESTAMP             -- UTC
+);
+
+CREATE TABLE artifacts (
+    sha256 VARCHAR PRIMARY KEY,
+    format VARCHAR NOT NULL,          -- 'onnx' | 'torch-state' | 'pt2'
+    path VARCHAR,
+    size_bytes BIGINT,
+    precision VARCHAR,
+    builder VARCHAR,
+    builder_kwargs JSON
+);
+
+CREATE TABLE datasets (
+    dataset_id VARCHAR PRIMARY KEY,
+    name VARCHAR,
+    split VARCHAR,
+    n_samples INTEGER,
+    sha256 VARCHAR,
+    source VARCHAR,
+    path VARCHAR
+);
+
+CREATE TABLE runs (
+    run_id VARCHAR PRIMARY KEY,
+    model_id VARCHAR NOT NULL,
+    artifact_sha256 VARCHAR,
+    host_id VARCHAR,
+    device_id VARCHAR,
+    device VARCHAR NOT NULL,          -- 'cpu' | 'cuda:N', as requested
+    runtime VARCHAR NOT NULL,         -- 'ort' | 'torch'
+    runtime_version VARCHAR,
+    execution_provider VARCHAR,
+    precision VARCHAR NOT NULL,
+    batch_size INTEGER NOT NULL,
+    threads INTEGER,
+    dims JSON,
+    input_shapes JSON,
+    dataset_id VARCHAR,
+    status VARCHAR NOT NULL,          -- 'ok' | 'failed'
+    error VARCHAR,
+    origin VARCHAR NOT NULL,          -- 'measured' | 'imported'
+    job_id VARCHAR,
+    started_at TIMESTAMP,             -- all timestamps are UTC
+    finished_at TIMESTAMP,
+    ingested_at TIMESTAMP,
+    throughput_per_s DOUBLE,
+    model_size_mb DOUBLE,
+    params BIGINT,
+    peak_mem_mb DOUBLE,
+    baseline_mem_mb DOUBLE,
+    mem_source VARCHAR,
+    device_peak_reserved_mb DOUBLE,
+    energy_j DOUBLE,                  -- NULL when unavailable: never a silent zero
+    energy_j_per_item DOUBLE,
+    avg_power_w DOUBLE,
+    energy_source VARCHAR,
+    energy_unavailable_reason VARCHAR,
+    energy_window_s DOUBLE,
+    provenance JSON,
+    spec JSON NOT NULL
+);
+
+CREATE TABLE latency (
+    run_id VARCHAR PRIMARY KEY,
+    mean_ms DOUBLE,
+    p50_ms DOUBLE,
+    p90_ms DOUBLE,
+    p99_ms DOUBLE,
+    std_ms DOUBLE,
+    min_ms DOUBLE,
+    max_ms DOUBLE,
+    ci_low_ms DOUBLE,                 -- 95% CI of the median
+    ci_high_ms DOUBLE,
+    n_iter INTEGER,
+    warmup_iter INTEGER,
+    total_time_s DOUBLE,
+    stop_reason VARCHAR,
+    timer VARCHAR,
+    samples_ms DOUBLE[],
+    quantiles_ms DOUBLE[]
+);
+
+CREATE TABLE accuracy (
+    run_id VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL,          -- 'top1' (fraction) | 'top5' | 'mae' | 'rmse'
+    value DOUBLE NOT NULL,
+    dataset_id VARCHAR,
+    n_samples INTEGER,
+    origin VARCHAR NOT NULL,          -- 'measured' | 'reported'
+    note VARCHAR,
+    PRIMARY KEY (run_id, metric)
+);
+
+CREATE INDEX runs_model_idx ON runs (model_id);
+"""
+
+_M002_RUN_SUMMARY = """
+CREATE OR REPLACE VIEW run_summary AS
+SELECT
+    r.run_id,
+    m.name AS model,
+    r.model_id,
+    m.family,
+    m.parent_model_id,
+    m.transformation,
+    m.source AS model_source,
+    r.runtime,
+    r.device,
+    d.kind AS device_kind,
+    d.name AS device_name,
+    h.hostname AS host,
+    r.host_id,
+    r.precision,
+    r.batch_size,
+    r.threads,
+    r.status,
+    r.error,
+    r.origin,
+    r.runtime_version,
+    r.execution_provider,
+    r.job_id,
+    r.started_at,
+    r.finished_at,
+    a.value AS accuracy,
+    a.origin AS accuracy_origin,
+    a.n_samples AS accuracy_n,
+    a.dataset_id,
+    l.p50_ms AS latency_ms_p50,
+    l.p90_ms AS latency_ms_p90,
+    l.p99_ms AS latency_ms_p99,
+    l.mean_ms AS latency_ms_mean,
+    l.std_ms AS latency_ms_std,
+    l.ci_low_ms AS latency_ms_p50_ci_low,
+    l.ci_high_ms AS latency_ms_p50_ci_high,
+    l.n_iter AS latency_n_iter,
+    l.stop_reason AS latency_stop_reason,
+    r.throughput_per_s,
+    r.peak_mem_mb,
+    r.model_size_mb,
+    r.params,
+    r.energy_j_per_item,
+    r.avg_power_w,
+    r.energy_source,
+    r.energy_unavailable_reason
+FROM runs r
+LEFT JOIN models m ON m.model_id = r.model_id
+LEFT JOIN devices d ON d.device_id = r.device_id
+LEFT JOIN hosts h ON h.host_id = r.host_id
+LEFT JOIN latency l ON l.run_id = r.run_id
+LEFT JOIN accuracy a ON a.run_id = r.run_id AND a.metric = 'top1';
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "core tables: hosts, devices, models, artifacts, datasets, runs", _M001_CORE),
+    Migration(2, "run_summary view", _M002_RUN_SUMMARY),
+)
+
+_BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    applied_at TIMESTAMP -- UTC
+)
+"""
+
+
+def schema_version(conn: Any) -> int:
+    """Highest applied migration of an open DuckDB connection (0 for a new file)."""
+    exists = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def apply_migrations(conn: Any) -> list[int]:
+    """Apply every pending migration, each in its own transaction; return those applied.
+
+    Raises ``SchemaError`` when the store was written by a newer Paretoscope.
+    """
+    conn.execute(_BOOKKEEPING)
+    current = schema_version(conn)
+    latest = MIGRATIONS[-1].version
+    if current > latest:
+        raise SchemaError(
+            f"this store has schema version {current}, newer than this Paretoscope "
+            f"understands ({latest}); upgrade Paretoscope to open it"
+        )
+    applied: list[int] = []
+    for mig in MIGRATIONS:
+        if mig.version <= current:
+            continue
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(mig.sql)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                [mig.version, mig.name, utc_now()],
+            )
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(mig.version)
+    return applied
