@@ -1,0 +1,203 @@
+"""The ``paretoscope`` command line.
+
+These forms are a public contract (users' scripts rely on them):
+
+    paretoscope demo [--store PATH]
+    paretoscope runs [--store PATH] [--format csv|json]
+    paretoscope frontier --x METRIC --y METRIC [--z METRIC ...] [--by FIELD]
+                         [--store PATH] [--format csv|json]
+    paretoscope serve [--store PATH] [--port N]
+
+Expected failures print one paragraph to stderr (no traceback) and exit 2 for
+bad input, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from paretoscope import __version__
+from paretoscope.errors import InputError, ParetoscopeError
+from paretoscope.metrics import METRICS
+from paretoscope.progressbar import ProgressFile, TerminalBar
+from paretoscope.runtable import GROUP_FIELDS, frontier_table, render, run_table
+from store import Store, resolve_store_path
+
+__all__ = ["main"]
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _store_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        metavar="PATH",
+        help="DuckDB store file (default: $PARETOSCOPE_STORE, else "
+        "~/.local/share/paretoscope/paretoscope.duckdb)",
+    )
+
+
+def _format_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format")
+
+
+def _parser() -> argparse.ArgumentParser:
+    metric_help = "metric key: " + ", ".join(METRICS)
+    parser = argparse.ArgumentParser(
+        prog="paretoscope",
+        description="Measured accuracy-vs-efficiency Pareto frontiers of ML models.",
+    )
+    parser.add_argument("--version", action="version", version=f"paretoscope {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo", help="train the demo model zoo and measure it on this host into the store"
+    )
+    _store_arg(demo)
+    demo.add_argument("--quick", action="store_true", help="a small subset, for tests")
+    demo.add_argument(
+        "--force", action="store_true", help="measure again even if this host has demo runs"
+    )
+    demo.add_argument("--progress-file", metavar="FILE", help=argparse.SUPPRESS)
+
+    runs = sub.add_parser("runs", help="list successful runs, one row each")
+    _store_arg(runs)
+    _format_arg(runs)
+    runs.add_argument("--all", action="store_true", help="include failed runs")
+
+    fr = sub.add_parser("frontier", help="list the runs on the Pareto frontier over metrics")
+    fr.add_argument("--x", required=True, metavar="METRIC", help=metric_help)
+    fr.add_argument("--y", required=True, metavar="METRIC", help=metric_help)
+    fr.add_argument("--z", action="append", default=[], metavar="METRIC", help="further objectives")
+    fr.add_argument(
+        "--by", metavar="FIELD", help="one frontier per value of: " + ", ".join(GROUP_FIELDS)
+    )
+    _store_arg(fr)
+    _format_arg(fr)
+
+    serve = sub.add_parser("serve", help="start the dashboard (runs the demo first if empty)")
+    _store_arg(serve)
+    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument("--address", default="localhost", help="address to listen on")
+    serve.add_argument(
+        "--no-demo", action="store_true", help="do not measure the demo zoo on an empty store"
+    )
+    return parser
+
+
+def _open_store(path: str | None) -> Store:
+    return Store(resolve_store_path(path))
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from paretoscope.demo import run_demo
+
+    store = _open_store(args.store)
+    bar = TerminalBar()
+    pfile = ProgressFile(args.progress_file) if args.progress_file else None
+
+    def on_progress(p: object) -> None:
+        fields = (
+            int(getattr(p, "done", 0)),
+            int(getattr(p, "total", 0)),
+            str(getattr(p, "label", "")),
+            float(getattr(p, "elapsed_s", 0.0)),
+            getattr(p, "eta_s", None),
+        )
+        bar.update(*fields)
+        if pfile:
+            pfile.update(*fields)
+
+    print(f"store: {store.path}", file=sys.stderr)
+    try:
+        summary = run_demo(store, quick=args.quick, force=args.force, on_progress=on_progress)
+    except BaseException as err:
+        bar.close()
+        if pfile:
+            pfile.finish(False, f"{type(err).__name__}: {err}")
+        raise
+    bar.close()
+    message = str(summary)
+    if pfile:
+        pfile.finish(True, message)
+    print(message, file=sys.stderr)
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    store = _open_store(args.store)
+    frame = store.runs_frame(status=None if args.all else "ok")
+    table = run_table(frame)
+    if args.all:
+        table["status"] = frame["status"].to_numpy()
+        table["error"] = frame["error"].to_numpy()
+    sys.stdout.write(render(table, args.format))
+    return 0
+
+
+def _cmd_frontier(args: argparse.Namespace) -> int:
+    metrics = [args.x, args.y, *args.z]
+    store = _open_store(args.store)
+    table = run_table(store.runs_frame(status="ok"))
+    sys.stdout.write(render(frontier_table(table, metrics, by=args.by), args.format))
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    store = _open_store(args.store)
+    if not args.no_demo and store.run_count(status="ok") == 0:
+        print("The store is empty: measuring the demo zoo on this host first.", file=sys.stderr)
+        _cmd_demo(
+            argparse.Namespace(store=str(store.path), quick=False, force=False, progress_file=None)
+        )
+    app = _REPO_ROOT / "app.py"
+    if not app.exists():
+        raise InputError(
+            f"cannot find the dashboard at {app}; run `paretoscope serve` from a source "
+            "checkout installed with `pip install -e .`"
+        )
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.port", str(args.port),
+        "--server.address", args.address,
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--", "--store", str(store.path),
+    ]  # fmt: skip
+    print(f"Dashboard: http://{args.address}:{args.port}  (store: {store.path})", file=sys.stderr)
+    env = dict(os.environ, PARETOSCOPE_STORE=str(store.path))
+    try:
+        return subprocess.call(cmd, env=env, cwd=_REPO_ROOT)
+    except KeyboardInterrupt:
+        return 0
+
+
+_COMMANDS = {
+    "demo": _cmd_demo,
+    "runs": _cmd_runs,
+    "frontier": _cmd_frontier,
+    "serve": _cmd_serve,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``paretoscope`` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except InputError as err:
+        print(f"paretoscope {args.command}: {err}", file=sys.stderr)
+        return 2
+    except ParetoscopeError as err:
+        print(f"paretoscope {args.command}: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"paretoscope {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

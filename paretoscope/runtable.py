@@ -1,0 +1,113 @@
+"""The run table of the command line: its columns are a public contract.
+
+``paretoscope runs`` and ``paretoscope frontier`` print these columns in this
+order; users' scripts read them by name, so add columns at the end and never
+rename one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from paretoscope.errors import InputError
+from paretoscope.frontier import frontier_mask
+from paretoscope.metrics import metric, metric_keys
+
+__all__ = ["GROUP_FIELDS", "RUN_COLUMNS", "frontier_table", "render", "run_table"]
+
+_ID_COLUMNS = (
+    "run_id",
+    "model",
+    "family",
+    "runtime",
+    "device",
+    "precision",
+    "batch_size",
+    "threads",
+)
+_TRAILING = (
+    "accuracy_origin",
+    "latency_ms_p50_ci_low",
+    "latency_ms_p50_ci_high",
+    "latency_n_iter",
+    "energy_unavailable_reason",
+    "device_name",
+    "host",
+    "runtime_version",
+    "execution_provider",
+    "transformation",
+    "parent_model_id",
+    "model_id",
+    "origin",
+    "started_at",
+)
+RUN_COLUMNS: tuple[str, ...] = _ID_COLUMNS + tuple(metric_keys()) + _TRAILING
+
+# Run fields a frontier may be grouped by (``--by``).
+GROUP_FIELDS: tuple[str, ...] = (
+    "runtime",
+    "device",
+    "device_name",
+    "host",
+    "precision",
+    "batch_size",
+    "threads",
+    "family",
+    "model",
+)
+
+
+def run_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The contract columns of ``Store.runs_frame()`` output, in contract order."""
+    out = pd.DataFrame(index=summary.index)
+    for col in RUN_COLUMNS:
+        out[col] = summary[col] if col in summary.columns else pd.NA
+    return out.reset_index(drop=True)
+
+
+def frontier_table(
+    runs: pd.DataFrame, metrics: Sequence[str], by: str | None = None
+) -> pd.DataFrame:
+    """Rows of ``runs`` on the Pareto frontier over ``metrics`` (one frontier per ``by`` value).
+
+    Raises ``InputError`` for an unknown metric, a repeated metric or an unknown field.
+    """
+    for m in metrics:
+        metric(m)
+    if len(set(metrics)) != len(metrics):
+        raise InputError(f"each metric may be named once; got {', '.join(metrics)}")
+    if len(metrics) < 2:
+        raise InputError("a frontier needs at least two metrics (--x and --y)")
+    if by is not None and by not in GROUP_FIELDS:
+        raise InputError(f"cannot group by {by!r}; choose one of: {', '.join(GROUP_FIELDS)}")
+    mask = frontier_mask(runs, list(metrics), by=by)
+    return runs[mask.to_numpy()].reset_index(drop=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return _jsonable(value.item())
+    return value
+
+
+def render(table: pd.DataFrame, fmt: str) -> str:
+    """``table`` as ``csv`` (empty cells for missing values) or ``json`` (a list, nulls)."""
+    if fmt == "csv":
+        return str(table.to_csv(index=False))
+    if fmt == "json":
+        rows = [
+            {k: _jsonable(v) for k, v in row.items()} for row in table.to_dict(orient="records")
+        ]
+        return json.dumps(rows, indent=1) + "\n"
+    raise InputError(f"unknown format {fmt!r}; choose csv or json")
