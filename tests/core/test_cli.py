@@ -47,7 +47,7 @@ def store(tmp_path: Path) -> Store:
                     peak_mem_mb=float(rng.integers(50, 60)),
                     params=1000 * (j + 1),
                     model_size_mb=0.1 * (j + 1 + i % 2),
-                )  # fmt: skip
+                )
             )
     recs.append(make_record(model="nan-acc", accuracy=None))
     recs.append(make_record(model="broken", status="failed", error="boom"))
