@@ -170,18 +170,15 @@ def frontier_mask(frame: pd.DataFrame, metrics: Sequence[str], by: str | None = 
     """
     defs = [metric(m) for m in metrics]
     senses = [d.sign for d in defs]
-    out = pd.Series(False, index=frame.index, dtype=bool)
-    if frame.empty:
-        return out
-    missing = [m for m in metrics if m not in frame.columns]
-    if missing:
-        return out
-    vals = frame[list(metrics)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-    if by is None:
-        out[:] = pareto_mask(vals, senses)
-        return out
-    keys = frame[by].astype("string").fillna("<none>").to_numpy()
-    for key in pd.unique(keys):
-        rows = np.flatnonzero(keys == key)
-        out.iloc[rows] = pareto_mask(vals[rows], senses)
-    return out
+    mask = np.zeros(len(frame), dtype=bool)
+    if not frame.empty and all(m in frame.columns for m in metrics):
+        vals = frame[list(metrics)].apply(pd.to_numeric, errors="coerce")
+        arr = vals.to_numpy(dtype=np.float64, na_value=np.nan)
+        if by is None:
+            mask = pareto_mask(arr, senses)
+        else:
+            keys = frame[by].astype("string").fillna("<none>").to_numpy()
+            for key in pd.unique(keys):
+                rows = np.flatnonzero(keys == key)
+                mask[rows] = pareto_mask(arr[rows], senses)
+    return pd.Series(mask, index=frame.index, dtype=bool)
