@@ -1,0 +1,176 @@
+"""What machine and device a run is measured on, with ids that stay stable across runs.
+
+Importing this module does not import torch: ``cuda_devices`` imports it
+inside the function, and returns [] where torch or CUDA is absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import socket
+from pathlib import Path
+
+from paretoscope.errors import InputError, UnavailableError
+from paretoscope.records import DeviceInfo, HostInfo
+
+__all__ = [
+    "cpu_device",
+    "cpu_governor",
+    "cuda_devices",
+    "device_for",
+    "host_info",
+    "parse_cpuinfo",
+]
+
+_BYTES_PER_MB = 1_000_000
+
+
+def parse_cpuinfo(text: str) -> tuple[str | None, int | None]:
+    """CPU model name and physical core count from the text of /proc/cpuinfo.
+
+    Physical cores are the distinct (``physical id``, ``core id``) pairs; None
+    when the file does not list them (e.g. some ARM kernels and VMs).
+    """
+    model: str | None = None
+    cores: set[tuple[str, str]] = set()
+    physical_id = "0"
+    core_id: str | None = None
+
+    def flush() -> None:
+        if core_id is not None:
+            cores.add((physical_id, core_id))
+
+    for line in [*text.splitlines(), ""]:
+        if not line.strip():  # a blank line ends one processor's block
+            flush()
+            physical_id, core_id = "0", None
+            continue
+        key, _, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        if model is None and key in ("model name", "Model", "Hardware", "cpu model") and value:
+            model = value
+        elif key == "physical id":
+            physical_id = value
+        elif key == "core id":
+            core_id = value
+    return model, (len(cores) or None)
+
+
+def _mem_total_mb(meminfo: Path) -> float:
+    try:
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024 / _BYTES_PER_MB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / _BYTES_PER_MB
+    except (OSError, ValueError):
+        return 0.0
+
+
+def host_info(proc_root: Path = Path("/proc")) -> HostInfo:
+    """Describe this machine. ``host_id`` is a 16-hex-digit sha256 prefix of its identity.
+
+    The identity is hostname, CPU model, logical cores and total memory (whole
+    MB), so the id changes when the machine does (new CPU, more memory) and
+    not between runs. Never raises: unreadable files give fallbacks.
+    """
+    try:
+        cpuinfo = (proc_root / "cpuinfo").read_text()
+    except OSError:
+        cpuinfo = ""
+    model, physical = parse_cpuinfo(cpuinfo)
+    cpu_model = model or platform.processor() or platform.machine() or "unknown CPU"
+    logical = os.cpu_count() or 1
+    mem_mb = _mem_total_mb(proc_root / "meminfo")
+    hostname = socket.gethostname()
+    identity = f"{hostname}|{cpu_model}|{logical}|{round(mem_mb)}"
+    return HostInfo(
+        host_id=hashlib.sha256(identity.encode()).hexdigest()[:16],
+        hostname=hostname,
+        os=platform.platform(),
+        cpu_model=cpu_model,
+        cpu_cores_logical=logical,
+        cpu_cores_physical=physical,
+        mem_total_mb=mem_mb,
+        python_version=platform.python_version(),
+    )
+
+
+def cpu_governor(sys_root: Path = Path("/sys")) -> str | None:
+    """The cpufreq scaling governor of CPU 0 (e.g. ``performance``), or None where unreadable."""
+    try:
+        path = sys_root / "devices/system/cpu/cpu0/cpufreq/scaling_governor"
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def cpu_device(host: HostInfo) -> DeviceInfo:
+    """The host's CPUs as one device, with id ``{host_id}:cpu``."""
+    return DeviceInfo(
+        device_id=f"{host.host_id}:cpu",
+        host_id=host.host_id,
+        kind="cpu",
+        name=host.cpu_model,
+        index=0,
+        memory_mb=host.mem_total_mb,
+    )
+
+
+def cuda_devices(host: HostInfo) -> list[DeviceInfo]:
+    """The CUDA GPUs torch can see; [] when torch is not installed or has no CUDA.
+
+    ``device_id`` is ``{host_id}:cuda:{uuid}`` where torch reports the GPU's
+    UUID (stable when ``CUDA_VISIBLE_DEVICES`` reorders devices), else
+    ``{host_id}:cuda:{index}``. Imports torch (seconds) on first call.
+    """
+    try:
+        import torch
+    except ImportError:
+        return []
+    try:
+        if not torch.cuda.is_available():
+            return []
+        count = torch.cuda.device_count()
+    except RuntimeError:  # a broken driver install reports here
+        return []
+    devices = []
+    for index in range(count):
+        props = torch.cuda.get_device_properties(index)
+        uuid = str(getattr(props, "uuid", "") or "")
+        devices.append(
+            DeviceInfo(
+                device_id=f"{host.host_id}:cuda:{uuid or index}",
+                host_id=host.host_id,
+                kind="cuda",
+                name=str(props.name),
+                index=index,
+                memory_mb=props.total_memory / _BYTES_PER_MB,
+                compute_capability=f"{props.major}.{props.minor}",
+                extra={"cuda_version": str(torch.version.cuda)},
+            )
+        )
+    return devices
+
+
+def device_for(spec_device: str, host: HostInfo) -> DeviceInfo:
+    """The ``DeviceInfo`` a run on ``spec_device`` (``cpu`` or ``cuda:N``) uses.
+
+    Raises ``InputError`` for a malformed device string and
+    ``UnavailableError`` for a GPU this host does not have.
+    """
+    if spec_device == "cpu":
+        return cpu_device(host)
+    kind, _, index_text = spec_device.partition(":")
+    if kind != "cuda" or not (index_text or "0").isdigit():
+        raise InputError(f"unknown device {spec_device!r}; use 'cpu' or 'cuda:N'")
+    index = int(index_text or "0")
+    gpus = cuda_devices(host)
+    if index >= len(gpus):
+        seen = f"{len(gpus)} CUDA device(s)" if gpus else "no CUDA device (or a CPU-only torch)"
+        raise UnavailableError(f"device {spec_device} requested but this host has {seen}")
+    return gpus[index]
