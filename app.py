@@ -1,0 +1,47 @@
+"""The dashboard's frame: page config, the store, the shared sidebar, and navigation.
+
+The pages live in ``app_pages/``, not ``pages/``: Streamlit treats a folder
+named ``pages`` beside the entry point as a legacy multipage app until a
+session has called ``st.navigation``, so on a fresh server a link straight to
+``/runs`` would run that page without this frame.
+
+Started by ``paretoscope serve`` as ``streamlit run app.py -- --store PATH``;
+``$PARETOSCOPE_STORE`` and the default location apply when no ``--store`` is
+given. Never imports ``measure``: the server must not load torch.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import streamlit as st
+
+from paretoscope import dashboard
+from paretoscope.errors import StoreError
+
+st.set_page_config(page_title="Paretoscope", page_icon="📈", layout="wide")
+
+store_path = dashboard.store_path_from_argv(sys.argv)
+try:
+    store = dashboard.use_store(store_path)
+    ok_runs, failed_runs = dashboard.run_counts(store)
+except StoreError as err:
+    st.error(f"**Cannot open the store.** {err}")
+    st.stop()
+
+pages = [
+    st.Page(
+        "app_pages/frontier.py", title="Frontier", icon=":material/scatter_plot:", default=True
+    ),
+    st.Page("app_pages/runs.py", title="Runs", icon=":material/table_rows:"),
+    st.Page("app_pages/methodology.py", title="Methodology", icon=":material/science:"),
+]
+page = st.navigation(pages)
+
+with st.sidebar:
+    st.markdown("**Paretoscope**")
+    st.caption(f"Store: `{store.path}`")
+    failed = f", {failed_runs} failed" if failed_runs else ""
+    st.caption(f"{ok_runs} successful run{'s' if ok_runs != 1 else ''}{failed}")
+
+page.run()

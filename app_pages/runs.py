@@ -1,0 +1,57 @@
+"""Runs: every run in the store, failed ones with their reason, filterable from the URL."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from paretoscope import dashboard as dash
+from paretoscope.charts import runs_table
+from paretoscope.views import STATUSES, RunsView, select_runs, unmatched_filters
+
+K = "runs"  # widget key prefix
+store = dash.current_store()
+view, notices = RunsView.from_query(dash.query_params())
+
+st.title("Runs")
+dash.show_notices(notices)
+runs = dash.load_runs(store, status=None)
+if runs.empty:
+    st.info("No runs yet. The Frontier page can run the demo zoo for you.")
+    st.page_link(
+        "app_pages/frontier.py", label="Go to the Frontier page", icon=":material/scatter_plot:"
+    )
+    st.stop()
+
+
+def sync() -> None:
+    """Write the widgets' view into the URL."""
+    new = RunsView(
+        status=tuple(st.session_state[f"{K}.status"]), filters=dash.filters_from_state(K)
+    )
+    dash.write_query(new.to_query())
+
+
+dash.write_query(view.to_query())
+st.session_state[f"{K}.status"] = list(view.status)
+(c_status,) = dash.filter_widgets(runs, view.filters, K, on_change=sync, leading=1)
+c_status.multiselect("Status", list(STATUSES), key=f"{K}.status", on_change=sync, placeholder="all")
+for notice in unmatched_filters(runs, view.filters):
+    st.info(notice)
+
+rows = select_runs(runs, view)
+failed = int((rows["status"] == "failed").sum())
+st.caption(
+    f"{len(rows)} of {len(runs)} runs shown, {failed} failed. Missing values show as —; "
+    "energy that no hardware counter could measure says why in *Energy unavailable because*."
+)
+dash.show_table(runs_table(rows))
+
+if failed:
+    st.subheader("Why runs failed")
+    for _, run in rows[rows["status"] == "failed"].iterrows():
+        with st.expander(
+            f"{run['model']} · {run['runtime']} · {run['precision']} · batch {run['batch_size']}"
+        ):
+            st.code(run["error"] or "no reason was recorded", language=None)
+            where = f"{run['host']} ({run['device']})"
+            st.caption(f"Run `{run['run_id']}` on {where}, started {run['started_at']} UTC")

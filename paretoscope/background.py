@@ -1,0 +1,297 @@
+"""The demo zoo as a background process the dashboard can start, follow and not start twice.
+
+The dashboard must never import torch, so it never imports the measuring code:
+it starts ``python -m paretoscope demo --store STORE --progress-file FILE`` in
+a child process and reads FILE, where the child appends one JSON object per
+line, ``{"done", "total", "label", "elapsed_s", "eta_s"}``, and finally
+``{"finished": true, "ok": bool, "message": str}``.
+
+One demo per store at a time: a lock file serialises launches and a pid file
+(``<store>.files/demo.pid``, JSON) names the job, so a second click, a second
+browser tab or a restarted server finds the running demo instead of starting
+another. A child that dies without its final line is reported as failed, with
+its exit status and the end of its log.
+
+Stdlib only (POSIX: ``fcntl``, ``/proc``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "PID_FILE",
+    "DemoJob",
+    "JobState",
+    "Progress",
+    "current_job",
+    "demo_command",
+    "job_state",
+    "launch_demo",
+    "read_progress",
+]
+
+PID_FILE = "demo.pid"
+_LOCK_FILE = "demo.lock"
+_LOG_TAIL_CHARS = 1500
+# How much of the progress file to read: the last line is all we need, and
+# a line is a few hundred bytes.
+_PROGRESS_TAIL_BYTES = 16_384
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class DemoJob:
+    """A launched demo: its process, and the files it writes."""
+
+    pid: int
+    progress_file: str
+    log_file: str
+    started_at: float  # time.time()
+    command: tuple[str, ...] = ()
+
+    @property
+    def exit_file(self) -> Path:
+        """Written by the launching process when the child exits: its exit status."""
+        return Path(self.progress_file + ".exit")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The latest line of a progress file (times in seconds)."""
+
+    done: int = 0
+    total: int = 0
+    label: str = ""
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    finished: bool = False
+    ok: bool = False
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        """Share done, in [0, 1] (0 when the total is not known yet)."""
+        return min(max(self.done / self.total, 0.0), 1.0) if self.total > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class JobState:
+    """Where a demo job stands: ``running``, ``succeeded`` or ``failed`` (with a message)."""
+
+    status: Literal["running", "succeeded", "failed"]
+    progress: Progress
+    message: str = ""
+
+
+def demo_command(store_path: Path, progress_file: Path) -> list[str]:
+    """The child's command line (the contract with ``paretoscope demo``)."""
+    return [
+        sys.executable,
+        "-m",
+        "paretoscope",
+        "demo",
+        "--store",
+        str(store_path),
+        "--progress-file",
+        str(progress_file),
+    ]
+
+
+@contextlib.contextmanager
+def _locked(files_dir: Path) -> Iterator[None]:
+    files_dir.mkdir(parents=True, exist_ok=True)
+    with (files_dir / _LOCK_FILE).open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def launch_demo(
+    store_path: Path, files_dir: Path, *, command: Sequence[str] | None = None
+) -> DemoJob:
+    """Start the demo in the background, or return the one already running for this store.
+
+    ``command`` replaces the child's command line (tests); it must honour the
+    progress-file contract, whose path is appended as ``--progress-file FILE``
+    when the command does not already name it. Raises ``OSError`` when the
+    child cannot be started.
+    """
+    with _locked(files_dir):
+        running = current_job(files_dir)
+        if running is not None and job_state(running).status == "running":
+            return running
+        if running is not None:
+            _remove_files(running)  # the previous demo's, finished
+        stem = f"demo-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
+        progress = files_dir / f"{stem}.progress.jsonl"
+        log = files_dir / f"{stem}.log"
+        if command is None:
+            argv = demo_command(store_path, progress)
+        else:
+            argv = [*command, "--progress-file", str(progress)]
+        env = dict(os.environ)
+        # The child must find this source tree even when it is not installed.
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
+        )
+        with log.open("wb") as log_fh:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log_fh,
+                stderr=subprocess.STDOUT,
+                cwd=_PACKAGE_ROOT,
+                env=env,
+                start_new_session=True,  # a Ctrl-C of the server does not kill the demo mid-write
+            )
+        job = DemoJob(proc.pid, str(progress), str(log), time.time(), tuple(argv))
+        _write_json(files_dir / PID_FILE, asdict(job))
+        threading.Thread(target=_reap, args=(proc, job.exit_file), daemon=True).start()
+        return job
+
+
+def _reap(proc: subprocess.Popen[bytes], exit_file: Path) -> None:
+    # Waiting collects the child (no zombie) and keeps its exit status for
+    # ``job_state``, which cannot get it from the pid once the child is gone.
+    code = proc.wait()
+    with contextlib.suppress(OSError):
+        exit_file.write_text(str(code), encoding="utf-8")
+
+
+def _remove_files(job: DemoJob) -> None:
+    for path in (Path(job.progress_file), Path(job.log_file), job.exit_file):
+        path.unlink(missing_ok=True)
+
+
+def _write_json(path: Path, obj: object) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def current_job(files_dir: Path) -> DemoJob | None:
+    """The last demo launched for the store whose folder is ``files_dir``, if any."""
+    try:
+        data = json.loads((files_dir / PID_FILE).read_text(encoding="utf-8"))
+        return DemoJob(
+            pid=int(data["pid"]),
+            progress_file=str(data["progress_file"]),
+            log_file=str(data["log_file"]),
+            started_at=float(data["started_at"]),
+            command=tuple(data.get("command", ())),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def read_progress(path: str | os.PathLike[str]) -> Progress | None:
+    """The last complete, well-formed line of a progress file; None when there is none yet.
+
+    A line still being written, or one that is not a JSON object, is skipped
+    in favour of the one before it.
+    """
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - _PROGRESS_TAIL_BYTES))
+            tail = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    lines = tail.split("\n")
+    # The text after the last newline is a line in progress (or nothing).
+    for line in reversed(lines[:-1]):
+        parsed = _parse_line(line)
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def _parse_line(line: str) -> Progress | None:
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    try:
+        if obj.get("finished") is True:
+            return Progress(
+                finished=True, ok=obj.get("ok") is True, message=str(obj.get("message", ""))
+            )
+        eta = obj.get("eta_s")
+        return Progress(
+            done=int(obj["done"]),
+            total=int(obj["total"]),
+            label=str(obj.get("label", "")),
+            elapsed_s=float(obj.get("elapsed_s") or 0.0),
+            eta_s=float(eta) if isinstance(eta, (int, float)) else None,
+        )
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+
+
+def _alive(job: DemoJob) -> bool:
+    """Whether the job's process is alive: not gone, not a zombie, not a reused pid."""
+    try:
+        os.kill(job.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, owned by someone else
+    proc = Path(f"/proc/{job.pid}")
+    try:
+        stat = (proc / "stat").read_text()
+        cmdline = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return True  # no /proc to ask: trust kill(0)
+    # Field 3, after the parenthesised command name, is the state; Z = zombie.
+    if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+        return False
+    # After a server restart the pid may belong to someone else by now; our
+    # child names its own progress file on its command line.
+    return job.progress_file in cmdline
+
+
+def _log_tail(job: DemoJob) -> str:
+    try:
+        text = Path(job.log_file).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    text = text.strip()
+    return text[-_LOG_TAIL_CHARS:]
+
+
+def job_state(job: DemoJob) -> JobState:
+    """Where ``job`` stands, from its progress file, its exit status and its pid."""
+    progress = read_progress(job.progress_file) or Progress()
+    if progress.finished:
+        if progress.ok:
+            return JobState("succeeded", progress, progress.message)
+        return JobState("failed", progress, progress.message or "the demo reported a failure")
+    exit_code: str | None = None
+    with contextlib.suppress(OSError):
+        exit_code = job.exit_file.read_text(encoding="utf-8").strip()
+    if exit_code is None and _alive(job):
+        return JobState("running", progress)
+    # Gone without its final line: it crashed, was killed, or never started.
+    how = f"exited with status {exit_code}" if exit_code else "is no longer running"
+    message = f"The demo process (pid {job.pid}) {how} without reporting that it finished."
+    tail = _log_tail(job)
+    if tail:
+        message += f"\n\nEnd of its log ({job.log_file}):\n\n{tail}"
+    return JobState("failed", progress, message)
