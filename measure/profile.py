@@ -1,0 +1,235 @@
+"""Measure one ``RunSpec`` in this process: load, time, meter, evaluate, and record it all.
+
+``profile_run`` is what the worker process calls; calling it directly is for
+tests and debugging, because a crash or a leak would take the caller with it
+and the process's peak memory would include whatever ran before. Stages in
+order: thread settings, host and device, runtime import (baseline memory),
+model load, input batch, timed loop under the energy meter, peak memory,
+accuracy (apart from timing), provenance.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from measure.devices import cpu_governor, device_for, host_info
+from measure.energy import energy_meter_for
+from measure.evaluate import evaluate_classification, load_dataset
+from measure.memory import BYTES_PER_MB, current_rss_mb, memory_stats
+from measure.runtimes import Session, random_batch, runtime_for
+from measure.timing import measure_latency
+from paretoscope.errors import InputError
+from paretoscope.records import (
+    RUNTIMES,
+    ArtifactRef,
+    EnergyStats,
+    Provenance,
+    RunRecord,
+    RunSpec,
+)
+
+__all__ = [
+    "STAGES",
+    "THREAD_ENV_VARS",
+    "artifact_size_mb",
+    "input_batch",
+    "profile_run",
+    "utc_now",
+]
+
+THREAD_ENV_VARS: tuple[str, ...] = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+STAGES: tuple[str, ...] = ("loading", "timing", "evaluating", "done")
+_LIBRARIES: tuple[str, ...] = ("numpy", "onnxruntime", "onnx", "torch")
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 in UTC, to the millisecond."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def artifact_size_mb(artifact: ArtifactRef) -> float:
+    """Size on disk of the model in MB (10^6 bytes), ONNX external-data files included.
+
+    Raises ``InputError`` when the file is missing.
+    """
+    path = Path(artifact.path)
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise InputError(f"model file not found: {path}") from err
+    if artifact.format == "onnx":
+        size += sum(p.stat().st_size for p in _onnx_external_files(path))
+    return size / BYTES_PER_MB
+
+
+def _onnx_external_files(path: Path) -> list[Path]:
+    try:
+        import onnx
+    except ImportError:
+        return []
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:
+        return []  # onnxruntime loaded it; a size without extras beats no run
+    names: set[str] = set()
+    for init in model.graph.initializer:
+        if init.data_location == onnx.TensorProto.EXTERNAL:
+            for entry in init.external_data:
+                if entry.key == "location":
+                    names.add(entry.value)
+    files = [path.parent / name for name in sorted(names)]
+    return [f for f in files if f.is_file()]
+
+
+def input_batch(session: Session, spec: RunSpec) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The batch to time, and notes about how it was made.
+
+    With a data set: its first ``batch_size`` items (repeated cyclically when
+    the set is smaller). Without: random data of the declared shapes, named
+    dimensions taken from ``spec.dims``. Raises ``InputError`` when neither
+    gives a shape.
+    """
+    notes: list[str] = []
+    if spec.dataset is None:
+        notes.append("timed on random inputs (no data set)")
+        return random_batch(session.inputs, spec.batch_size, spec.dims), notes
+    x, _ = load_dataset(spec.dataset.path)
+    if len(x) == 0:
+        raise InputError(f"data set {spec.dataset.path} is empty")
+    if len(x) < spec.batch_size:
+        notes.append(f"data set has {len(x)} items; the timed batch repeats them")
+        x = np.resize(x, (spec.batch_size, *x.shape[1:]))
+    return session.feed(np.ascontiguousarray(x[: spec.batch_size])), notes
+
+
+def _library_versions() -> dict[str, str]:
+    # Installed-distribution metadata, so that recording torch's version does
+    # not import torch into an onnxruntime run.
+    out = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _env(session: Session, spec: RunSpec) -> dict[str, str]:
+    env = {var: os.environ[var] for var in THREAD_ENV_VARS if var in os.environ}
+    env["threads"] = str(spec.threads)
+    governor = cpu_governor()
+    if governor is not None:
+        env["cpu_governor"] = governor
+    if hasattr(os, "sched_getaffinity"):
+        env["cpu_affinity_count"] = str(len(os.sched_getaffinity(0)))
+    env.update(session.env())
+    return env
+
+
+def _validate(spec: RunSpec) -> None:
+    problems = []
+    if spec.runtime not in RUNTIMES:
+        problems.append(f"runtime {spec.runtime!r} is not one of {', '.join(RUNTIMES)}")
+    if spec.batch_size < 1:
+        problems.append(f"batch_size must be >= 1 (got {spec.batch_size})")
+    if spec.threads < 1:
+        problems.append(f"threads must be >= 1 (got {spec.threads})")
+    if problems:
+        raise InputError("invalid run: " + "; ".join(problems))
+
+
+def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None) -> RunRecord:
+    """Measure ``spec`` in this process and return an ``ok`` ``RunRecord``.
+
+    ``on_stage`` is called with each stage name in ``STAGES`` as it starts.
+    Latency is in ms, memory in MB, energy in J, throughput in items/s
+    (batch size over median latency), model size in MB on disk. Raises
+    ``InputError`` for an unusable spec, model or data set,
+    ``UnavailableError`` for absent hardware or libraries, and
+    ``MeasurementError`` when the model fails or gives non-finite outputs.
+    """
+
+    def stage(name: str) -> None:
+        if on_stage is not None:
+            on_stage(name)
+
+    started_at = utc_now()
+    _validate(spec)
+    # Effective only before the runtime's library starts its thread pools,
+    # which is always the case in a fresh worker.
+    for var in THREAD_ENV_VARS:
+        os.environ[var] = str(spec.threads)
+    host = host_info()
+    device = device_for(spec.device, host)
+
+    stage("loading")
+    runtime = runtime_for(spec.runtime)
+    baseline_mb = current_rss_mb()
+    session = runtime.load(spec)
+    try:
+        batch, notes = input_batch(session, spec)
+        step = session.step_fn(batch)
+        sync = session.sync if session.needs_sync else None
+
+        stage("timing")
+        meter = energy_meter_for(spec.device)
+        energy: EnergyStats = EnergyStats.unavailable("the timed loop did not finish")
+
+        def stop_meter(n_iter: int) -> None:
+            nonlocal energy
+            energy = meter.stop(items=n_iter * spec.batch_size)
+
+        with session.timing_context():
+            latency = measure_latency(
+                step, sync, spec.budget, on_window_start=meter.start, on_window_end=stop_meter
+            )
+        # Read before evaluation, whose whole-data-set buffers are not part
+        # of serving one batch.
+        memory = memory_stats(baseline_mb)
+
+        stage("evaluating")
+        accuracy = (
+            evaluate_classification(session, spec.dataset, spec.batch_size)
+            if spec.dataset is not None
+            else ()
+        )
+        if energy.source == "rapl":
+            notes.append("energy: RAPL package counters, which include other processes")
+        provenance = Provenance(
+            runtime_version=session.version,
+            library_versions=_library_versions(),
+            execution_provider=session.execution_provider,
+            input_shapes={name: list(array.shape) for name, array in batch.items()},
+            env=_env(session, spec),
+            notes=(*session.notes, *notes),
+        )
+        record = RunRecord(
+            run_id=spec.run_id,
+            spec=spec,
+            status="ok",
+            started_at=started_at,
+            finished_at=utc_now(),
+            host=host,
+            device=device,
+            provenance=provenance,
+            latency=latency,
+            memory=memory,
+            energy=energy,
+            accuracy=accuracy,
+            throughput_per_s=spec.batch_size / (latency.p50_ms / 1000.0)
+            if latency.p50_ms > 0
+            else None,
+            model_size_mb=artifact_size_mb(spec.artifact),
+            params=session.params,
+        )
+    finally:
+        session.close()
+    stage("done")
+    return record
