@@ -1,0 +1,124 @@
+"""The executor seam: something that measures a sequence of runs and streams back their records.
+
+``LocalExecutor`` measures one run at a time on this host, each in a fresh
+worker process. A later Dask executor implements the same ``Executor``
+protocol; callers (the CLI, the Streamlit page) depend only on it. Records
+are handed to ``on_result`` as each run finishes, so a caller can store them
+as they arrive and lose nothing when a later run hangs the machine.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
+
+from measure.worker import WorkerProgress, run_in_worker
+from paretoscope.records import RunRecord, RunSpec
+
+__all__ = ["Executor", "LocalExecutor", "Progress", "run_label"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a batch of runs stands. Times are in seconds.
+
+    ``current`` labels the run in progress (None once all are done) and
+    ``stage`` is the stage its worker reached (``started``, ``loading``,
+    ``timing``, ``evaluating``, ``done``). ``eta_s`` extrapolates the mean
+    time of the finished runs; None until one has finished.
+    """
+
+    done: int
+    total: int
+    current: str | None
+    elapsed_s: float
+    eta_s: float | None
+    stage: str = ""
+
+
+class Executor(Protocol):
+    """Measures runs and streams their records."""
+
+    def run(
+        self,
+        specs: Sequence[RunSpec],
+        on_result: Callable[[RunRecord], None],
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        """Measure every spec; call ``on_result`` once per spec with its record, ok or failed.
+
+        A failed measurement is a failed record, never an exception.
+        Exceptions raised by the callbacks propagate and stop the batch.
+        """
+        ...
+
+
+def run_label(spec: RunSpec) -> str:
+    """A short human label for a run, e.g. ``mlp-small · ort fp32 · batch 8 · 1 thread · cpu``."""
+    threads = f"{spec.threads} thread" + ("s" if spec.threads != 1 else "")
+    return (
+        f"{spec.model.name} · {spec.runtime} {spec.precision} · batch {spec.batch_size} · "
+        f"{threads} · {spec.device}"
+    )
+
+
+# One local measurement at a time per process, across executors and threads
+# (two Streamlit sessions, say): concurrent runs would disturb each other's
+# timings and energy.
+_LOCAL_LOCK = threading.Lock()
+
+
+class LocalExecutor:
+    """Measures runs sequentially on this host, each in a fresh worker process.
+
+    ``python`` is the interpreter that runs the workers. Runs in the same
+    process queue behind each other; runs started by another process (a
+    second CLI) are not coordinated.
+    """
+
+    def __init__(self, *, python: str = sys.executable) -> None:
+        self.python = python
+
+    def run(
+        self,
+        specs: Sequence[RunSpec],
+        on_result: Callable[[RunRecord], None],
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        """Measure ``specs`` in order. See ``Executor.run``."""
+        total = len(specs)
+        with _LOCAL_LOCK:
+            t0 = time.monotonic()
+            finished_s = 0.0  # elapsed time when the last run finished
+            for done, spec in enumerate(specs):
+                relay = None
+                if on_progress is not None:
+                    relay = partial(
+                        _relay, on_progress, t0, finished_s, done, total, run_label(spec)
+                    )
+                record = run_in_worker(spec, python=self.python, progress=relay)
+                finished_s = time.monotonic() - t0
+                on_result(record)
+            if on_progress is not None:
+                on_progress(Progress(total, total, None, time.monotonic() - t0, 0.0, "done"))
+
+
+def _relay(
+    on_progress: Callable[[Progress], None],
+    t0: float,
+    finished_s: float,
+    done: int,
+    total: int,
+    label: str,
+    event: WorkerProgress,
+) -> None:
+    elapsed = time.monotonic() - t0
+    # Mean time of the finished runs times those left, less what the current
+    # run has already taken.
+    eta = max(0.0, finished_s / done * (total - done) - (elapsed - finished_s)) if done else None
+    on_progress(Progress(done, total, label, elapsed, eta, event.stage))
