@@ -26,8 +26,10 @@ def test_readme_opens_with_two_commands_and_ci_runs_the_second() -> None:
     assert test in ci
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
-                    reason="ruff not installed")
+@pytest.mark.skipif(
+    shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
+    reason="ruff not installed",
+)
 def test_ruff_is_clean() -> None:
     for args in (["check", "."], ["format", "--check", "."]):
         proc = subprocess.run(
@@ -38,7 +40,5 @@ def test_ruff_is_clean() -> None:
 
 def test_mypy_is_clean() -> None:
     pytest.importorskip("mypy")
-    proc = subprocess.run(
-        [sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True
-    )
+    proc = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

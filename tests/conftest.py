@@ -1,8 +1,4 @@
-"""Fixtures of the demo tests: the quick demo, measured once per session into a temporary store.
-
-``quick_demo`` has no dependency on anything else here; to share it with other
-test packages (browser tests), move it to ``tests/conftest.py``.
-"""
+"""Session fixtures shared by test packages: the quick demo, measured once into a temporary store."""
 
 from __future__ import annotations
 
