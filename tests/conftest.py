@@ -1,4 +1,4 @@
-"""Session fixtures shared by test packages: the quick demo, measured once into a temporary store."""
+"""Session fixtures shared by test packages: the quick demo, measured once into a store."""
 
 from __future__ import annotations
 
