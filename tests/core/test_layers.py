@@ -16,6 +16,10 @@ PURE = [
     "paretoscope.frontier",
     "paretoscope.errors",
     "paretoscope.runtable",
+    "paretoscope.views",
+    "paretoscope.charts",
+    "paretoscope.methodology",
+    "paretoscope.background",
 ]
 
 
@@ -34,7 +38,7 @@ def test_pure_modules_import_no_heavy_frameworks(module: str) -> None:
         assert heavy not in loaded, f"{module} imports {heavy}"
 
 
-@pytest.mark.parametrize("module", ["paretoscope.cli", "store"])
+@pytest.mark.parametrize("module", ["paretoscope.cli", "store", "paretoscope.dashboard"])
 def test_cli_and_store_do_not_import_torch(module: str) -> None:
     loaded = _loaded_after(module)
     assert "torch" not in loaded and "onnxruntime" not in loaded
