@@ -30,6 +30,7 @@ from paretoscope.records import (
     RUNTIMES,
     ArtifactRef,
     EnergyStats,
+    MemoryStats,
     Provenance,
     RunRecord,
     RunSpec,
@@ -133,6 +134,21 @@ def _env(session: Session, spec: RunSpec) -> dict[str, str]:
     return env
 
 
+def _memory(session: Session, baseline_mb: float | None) -> MemoryStats:
+    device = session.peak_device_memory_mb()
+    if device is None:
+        return memory_stats(baseline_mb)
+    # On a GPU the number that limits what fits is device memory: the peak
+    # allocated since the timed loop began (weights, activations, workspace).
+    allocated, reserved = device
+    return MemoryStats(
+        peak_mem_mb=allocated,
+        baseline_mem_mb=None,
+        source="torch.cuda.max_memory_allocated",
+        device_peak_reserved_mb=reserved,
+    )
+
+
 def _validate(spec: RunSpec) -> None:
     problems = []
     if spec.runtime not in RUNTIMES:
@@ -186,13 +202,14 @@ def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None)
             nonlocal energy
             energy = meter.stop(items=n_iter * spec.batch_size)
 
+        session.reset_peak_device_memory()
         with session.timing_context():
             latency = measure_latency(
                 step, sync, spec.budget, on_window_start=meter.start, on_window_end=stop_meter
             )
         # Read before evaluation, whose whole-data-set buffers are not part
         # of serving one batch.
-        memory = memory_stats(baseline_mb)
+        memory = _memory(session, baseline_mb)
 
         stage("evaluating")
         accuracy = (

@@ -100,6 +100,13 @@ class Session(ABC):
         """Runtime settings that change the numbers (threads, engines), for provenance."""
         return {}
 
+    def reset_peak_device_memory(self) -> None:  # noqa: B027 - nothing to reset on CPU
+        """Start a new peak for ``peak_device_memory_mb`` (a no-op on CPU)."""
+
+    def peak_device_memory_mb(self) -> tuple[float, float] | None:
+        """Peak allocated and reserved device memory in MB since the last reset; None on CPU."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - nothing to release by default
         """Release what the session holds."""
 

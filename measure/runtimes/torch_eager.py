@@ -277,6 +277,20 @@ class TorchSession(Session):
 
         return step
 
+    def reset_peak_device_memory(self) -> None:
+        """Make the current allocation (the weights) the starting peak, on CUDA."""
+        if self._device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self._device)
+
+    def peak_device_memory_mb(self) -> tuple[float, float] | None:
+        """Peak allocated and reserved CUDA memory in MB (10^6 bytes); None on CPU."""
+        if self._device.type != "cuda":
+            return None
+        return (
+            torch.cuda.max_memory_allocated(self._device) / 1e6,
+            torch.cuda.max_memory_reserved(self._device) / 1e6,
+        )
+
     def env(self) -> dict[str, str]:
         """Thread counts, float dtype and (for int8) the quantized engine."""
         out = {

@@ -137,3 +137,25 @@ def test_invalid_specs_raise_input_errors(zoo: Zoo) -> None:
         profile_run(dataclasses.replace(spec, batch_size=0))
     with pytest.raises(InputError, match="threads must be >= 1"):
         profile_run(dataclasses.replace(spec, threads=0))
+
+
+@pytest.mark.gpu
+def test_torch_on_cuda_reports_device_memory(zoo: Zoo) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here")
+    spec = dataclasses.replace(
+        testing.make_spec(zoo.state, "torch", dataset=zoo.dataset, batch_size=32), device="cuda:0"
+    )
+    record = profile_run(spec)
+    assert record.status == "ok"
+    assert record.host is not None and record.device is not None
+    assert record.device.kind == "cuda"
+    assert record.device.device_id.startswith(f"{record.host.host_id}:cuda:")
+    assert record.memory is not None
+    assert record.memory.source == "torch.cuda.max_memory_allocated"
+    assert record.memory.device_peak_reserved_mb is not None
+    assert 0 < record.memory.peak_mem_mb <= record.memory.device_peak_reserved_mb
+    assert record.provenance is not None
+    assert record.provenance.execution_provider == "eager:cuda:0"
