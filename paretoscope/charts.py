@@ -115,7 +115,7 @@ def _chart_data(fp: FrontierPoints) -> pd.DataFrame:
         out["ci_low"] = lo
         out["ci_high"] = hi
         out["ci_label"] = [
-            f"{_fmt(a, '.3g')}–{_fmt(b, '.3g')} ms" if np.isfinite([a, b]).all() else MISSING
+            f"{_fmt(a, '.4g')}–{_fmt(b, '.4g')} ms" if np.isfinite([a, b]).all() else MISSING
             for a, b in zip(lo.to_numpy(float), hi.to_numpy(float), strict=True)
         ]
     if "latency_n_iter" in p.columns:
@@ -172,8 +172,10 @@ def frontier_chart(fp: FrontierPoints) -> alt.LayerChart:
     mx, my = METRICS[view.x], METRICS[view.y]
     data = _chart_data(fp)
     # Padding keeps the points at either end of the range off the chart's edge.
-    x_scale = alt.Scale(
-        type="log" if fp.log_x else "linear", zero=False, nice=not fp.log_x, padding=16
+    x_scale = (
+        alt.Scale(type="log", nice=False, padding=16)
+        if fp.log_x
+        else alt.Scale(type="linear", zero=False, padding=16)
     )
     x_title = _title(mx, fp.log_x)
     x_enc = alt.X(f"{mx.key}:Q", title=x_title, scale=x_scale)
@@ -224,7 +226,7 @@ def frontier_chart(fp: FrontierPoints) -> alt.LayerChart:
         fill = {MEASURED: 0.85, REPORTED: 0.0, MISSING: 0.0}
         dash = {MEASURED: [1, 0], REPORTED: [3, 2], MISSING: [1, 2]}
         marks["fillOpacity"] = alt.FillOpacity(
-            "origin:N",
+            "origin:O",  # ordinal: Vega-Lite warns about opacity from an unsorted nominal field
             legend=None,
             scale=alt.Scale(domain=origins, range=[fill[o] for o in origins]),
         )
@@ -279,7 +281,8 @@ def printf_format(m: Metric) -> str:
 def column_formats(table: pd.DataFrame) -> dict[str, str]:
     """Header -> printf format for the metric columns of a ``frontier_table``/``runs_table``."""
     formats = {_short_title(m): printf_format(m) for m in METRICS.values()}
-    formats |= {h: "%.3g" for h in ("p50 CI low (ms)", "p50 CI high (ms)")}
+    # One digit more than the median itself, so a tight interval is not shown as a point.
+    formats |= {h: "%.4g" for h in ("p50 CI low (ms)", "p50 CI high (ms)")}
     return {h: f for h, f in formats.items() if h in table.columns}
 
 

@@ -26,9 +26,10 @@ def harness_markdown() -> str:
     """The measuring procedure, as Markdown."""
     b = _B
     return f"""
-Every run executes in its own **worker process**, with a time limit and a memory
-limit, so a crash, a hang or running out of memory becomes a failed run with its
-reason (see the Runs page) instead of a dead dashboard.
+Every run executes in its own **worker process**, with a time limit (and a
+memory limit when one is set), so a crash, a hang or running out of memory
+becomes a failed run with its reason (see the Runs page) instead of a dead
+dashboard.
 
 - **Threads are pinned**: PyTorch's `set_num_threads`, ONNX Runtime's
   `intra_op_num_threads` and `OMP_NUM_THREADS` are all set to the run's thread
@@ -36,15 +37,15 @@ reason (see the Runs page) instead of a dead dashboard.
 - **Warm-up**: {b.warmup_iters} untimed passes first, so lazy initialisation,
   allocator growth and caches are not timed.
 - **Adaptive iterations**: timed passes continue, each timed alone with
-  `perf_counter_ns` (CUDA events, with the device synchronised, on a GPU),
-  until the distribution-free **95% confidence interval of the median** (from
+  `time.perf_counter_ns` read around the pass and its device
+  synchronisation, until the distribution-free **95% confidence interval of the median** (from
   order statistics) is within **{b.target_ci_rel:.0%}** of the median — checked
   after at least {b.min_iters} passes and {b.min_time_s:g} s — or until
   {b.max_time_s:g} s or {b.max_iters:,} passes are spent. The stopping reason,
   the iteration count, the raw samples and 101 quantiles are stored; the chart
   draws the CI as a bar when x is the median latency.
 - **Peak memory** is the measuring process's peak resident set (`VmHWM` from
-  `/proc/self/status`), which includes the runtime itself; the resident set
+  `/proc/self/status`, else `ru_maxrss`), which includes the runtime itself; the resident set
   before the model was loaded is kept beside it. On a GPU it is peak allocated
   device memory.
 - **Energy** comes only from a hardware counter (RAPL on CPU, NVML on GPU) over

@@ -165,7 +165,7 @@ def test_frontier_table_headers_order_and_formats() -> None:
     assert table.loc[3, "Accuracy origin"] == REPORTED
     formats = column_formats(table)
     assert formats["Accuracy (fraction)"] == "%.4f"
-    assert formats["p50 CI low (ms)"] == "%.3g"
+    assert formats["p50 CI low (ms)"] == "%.4g"
 
 
 def test_runs_table_keeps_failures_and_energy_reasons() -> None:
