@@ -44,4 +44,7 @@ with st.sidebar:
     failed = f", {failed_runs} failed" if failed_runs else ""
     st.caption(f"{ok_runs} successful run{'s' if ok_runs != 1 else ''}{failed}")
 
-page.run()
+try:
+    page.run()
+except StoreError as err:  # e.g. the lock held past our patience by a long writer
+    st.error(f"**The store could not be read.** {err}")

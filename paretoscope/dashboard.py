@@ -8,6 +8,7 @@ drive it. Never imports ``measure`` (the server must not load torch).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -87,8 +88,6 @@ def current_store() -> Store:
     """The session's store (opened by ``app.py``; resolved from argv when a page runs alone)."""
     path = st.session_state.get(_STORE_KEY)
     if path is None:
-        import sys
-
         return use_store(store_path_from_argv(sys.argv))
     return open_store(str(path))
 
@@ -156,7 +155,7 @@ def filter_widgets(
         present = frame[field].dropna().tolist() if field in frame.columns else []
         if field == "batch_size":
             present = [int(v) for v in present]
-        options = sorted(set(present) | set(chosen), key=lambda v: (str(type(v)), v))
+        options = sorted(set(present) | set(chosen))
         key = f"{prefix}.{field}"
         st.session_state[key] = chosen
         col.multiselect(
@@ -234,9 +233,9 @@ def show_table(table: pd.DataFrame) -> None:
 
 
 def demo_job(store: Store) -> background.DemoJob | None:
-    """This session's demo job, else the one the store's pid file names."""
-    job: background.DemoJob | None = st.session_state.get(_JOB_KEY)
-    return job or background.current_job(store.files_dir)
+    """The store's latest demo job: the pid file's (any session may have started it), else ours."""
+    job: background.DemoJob | None = background.current_job(store.files_dir)
+    return job or st.session_state.get(_JOB_KEY)
 
 
 def start_demo(store: Store, command: Sequence[str] | None = None) -> background.DemoJob:
@@ -253,7 +252,7 @@ def demo_progress(job: background.DemoJob) -> None:
     def _poll() -> None:
         state = background.job_state(job)
         if state.status != "running":
-            st.session_state[_DONE_KEY] = _summary(state)
+            st.session_state[_DONE_KEY] = {"status": state.status, "message": state.message}
             st.rerun(scope="app")
         p = state.progress
         eta = f", about {format_duration(p.eta_s)} left" if p.eta_s is not None else ""
@@ -265,7 +264,3 @@ def demo_progress(job: background.DemoJob) -> None:
         st.caption(f"Log: `{job.log_file}` · pid {job.pid}")
 
     _poll()
-
-
-def _summary(state: background.JobState) -> dict[str, Any]:
-    return {"status": state.status, "message": state.message}
