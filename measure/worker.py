@@ -103,8 +103,11 @@ def _child_env(spec: RunSpec, status_fd: int) -> dict[str, str]:
         env[var] = str(spec.threads)
     # The child must import this checkout's packages even when they are not
     # installed; the caller's working directory stays on its path too (-m).
-    root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    # An installed copy needs no help, and putting site-packages ahead of the
+    # standard library could shadow it.
+    root = Path(__file__).resolve().parent.parent
+    if root.name not in ("site-packages", "dist-packages"):
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     env[STATUS_FD_ENV] = str(status_fd)
     return env
