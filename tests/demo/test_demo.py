@@ -18,7 +18,7 @@ from paretoscope.demo import FULL_BUDGET, QUICK_BUDGET, _measured_keys, run_demo
 from paretoscope.records import AccuracyResult, RunRecord, RunSpec
 from paretoscope.timefmt import utc_now_iso
 from store import Store
-from tests.demo.conftest import QuickDemo
+from tests.conftest import QuickDemo
 
 REPO = Path(__file__).resolve().parents[2]
 N_QUICK_RUNS = len(zoo.QUICK_ZOO) * 2 * 2 * 2  # models x runtimes x precisions x batch sizes
