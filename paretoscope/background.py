@@ -144,17 +144,20 @@ def launch_demo(
         else:
             argv = [*command, "--progress-file", str(progress)]
         env = dict(os.environ)
-        # The child must find this source tree even when it is not installed.
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
-        )
+        # The child must find this source tree even when it is not installed;
+        # an installed copy needs no help, and putting site-packages ahead of
+        # the standard library could shadow it.
+        if _PACKAGE_ROOT.name not in ("site-packages", "dist-packages"):
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
+            )
         with log.open("wb") as log_fh:
             proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log_fh,
                 stderr=subprocess.STDOUT,
-                cwd=_PACKAGE_ROOT,
+                cwd=files_dir,
                 env=env,
                 start_new_session=True,  # a Ctrl-C of the server does not kill the demo mid-write
             )
