@@ -127,10 +127,6 @@ class RunFilters:
                 out[key] = [str(v) for v in values]
         return out
 
-    @property
-    def active(self) -> bool:
-        return any(getattr(self, c) for c in FILTER_COLUMNS.values())
-
 
 # URL key -> RunFilters field, which is also the runs-frame column it filters.
 FILTER_COLUMNS: dict[str, str] = {
@@ -253,7 +249,6 @@ class _QueryReader:
 
     def __init__(self, params: object, known: Mapping[str, str]) -> None:
         self.notices: list[str] = []
-        self.known = known
         self.params: dict[str, list[str]] = {}
         if not isinstance(params, Mapping):
             self.notices.append("Ignored the link's parameters: they are not key=value pairs.")
