@@ -268,7 +268,12 @@ def frontier_chart(fp: FrontierPoints) -> alt.LayerChart:
     )
     return (
         alt.layer(*layers)
-        .properties(height=FRONTIER_HEIGHT_PX, width="container")
+        # SVG keeps every mark in the DOM: readable by browser tests and exportable.
+        .properties(
+            height=FRONTIER_HEIGHT_PX,
+            width="container",
+            usermeta={"embedOptions": {"renderer": "svg"}},
+        )
         .configure_legend(orient="right", symbolOpacity=1)
     )
 

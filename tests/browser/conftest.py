@@ -48,33 +48,15 @@ class Server:
 def start_server(store_path: Path, log_path: Path) -> Server:
     port = _free_port()
     env = dict(os.environ, PARETOSCOPE_STORE=str(store_path))
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-            "--",
-            "--store",
-            str(store_path),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+        "--server.headless", "true", "--server.port", str(port),
+        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+        "--", "--store", str(store_path),
+    ]  # fmt: skip
+    with log_path.open("wb") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -87,6 +69,7 @@ def start_server(store_path: Path, log_path: Path) -> Server:
         except OSError:
             time.sleep(0.2)
     proc.kill()
+    proc.wait()
     raise RuntimeError(f"streamlit did not become healthy:\n{log_path.read_text()}")
 
 
