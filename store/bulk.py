@@ -8,8 +8,8 @@ turns the records into one DataFrame per table and inserts each with a single
 take about 20 s (0.2 ms a run, most of it turning records into JSON). It is
 idempotent on run ids like ``ingest``: ids already stored (or repeated in
 the batch) are skipped. It bypasses the spool: the caller still holds the
-records, and the transaction either stores all new runs or none. Rows written are the same as ``ingest`` writes (``get_record`` rebuilds
-the same record).
+records, and the transaction either stores all new runs or none. The rows
+written are those ``ingest`` writes (``get_record`` rebuilds the same record).
 """
 
 from __future__ import annotations
