@@ -1,0 +1,254 @@
+"""Cheaper variants of an ONNX model: fp16, int8 dynamic and int8 static (calibrated) quantization.
+
+``make_variant(src, precision, dst, calib_data=...)`` writes the variant to
+``dst`` with onnxruntime's own tools: ``float16.convert_float_to_float16``
+(inputs and outputs kept float32, so the same data feeds every variant),
+``quantize_dynamic`` (int8 weights, activations quantized at run time) and
+``quantize_static`` (QDQ format, int8 weights and activations, scales from
+a calibration pass over part of the user's data). Converters can crash on
+odd models, so the profile engine calls ``make_variant_in_worker``, which
+runs ``python -m measure.variants`` in a child process under a time limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import traceback
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paretoscope.errors import InputError, MeasurementError
+
+__all__ = [
+    "TRANSFORMATIONS",
+    "VARIANT_PRECISIONS",
+    "main",
+    "make_variant",
+    "make_variant_in_worker",
+]
+
+VARIANT_PRECISIONS: tuple[str, ...] = ("fp16", "int8", "int8-static")
+#: How each variant is made, in words; stored as the variant model's ``transformation``.
+TRANSFORMATIONS: dict[str, str] = {
+    "fp16": "fp16 conversion (onnxruntime float16 converter, float32 inputs/outputs kept)",
+    "int8": "int8 dynamic quantization (onnxruntime quantize_dynamic, QInt8 weights)",
+    "int8-static": "int8 static quantization (onnxruntime quantize_static, QDQ, "
+    "MinMax calibration on {n} items of the evaluation data)",
+}
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    # onnxruntime's quantizer logs pre-processing advice on the root logger.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def _calibration_feeds(calib_data: Path, n_items: int) -> list[dict[str, np.ndarray]]:
+    """One feed per item (batch of one) of the first ``n_items`` items of a normalised ``.npz``."""
+    with np.load(calib_data, allow_pickle=False) as data:
+        if "input_names" in data.files:
+            names = [str(n) for n in data["input_names"]]
+        else:
+            raise InputError(f"calibration data {calib_data} is not a normalised evaluation set")
+        arrays = [data["x" if i == 0 else f"x{i}"] for i in range(len(names))]
+    n = min(n_items, len(arrays[0]))
+    return [
+        {
+            name: np.ascontiguousarray(arr[i : i + 1])
+            for name, arr in zip(names, arrays, strict=True)
+        }
+        for i in range(n)
+    ]
+
+
+def make_variant(
+    src: str | Path,
+    precision: str,
+    dst: str | Path,
+    *,
+    calib_data: str | Path | None = None,
+    calib_items: int = 128,
+) -> Path:
+    """Write the ``precision`` variant of the ONNX model ``src`` to ``dst``; return ``dst``.
+
+    ``calib_data`` (a normalised evaluation ``.npz``) is required for
+    ``int8-static``, whose scales come from its first ``calib_items`` items.
+    Raises ``InputError`` for an unknown precision or missing calibration
+    data, and ``MeasurementError`` when onnxruntime's tools fail.
+    """
+    src, dst = Path(src), Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if precision not in VARIANT_PRECISIONS:
+        raise InputError(
+            f"cannot make a {precision!r} variant; choose one of {', '.join(VARIANT_PRECISIONS)}"
+        )
+    try:
+        if precision == "fp16":
+            import onnx
+            from onnxruntime.transformers.float16 import convert_float_to_float16
+
+            model = onnx.load(str(src))
+            converted = convert_float_to_float16(model, keep_io_types=True)
+            onnx.save(converted, str(dst))
+        elif precision == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            with _quiet_root_logger():
+                quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+        else:
+            if calib_data is None:
+                raise InputError("int8-static needs calibration data: give evaluation data")
+            from onnxruntime.quantization import (
+                CalibrationDataReader,
+                QuantFormat,
+                QuantType,
+                quantize_static,
+            )
+
+            feeds = _calibration_feeds(Path(calib_data), calib_items)
+
+            class Reader(CalibrationDataReader):
+                def __init__(self) -> None:
+                    self._it = iter(feeds)
+
+                def get_next(self) -> dict[str, np.ndarray] | None:
+                    return next(self._it, None)
+
+            with _quiet_root_logger():
+                quantize_static(
+                    str(src),
+                    str(dst),
+                    Reader(),
+                    quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8,
+                    weight_type=QuantType.QInt8,
+                )
+    except (InputError, MeasurementError):
+        raise
+    except Exception as err:
+        raise MeasurementError(
+            f"onnxruntime could not make the {precision} variant: {type(err).__name__}: {err}"
+        ) from err
+    if not dst.is_file():
+        raise MeasurementError(f"onnxruntime wrote no {precision} variant")
+    return dst
+
+
+def transformation_text(precision: str, calib_items: int = 0) -> str:
+    """The ``transformation`` recorded for a variant of ``precision``."""
+    return TRANSFORMATIONS[precision].format(n=calib_items)
+
+
+def make_variant_in_worker(
+    src: str | Path,
+    precision: str,
+    dst: str | Path,
+    *,
+    calib_data: str | Path | None = None,
+    calib_items: int = 128,
+    timeout_s: float = 300.0,
+    python: str = sys.executable,
+) -> Path:
+    """``make_variant`` in a child process; a crash or hang becomes ``MeasurementError``.
+
+    Raises ``InputError`` as ``make_variant`` does, and ``MeasurementError``
+    with the reason (exception, signal, exit status or time limit in
+    seconds) for everything else.
+    """
+    dst = Path(dst)
+    request: dict[str, Any] = {
+        "src": str(src),
+        "precision": precision,
+        "dst": str(dst),
+        "calib_data": str(calib_data) if calib_data is not None else None,
+        "calib_items": calib_items,
+    }
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+    if _REPO_ROOT.name not in ("site-packages", "dist-packages"):
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
+        )
+    with tempfile.TemporaryDirectory(prefix="paretoscope-variant-") as tmp:
+        result = Path(tmp) / "result.json"
+        stderr_path = Path(tmp) / "stderr.txt"
+        with stderr_path.open("wb") as err:
+            proc = subprocess.Popen(
+                [python, "-m", "measure.variants", "--result", str(result), json.dumps(request)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=env,
+                start_new_session=True,
+            )
+            try:
+                rc = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise MeasurementError(
+                    f"making the {precision} variant timed out after {timeout_s:g} s"
+                ) from None
+        payload: dict[str, Any] = {}
+        if result.exists():
+            with contextlib.suppress(OSError, ValueError):
+                payload = json.loads(result.read_text())
+        if payload.get("ok") and dst.is_file():
+            return dst
+        if payload.get("error"):
+            kind = payload.get("kind")
+            raise (InputError if kind == "InputError" else MeasurementError)(payload["error"])
+        lines = stderr_path.read_text(errors="replace").strip().splitlines()
+        why = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
+        last = f": {lines[-1][:300]}" if lines else ""
+        raise MeasurementError(f"making the {precision} variant crashed ({why}{last})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Child entry: make one variant described by a JSON argument; write the outcome as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m measure.variants")
+    parser.add_argument("request")
+    parser.add_argument("--result", required=True, type=Path)
+    args = parser.parse_args(argv)
+    req = json.loads(args.request)
+    try:
+        make_variant(
+            req["src"],
+            req["precision"],
+            req["dst"],
+            calib_data=req.get("calib_data"),
+            calib_items=int(req.get("calib_items", 128)),
+        )
+        payload: dict[str, Any] = {"ok": True}
+    except (InputError, MeasurementError) as err:
+        traceback.print_exc()
+        payload = {"ok": False, "kind": type(err).__name__, "error": str(err)}
+    tmp = args.result.with_name(args.result.name + ".partial")
+    tmp.write_text(json.dumps(payload))
+    os.replace(tmp, args.result)
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

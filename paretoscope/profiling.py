@@ -1,0 +1,554 @@
+"""Profile a user's model: inspect it safely, plan the sweep, generate variants, measure, store.
+
+The public surface of issue 3's engine, used by ``paretoscope profile`` and
+by the job runner behind the Profile page:
+
+- ``inspect_in_worker(path)`` → ``ModelInfo``: the file is sniffed (pickles
+  are refused unread) and parsed in a child process, so a hostile file that
+  crashes the parser cannot take the caller down;
+- ``plan_profile(store, request)`` → ``ProfilePlan``: validates the model,
+  the data and the options *before* writing anything, then stores the
+  model and the normalised evaluation set content-addressed;
+- ``run_profile(store, plan)`` → ``ProfileSummary``: makes the variants (in
+  worker processes), measures every run of the sweep with an executor under
+  time and memory limits, and ingests each record as it arrives.
+
+Importing this module imports neither onnx, onnxruntime, torch nor
+``measure``: the Streamlit server may import it. The heavy parts are
+imported inside the functions that run them (``plan_profile``,
+``run_profile``), which only the CLI and the job runner call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from paretoscope.errors import InputError
+from paretoscope.records import (
+    PRECISIONS,
+    RUNTIMES,
+    ArtifactRef,
+    DatasetRef,
+    ModelRef,
+    TimingBudget,
+    from_dict,
+)
+
+if TYPE_CHECKING:
+    from measure.executor import Executor
+    from store import Store
+
+__all__ = [
+    "ALLOW_TORCH_UPLOADS_ENV",
+    "BUILTIN_DATASETS",
+    "PROFILE_PRECISIONS",
+    "TASKS",
+    "BuiltinDataset",
+    "ModelInfo",
+    "ProfilePlan",
+    "ProfileProgress",
+    "ProfileRequest",
+    "ProfileSummary",
+    "SweepPoint",
+    "TensorInfo",
+    "VariantStep",
+    "inspect_in_worker",
+    "plan_profile",
+    "run_profile",
+    "torch_uploads_allowed",
+]
+
+Task = Literal["classification", "regression"]
+TASKS: tuple[str, ...] = ("classification", "regression")
+#: Precisions a profile can generate and measure (``bf16`` is torch-only and not offered).
+PROFILE_PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "int8-static")
+#: Setting that lets the browser accept PyTorch programs; loading one can run code.
+ALLOW_TORCH_UPLOADS_ENV = "PARETOSCOPE_ALLOW_TORCH_UPLOADS"
+_INSPECT_TIMEOUT_S = 30.0
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+Dim = int | str | None
+
+
+# --- what a model is --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One input or output of a model.
+
+    ``dtype`` is a NumPy dtype name (``float32``, ``int64``) or, for types
+    NumPy lacks, the ONNX type name in angle brackets (``<bfloat16>``).
+    ``shape`` has an int per fixed dimension, the name of a symbolic one as
+    a str, and None where the model says nothing.
+    """
+
+    name: str
+    dtype: str
+    shape: tuple[Dim, ...]
+
+    @property
+    def symbolic_dims(self) -> tuple[str, ...]:
+        """Names of this tensor's symbolic dimensions, in axis order."""
+        return tuple(d for d in self.shape if isinstance(d, str))
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What inspection found in an ONNX file, before anything runs. Sizes in bytes.
+
+    ``size_bytes`` counts the model file and its external data files;
+    ``opsets`` maps each operator domain (``""`` = the default ONNX domain)
+    to its version; ``custom_ops`` lists ``domain::OpType`` of operators
+    outside the standard domains; ``ort_error`` is why onnxruntime could not
+    create a session for the model (None when it could).
+    """
+
+    path: str
+    sha256: str
+    size_bytes: int
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    opsets: dict[str, int]
+    ir_version: int
+    producer: str
+    params: int | None
+    external_data: tuple[str, ...] = ()
+    custom_ops: tuple[str, ...] = ()
+    n_nodes: int = 0
+    ort_error: str | None = None
+    format: str = "onnx"
+
+    @property
+    def opset(self) -> int | None:
+        """The default-domain opset version, or None when the model imports none."""
+        return self.opsets.get("", self.opsets.get("ai.onnx"))
+
+    @property
+    def symbolic_dims(self) -> tuple[str, ...]:
+        """Every symbolic dimension name over all inputs, in first-seen order."""
+        seen: dict[str, None] = {}
+        for t in self.inputs:
+            for d in t.symbolic_dims:
+                seen.setdefault(d, None)
+        return tuple(seen)
+
+    @property
+    def batch_dims(self) -> tuple[str, ...]:
+        """Names of symbolic first dimensions (set by ``--batch``)."""
+        seen: dict[str, None] = {}
+        for t in self.inputs:
+            if t.shape and isinstance(t.shape[0], str):
+                seen.setdefault(t.shape[0], None)
+        return tuple(seen)
+
+    @property
+    def other_dims(self) -> tuple[str, ...]:
+        """Symbolic dimensions that are not a batch dimension: each needs a value (``--dim``)."""
+        batch = set(self.batch_dims)
+        return tuple(d for d in self.symbolic_dims if d not in batch)
+
+
+# --- built-in evaluation sets -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuiltinDataset:
+    """A labelled set that ships inside scikit-learn (nothing is downloaded)."""
+
+    name: str
+    n_features: int
+    task: Task
+    n_classes: int | None
+    description: str
+
+
+BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
+    d.name: d
+    for d in (
+        BuiltinDataset(
+            "digits",
+            64,
+            "classification",
+            10,
+            "scikit-learn digits: 8×8 grey images in [0, 1], 10 classes; fits inputs of "
+            "64 features or 1×8×8 / 8×8 images",
+        ),
+        BuiltinDataset(
+            "breast_cancer",
+            30,
+            "classification",
+            2,
+            "scikit-learn breast cancer: 30 standardised features, 2 classes",
+        ),
+        BuiltinDataset(
+            "iris", 4, "classification", 3, "scikit-learn iris: 4 standardised features, 3 classes"
+        ),
+        BuiltinDataset(
+            "wine",
+            13,
+            "classification",
+            3,
+            "scikit-learn wine: 13 standardised features, 3 classes",
+        ),
+        BuiltinDataset(
+            "diabetes",
+            10,
+            "regression",
+            None,
+            "scikit-learn diabetes: 10 features (already scaled), a float target (regression)",
+        ),
+    )
+}
+
+
+# --- requests, plans, progress, summaries ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileRequest:
+    """What a user asked to profile. Times in seconds, memory in MB (10^6 bytes).
+
+    Exactly one of ``data_path`` (``.npz``, ``.csv``, ``.parquet``) and
+    ``builtin_data`` (a key of ``BUILTIN_DATASETS``) may be given, or
+    neither (an efficiency-only profile: random inputs, no accuracy).
+    ``reported_accuracy`` is an accuracy measured elsewhere, a fraction; it
+    is stored with origin ``reported`` and never shown as measured, and it
+    may not be combined with data. ``dims`` gives the values to sweep of
+    each named symbolic dimension other than the batch; ``batches`` sets the
+    first dimension of every input where it is symbolic. Every combination
+    of runtime × precision × batch × threads × dims is one run.
+    ``calib_items`` is how many items of the data (the first ones) calibrate
+    ``int8-static``.
+    """
+
+    model_path: str
+    data_path: str | None = None
+    builtin_data: str | None = None
+    label_column: str | None = None
+    task: Task = "classification"
+    runtimes: tuple[str, ...] = ("ort",)
+    precisions: tuple[str, ...] = ("fp32",)
+    batches: tuple[int, ...] = (1,)
+    threads: tuple[int, ...] = (1,)
+    dims: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    reported_accuracy: float | None = None
+    timeout_s: float = 300.0
+    mem_limit_mb: float | None = None
+    source: Literal["upload", "cli"] = "cli"
+    name: str | None = None
+    job_id: str | None = None
+    calib_items: int = 128
+    budget: TimingBudget = field(default_factory=TimingBudget)
+
+
+@dataclass(frozen=True)
+class VariantStep:
+    """One variant to generate from the stored model: its precision and how it is made."""
+
+    precision: str
+    transformation: str
+    runtime: str = "ort"
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One run of the sweep, before its artifact exists."""
+
+    runtime: str
+    precision: str
+    batch_size: int
+    threads: int
+    dims: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """E.g. ``ort int8 · batch 8 · 1 thread · seq=16``."""
+        threads = f"{self.threads} thread" + ("s" if self.threads != 1 else "")
+        dims = "".join(f" · {k}={v}" for k, v in sorted(self.dims.items()))
+        return f"{self.runtime} {self.precision} · batch {self.batch_size} · {threads}{dims}"
+
+
+@dataclass(frozen=True)
+class ProfilePlan:
+    """A validated request, its stored model and data, the variants to make and the sweep.
+
+    ``artifact.path`` and ``dataset.path`` are inside the store's folder.
+    """
+
+    request: ProfileRequest
+    info: ModelInfo
+    model: ModelRef
+    artifact: ArtifactRef
+    dataset: DatasetRef | None
+    variants: tuple[VariantStep, ...]
+    sweep: tuple[SweepPoint, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.sweep)
+
+    @property
+    def n_steps(self) -> int:
+        """Variants to make plus runs to measure: the denominator of progress."""
+        return len(self.variants) + len(self.sweep)
+
+
+@dataclass(frozen=True)
+class ProfileProgress:
+    """Where a profile stands. Times in seconds.
+
+    ``phase`` is ``variants`` while variants are generated, ``runs`` while
+    runs are measured, ``done`` at the end. ``done``/``total`` count steps
+    (variants plus runs). ``eta_s`` is None until a step has finished.
+    Field names match ``paretoscope.progressbar`` and ``ProgressFile``.
+    """
+
+    done: int
+    total: int
+    label: str
+    elapsed_s: float
+    eta_s: float | None
+    phase: str = "runs"
+    stage: str = ""
+
+
+@dataclass(frozen=True)
+class ProfileSummary:
+    """What a profile did: its runs (ok and failed), variants and whether it was cancelled."""
+
+    model_id: str
+    run_ids: tuple[str, ...]
+    n_ok: int
+    n_failed: int
+    failures: tuple[str, ...]  # "label: reason", one per failed run or variant
+    variant_model_ids: tuple[str, ...]
+    cancelled: bool
+    elapsed_s: float
+    n_planned: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when every planned run was measured ok."""
+        return not self.cancelled and self.n_failed == 0 and self.n_ok == self.n_planned
+
+    def __str__(self) -> str:
+        head = f"{self.n_ok} of {self.n_planned} run(s) ok"
+        if self.n_failed:
+            head += f", {self.n_failed} failed"
+        if self.cancelled:
+            head += "; cancelled before the rest"
+        head += f" in {self.elapsed_s:.1f} s (model {self.model_id})"
+        return "\n".join([head, *(f"  failed: {f}" for f in self.failures)])
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+def torch_uploads_allowed(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the server accepts PyTorch program uploads (``.pt2``, TorchScript).
+
+    Off unless ``PARETOSCOPE_ALLOW_TORCH_UPLOADS=1``: loading a PyTorch
+    program can execute code, so only an operator who trusts every uploader
+    should turn it on. Pickled ``.pt``/``.pkl`` files are refused regardless.
+    """
+    value = (env if env is not None else os.environ).get(ALLOW_TORCH_UPLOADS_ENV, "")
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+# --- inspection in a child process ------------------------------------------------------
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    if _REPO_ROOT.name not in ("site-packages", "dist-packages"):
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
+        )
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def inspect_in_worker(
+    path: str | Path, timeout_s: float = _INSPECT_TIMEOUT_S, *, python: str = sys.executable
+) -> ModelInfo:
+    """Inspect the ONNX file at ``path`` in a child ``python -m measure.inspect`` process.
+
+    Pickles are refused before the child starts (``paretoscope.safety``),
+    without reading more than the file's header. Raises ``InputError`` with
+    a specific message for a file that is not a valid ONNX model, whose
+    external data points outside its folder, that crashes or hangs the
+    parser past ``timeout_s`` seconds.
+    """
+    from paretoscope.safety import refuse_untrusted
+
+    path = Path(path)
+    refuse_untrusted(path, {"onnx-candidate"})
+    with tempfile.TemporaryDirectory(prefix="paretoscope-inspect-") as tmp:
+        result = Path(tmp) / "info.json"
+        stderr_path = Path(tmp) / "stderr.txt"
+        with stderr_path.open("wb") as err:
+            proc = subprocess.Popen(
+                [python, "-m", "measure.inspect", str(path), "--result", str(result)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=_child_env(),
+                start_new_session=True,
+            )
+            try:
+                rc = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                _kill(proc)
+                raise InputError(
+                    f"inspecting {path.name} took longer than {timeout_s:g} s; the file may be "
+                    "hostile or far larger than it looks"
+                ) from None
+        data: Any = None
+        if result.exists():
+            try:
+                data = json.loads(result.read_text())
+            except (OSError, ValueError):
+                data = None
+        if isinstance(data, dict) and "error" in data:
+            raise InputError(str(data["error"]))
+        if isinstance(data, dict) and rc == 0:
+            return from_dict(ModelInfo, data)
+        tail = stderr_path.read_text(errors="replace").strip().splitlines()
+        why = f"exit status {rc}" if rc >= 0 else f"signal {-rc}"
+        last = f": {tail[-1][:300]}" if tail else ""
+        raise InputError(f"not a valid ONNX model: {path.name} crashed the inspector ({why}{last})")
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    import contextlib
+    import signal
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+# --- planning ---------------------------------------------------------------------------
+
+
+def sweep_points(
+    runtimes: Sequence[str],
+    precisions: Sequence[str],
+    batches: Sequence[int],
+    threads: Sequence[int],
+    dims: Mapping[str, Sequence[int]],
+) -> tuple[SweepPoint, ...]:
+    """Every combination of runtime × precision × batch × threads × dim values, in that order."""
+    names = sorted(dims)
+    values = [tuple(dims[n]) for n in names]
+    out = []
+    for rt, prec, b, t in itertools.product(runtimes, precisions, batches, threads):
+        for combo in itertools.product(*values):
+            out.append(SweepPoint(rt, prec, int(b), int(t), dict(zip(names, combo, strict=True))))
+    return tuple(out)
+
+
+def validate_options(request: ProfileRequest) -> None:
+    """Check the request's lists and numbers (no files read). Raises ``InputError``."""
+    problems: list[str] = []
+    if request.task not in TASKS:
+        problems.append(f"task {request.task!r} is not one of {', '.join(TASKS)}")
+    for rt in request.runtimes:
+        if rt not in RUNTIMES:
+            problems.append(f"runtime {rt!r} is not one of {', '.join(RUNTIMES)}")
+    for p in request.precisions:
+        if p not in PROFILE_PRECISIONS:
+            known = p in PRECISIONS
+            problems.append(
+                f"precision {p!r} is not one of {', '.join(PROFILE_PRECISIONS)}"
+                + (" (bf16 is not generated by profiles)" if known else "")
+            )
+    for label, values in (("batch", request.batches), ("threads", request.threads)):
+        if not values:
+            problems.append(f"give at least one {label} value")
+        for v in values:
+            if int(v) < 1:
+                problems.append(f"{label} values must be >= 1 (got {v})")
+    for name, values in request.dims.items():
+        if not values:
+            problems.append(f"dimension {name!r} has no value")
+        for v in values:
+            if int(v) < 1:
+                problems.append(f"dimension {name}={v}: values must be >= 1")
+    if not request.runtimes:
+        problems.append("give at least one runtime")
+    if not request.precisions:
+        problems.append("give at least one precision")
+    if request.data_path and request.builtin_data:
+        problems.append("give either a data file or a built-in data set, not both")
+    if request.builtin_data and request.builtin_data not in BUILTIN_DATASETS:
+        problems.append(
+            f"unknown built-in data set {request.builtin_data!r}; choose one of "
+            + ", ".join(BUILTIN_DATASETS)
+        )
+    if request.reported_accuracy is not None:
+        if request.data_path or request.builtin_data:
+            problems.append(
+                "give either evaluation data or a reported accuracy, not both: the measured "
+                "accuracy is the one Paretoscope shows"
+            )
+        value = request.reported_accuracy
+        if request.task == "classification" and not (0.0 <= value <= 1.0):
+            problems.append(f"a reported accuracy is a fraction in [0, 1], got {value}")
+    if "int8-static" in request.precisions and not (request.data_path or request.builtin_data):
+        problems.append("int8-static is calibrated on your data: give --data or a built-in set")
+    if request.timeout_s <= 0:
+        problems.append(f"the time limit must be > 0 s (got {request.timeout_s})")
+    if request.mem_limit_mb is not None and request.mem_limit_mb <= 0:
+        problems.append(f"the memory limit must be > 0 MB (got {request.mem_limit_mb})")
+    if problems:
+        raise InputError("cannot profile: " + "; ".join(problems))
+
+
+def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
+    """Validate ``request`` completely, then store its model and data; return the plan.
+
+    Order matters for "nothing half-written": the options, the model file
+    (sniffed, then inspected in a child process), onnxruntime's ability to
+    run it, the symbolic dimensions, and the data (read and checked against
+    the model's inputs and outputs) are all checked first; only then are
+    the model and the normalised evaluation set copied into the store's
+    folder, content-addressed by sha256 (the same file twice is stored
+    once). Nothing is written to the database here. Raises ``InputError``
+    with a specific message for every refusal.
+    """
+    raise NotImplementedError("plan_profile: being implemented (issue 3)")
+
+
+def run_profile(
+    store: Store,
+    plan: ProfilePlan | ProfileRequest,
+    *,
+    on_progress: Callable[[ProfileProgress], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    executor: Executor | None = None,
+) -> ProfileSummary:
+    """Generate the plan's variants and measure its sweep; store each record as it arrives.
+
+    A ``ProfileRequest`` is planned first (``plan_profile``). Variants are
+    made in worker processes; one that fails makes its runs failed records
+    with the reason. Runs go through ``executor`` (a ``LocalExecutor`` by
+    default) one at a time, each under the request's time and memory limits;
+    ``should_cancel`` is asked before each variant and each run, and a true
+    answer stops there (runs already stored stay). ``on_progress`` gets a
+    ``ProfileProgress`` at each step and worker stage, with an ETA.
+    Raises ``InputError`` only from planning; failed measurements are
+    failed records, counted in the summary.
+    """
+    raise NotImplementedError("run_profile: being implemented (issue 3)")
