@@ -213,9 +213,55 @@ LEFT JOIN latency l ON l.run_id = r.run_id
 LEFT JOIN accuracy a ON a.run_id = r.run_id AND a.metric = 'top1';
 """
 
+# No index on ``status``: DuckDB updates an indexed column as delete + insert,
+# and the table stays small (one row per submitted job).
+_M003_JOBS = """
+CREATE TABLE jobs (
+    job_id VARCHAR PRIMARY KEY,
+    seq BIGINT NOT NULL,              -- submission order: jobs run in this order
+    kind VARCHAR NOT NULL,            -- 'profile' | 'demo'
+    status VARCHAR NOT NULL,          -- 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
+                                      -- | 'interrupted'
+    title VARCHAR,                    -- what the job is, for people
+    request JSON NOT NULL,            -- what to run (kind-specific)
+    created_at TIMESTAMP NOT NULL,    -- all timestamps are UTC
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    updated_at TIMESTAMP,             -- last progress report
+    progress_done INTEGER NOT NULL DEFAULT 0,
+    progress_total INTEGER,           -- NULL until the job is planned
+    label VARCHAR,                    -- the step in progress
+    eta_s DOUBLE,                     -- estimated seconds left; NULL when unknown
+    message VARCHAR,                  -- how it ended, or why it stopped
+    runner_pid INTEGER,
+    runner_host VARCHAR,
+    cancel_requested BOOLEAN NOT NULL DEFAULT FALSE,
+    run_ids JSON,                     -- the runs it stored
+    runs_ok INTEGER,
+    runs_failed INTEGER,
+    error VARCHAR
+);
+"""
+
+_M004_SAVED_VIEWS = """
+CREATE TABLE saved_views (
+    view_id VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,            -- unique, checked in code (store.saved_views)
+    description VARCHAR NOT NULL DEFAULT '',
+    page VARCHAR NOT NULL,            -- the page's URL path: '' (Frontier), 'runs', ...
+    query JSON NOT NULL,              -- the page's view as URL parameters: {key: [values]}
+    pinned BOOLEAN NOT NULL,          -- TRUE: only run_ids; FALSE: follows live data
+    run_ids JSON,                     -- pinned: the runs visible when it was saved
+    created_at TIMESTAMP NOT NULL,    -- UTC
+    updated_at TIMESTAMP NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: hosts, devices, models, artifacts, datasets, runs", _M001_CORE),
     Migration(2, "run_summary view", _M002_RUN_SUMMARY),
+    Migration(3, "jobs", _M003_JOBS),
+    Migration(4, "saved views", _M004_SAVED_VIEWS),
 )
 
 _BOOKKEEPING = """
