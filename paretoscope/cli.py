@@ -7,6 +7,9 @@ These forms are a public contract (users' scripts rely on them):
     paretoscope frontier --x METRIC --y METRIC [--z METRIC ...] [--by FIELD]
                          [--store PATH] [--format csv|json]
     paretoscope serve [--store PATH] [--port N]
+    paretoscope export --out FILE.parquet [--store PATH] [--runtime R] [--device D]
+                       [--precision P] [--model NAME] [--status ok|failed]
+    paretoscope import FILE.parquet [--store PATH]
 
 Expected failures print one paragraph to stderr (no traceback) and exit 2 for
 bad input, 1 otherwise.
@@ -20,6 +23,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from paretoscope import __version__
 from paretoscope.errors import InputError, ParetoscopeError
@@ -87,7 +91,27 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-demo", action="store_true", help="do not measure the demo zoo on an empty store"
     )
+    _share_parsers(sub)
     return parser
+
+
+def _share_parsers(sub: Any) -> None:
+    ex = sub.add_parser("export", help="write runs to a result bundle (Parquet) for another store")
+    ex.add_argument("--out", required=True, metavar="FILE.parquet", help="bundle file to write")
+    _store_arg(ex)
+    for flag, what in (
+        ("--runtime", "runtime (ort, torch)"),
+        ("--device", "device (cpu, cuda:0, ...)"),
+        ("--precision", "precision (fp32, int8, ...)"),
+        ("--model", "model name"),
+    ):
+        ex.add_argument(flag, action="append", default=[], help=f"only this {what}; repeatable")
+    ex.add_argument(
+        "--status", action="append", default=[], choices=("ok", "failed"), help="repeatable"
+    )
+    im = sub.add_parser("import", help="store the runs of a result bundle (idempotent)")
+    im.add_argument("bundle", metavar="FILE.parquet", help="bundle made by `paretoscope export`")
+    _store_arg(im)
 
 
 def _open_store(path: str | None) -> Store:
@@ -177,7 +201,34 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from store.bundle import BundleFilters, export_bundle
+
+    store = _open_store(args.store)
+    filters = BundleFilters(
+        runtime=tuple(args.runtime),
+        device=tuple(args.device),
+        precision=tuple(args.precision),
+        model=tuple(args.model),
+        status=tuple(args.status),
+    )
+    n = export_bundle(store, args.out, filters)
+    print(f"wrote {n} run{'s' if n != 1 else ''} to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from store.bundle import import_bundle
+
+    store = _open_store(args.store)
+    result = import_bundle(store, args.bundle)
+    print(result.summary(), file=sys.stderr)
+    return 0
+
+
 _COMMANDS = {
+    "export": _cmd_export,
+    "import": _cmd_import,
     "demo": _cmd_demo,
     "runs": _cmd_runs,
     "frontier": _cmd_frontier,

@@ -1,0 +1,158 @@
+"""Sharing a view: its link, and its chart and table as files.
+
+Links. A page's view is its query string (``View.to_query()``, documented in
+docs/url.md); ``view_url`` joins it to the address the browser used, so the
+link opens the same page with the same view on any machine that can reach the
+dashboard.
+
+Exports. The chart as PNG, SVG and a standalone HTML page, rendered from its
+Vega-Lite specification by ``vl-convert`` (no browser, no network: the HTML
+inlines the Vega JavaScript, so it opens offline); the table behind it as CSV
+and Parquet. Pure: no Streamlit, DuckDB or torch.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import pandas as pd
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "chart_html",
+    "chart_png",
+    "chart_spec",
+    "chart_svg",
+    "query_string",
+    "table_csv",
+    "table_parquet",
+    "view_url",
+]
+
+# Export format -> (file suffix, MIME type).
+EXPORT_FORMATS: dict[str, tuple[str, str]] = {
+    "png": (".png", "image/png"),
+    "svg": (".svg", "image/svg+xml"),
+    "html": (".html", "text/html"),
+    "csv": (".csv", "text/csv"),
+    "parquet": (".parquet", "application/vnd.apache.parquet"),
+}
+# PNG at twice the chart's CSS size: sharp on slides and high-density screens.
+PNG_SCALE = 2.0
+# Width given to a chart that fills its container on the page ("container"
+# has no meaning outside a browser page).
+EXPORT_WIDTH_PX = 900
+
+
+def query_string(query: Mapping[str, str | list[str] | tuple[str, ...]]) -> str:
+    """``{'rt': ['ort', 'torch'], 'x': 'peak_mem_mb'}`` -> ``rt=ort&rt=torch&x=peak_mem_mb``."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in query.items():
+        if isinstance(value, str):
+            pairs.append((key, value))
+        else:
+            pairs.extend((key, v) for v in value)
+    return urlencode(pairs)
+
+
+def view_url(page_url: str | None, query: Mapping[str, Any]) -> str:
+    """The link to a page's view: the page's address with the view's query string.
+
+    ``page_url`` is the address of the page as the browser sees it (scheme,
+    host, port, path; ``st.context.url``); any query or fragment it has is
+    replaced. Without one (a test, an unknown proxy) the link is relative, a
+    path and query to append to the dashboard's address.
+    """
+    qs = query_string(query)
+    if not page_url:
+        return "?" + qs if qs else "/"
+    parts = urlsplit(page_url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", qs, ""))
+
+
+def chart_spec(chart: Any) -> dict[str, Any]:
+    """A Vega-Lite specification (dict) of an Altair chart or a spec, ready to render alone.
+
+    A width of ``"container"`` (fill the page's column) becomes a fixed width:
+    outside the page there is no container to fill.
+    """
+    spec = chart.to_dict() if hasattr(chart, "to_dict") else json.loads(json.dumps(chart))
+    if not isinstance(spec, dict):
+        raise TypeError("a chart specification must be a JSON object")
+    if spec.get("width") == "container" or "width" not in spec:
+        spec["width"] = EXPORT_WIDTH_PX
+    return spec
+
+
+def _vl_version(spec: Mapping[str, Any]) -> str | None:
+    import vl_convert as vlc
+
+    m = re.search(r"/v(\d+)\.(\d+)", str(spec.get("$schema", "")))
+    if not m:
+        return None
+    wanted = (int(m.group(1)), int(m.group(2)))
+    known = [tuple(int(p) for p in v.split(".")) for v in vlc.get_vegalite_versions()]
+    same_major = [v for v in known if v[0] == wanted[0] and v <= wanted]
+    best = max(same_major) if same_major else None
+    return f"{best[0]}.{best[1]}" if best else None
+
+
+def chart_png(chart: Any, scale: float = PNG_SCALE) -> bytes:
+    """The chart as a PNG image (``scale`` × its CSS size). Never fetches anything."""
+    import vl_convert as vlc
+
+    spec = chart_spec(chart)
+    out: bytes = vlc.vegalite_to_png(
+        spec, vl_version=_vl_version(spec), scale=scale, allowed_base_urls=[]
+    )
+    return out
+
+
+def chart_svg(chart: Any) -> str:
+    """The chart as an SVG document. Never fetches anything."""
+    import vl_convert as vlc
+
+    spec = chart_spec(chart)
+    out: str = vlc.vegalite_to_svg(spec, vl_version=_vl_version(spec), allowed_base_urls=[])
+    return out
+
+
+def chart_html(chart: Any, title: str = "Paretoscope chart") -> str:
+    """A standalone HTML page that draws the chart with no network access.
+
+    The Vega, Vega-Lite and vega-embed JavaScript is inlined (``bundle=True``)
+    and the data is in the specification, so the file works offline and from
+    an e-mail attachment; the tooltip keeps every run's provenance.
+    """
+    import vl_convert as vlc
+
+    spec = chart_spec(chart)
+    html: str = vlc.vegalite_to_html(spec, vl_version=_vl_version(spec), bundle=True)
+    safe = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.replace("<head>", f"<head>\n<title>{safe}</title>", 1)
+
+
+def table_csv(table: pd.DataFrame) -> bytes:
+    """The table as UTF-8 CSV; missing values are empty cells."""
+    return table.to_csv(index=False).encode("utf-8")
+
+
+def table_parquet(table: pd.DataFrame) -> bytes:
+    """The table as Parquet (types kept; missing values are nulls)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = table.copy()
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            # Display tables mix text and numbers in object columns; Parquet
+            # needs one type per column, so those become text.
+            frame[col] = frame[col].map(lambda v: None if v is None or v is pd.NA else str(v))
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+    return sink.getvalue()
