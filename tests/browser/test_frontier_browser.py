@@ -32,13 +32,12 @@ def test_frontier_page_draws_the_demo_points(
     chart = page.locator(".vega-embed svg").first
     chart.wait_for(timeout=30_000)
     # Every run with both metrics is a symbol in the SVG (frontier layer + dominated layer).
-    symbols = page.locator(".vega-embed svg g.mark-symbol.role-mark path")
     n_runs = len(quick_demo.store.runs_frame())
+    selector = ".vega-embed svg g.mark-symbol.role-mark path"
     page.wait_for_function(
-        f"document.querySelectorAll('.vega-embed svg g.mark-symbol.role-mark path').length >= {n_runs}",
-        timeout=30_000,
+        f"document.querySelectorAll('{selector}').length >= {n_runs}", timeout=30_000
     )
-    assert symbols.count() == n_runs
+    assert page.locator(selector).count() == n_runs
     # The frontier's step line is drawn.
     assert page.locator(".vega-embed svg g.mark-line.role-mark path").count() >= 1
     # Axis titles carry units and direction.
