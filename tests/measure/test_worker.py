@@ -160,3 +160,30 @@ def test_an_exception_in_the_progress_callback_kills_the_worker(zoo: Zoo) -> Non
         run_in_worker(spec, progress=stop)
     with pytest.raises(ProcessLookupError):
         os.kill(pids[0], 0)  # gone, and reaped
+
+
+def test_a_killed_worker_is_a_failed_run_and_earlier_runs_are_intact(
+    zoo: Zoo, tmp_path: Path
+) -> None:
+    from store import Store
+
+    store = Store(tmp_path / "s.duckdb")
+    earlier = [run_in_worker(testing.make_spec(zoo.onnx, "ort", dataset=zoo.dataset))]
+    earlier.append(run_in_worker(testing.make_spec(zoo.state, "torch", dataset=zoo.dataset)))
+    assert [r.status for r in earlier] == ["ok", "ok"]
+    store.ingest_many(earlier)
+
+    spec = _builder_spec(zoo, "sleepy_mlp", seconds=60, where="build")
+
+    def kill_soon(event: WorkerProgress) -> None:
+        if event.stage == "loading":
+            threading.Timer(0.3, os.kill, (event.pid, signal.SIGKILL)).start()
+
+    store.ingest(run_in_worker(spec, progress=kill_soon))
+
+    reopened = Store(store.path)
+    frame = reopened.runs_frame(status=None).set_index("run_id")
+    assert frame.loc[spec.run_id, "status"] == "failed"
+    assert "SIGKILL" in frame.loc[spec.run_id, "error"]
+    for rec in earlier:
+        assert reopened.get_record(rec.run_id) == rec
