@@ -21,12 +21,14 @@ imported inside the functions that run them (``plan_profile``,
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,7 @@ from paretoscope.errors import InputError
 from paretoscope.records import (
     PRECISIONS,
     RUNTIMES,
+    AccuracyResult,
     ArtifactRef,
     DatasetRef,
     ModelRef,
@@ -516,6 +519,116 @@ def validate_options(request: ProfileRequest) -> None:
         raise InputError("cannot profile: " + "; ".join(problems))
 
 
+def _check_model(info: ModelInfo, request: ProfileRequest) -> None:
+    """Refuse a model the request cannot run: onnxruntime errors, dtypes, fixed batches."""
+    name = Path(request.model_path).name
+    if info.ort_error is not None and "ort" in request.runtimes:
+        if info.custom_ops:
+            raise InputError(
+                f"ONNX Runtime cannot run {name}: it uses operator(s) "
+                f"{', '.join(info.custom_ops)}, which ONNX Runtime does not implement. Export "
+                f"the model with standard ONNX operators only. ({info.ort_error})"
+            )
+        raise InputError(f"ONNX Runtime cannot load {name}: {info.ort_error}")
+    if "torch" in request.runtimes:
+        raise InputError(
+            f"{name} is an ONNX model, which runs with --runtime ort; the torch runtime measures "
+            "PyTorch models (a .pt2 file or module:function, on the command line)"
+        )
+    for t in info.inputs:
+        if t.dtype.startswith("<"):
+            raise InputError(f"model input {t.name!r} has type {t.dtype}, which is not supported")
+        first = t.shape[0] if t.shape else None
+        if isinstance(first, int) and first > 0:
+            other = [b for b in request.batches if int(b) != first]
+            if other:
+                raise InputError(
+                    f"input {t.name!r} has a fixed batch of {first} (shape "
+                    f"{list(t.shape)}); it cannot run batch {other[0]}. Use --batch {first} or "
+                    "export the model with a dynamic first dimension"
+                )
+    if not info.outputs:
+        raise InputError(f"{name} declares no outputs")
+
+
+def _sweep_dims(
+    info: ModelInfo, request: ProfileRequest, data_dims: Mapping[str, int] | None
+) -> dict[str, tuple[int, ...]]:
+    """Values of every non-batch symbolic dimension: from ``--dim``, else from the data."""
+    wanted = info.other_dims
+    unknown = [d for d in request.dims if d not in wanted]
+    if unknown:
+        have = ", ".join(wanted) if wanted else "none besides the batch"
+        batch = [d for d in unknown if d in info.batch_dims]
+        hint = f" ({', '.join(batch)} is the batch: use --batch)" if batch else ""
+        raise InputError(
+            f"the model has no symbolic dimension {', '.join(map(repr, unknown))}{hint}; its "
+            f"symbolic dimensions are: {have}"
+        )
+    out: dict[str, tuple[int, ...]] = {}
+    missing = []
+    for dim in wanted:
+        given = tuple(int(v) for v in request.dims.get(dim, ()))
+        if data_dims is not None and dim in data_dims:
+            if given and set(given) != {data_dims[dim]}:
+                raise InputError(
+                    f"the evaluation data has {dim}={data_dims[dim]} but --dim asks for "
+                    f"{dim}={','.join(map(str, given))}; with data, the data's shape is measured"
+                )
+            out[dim] = (data_dims[dim],)
+        elif given:
+            out[dim] = given
+        else:
+            missing.append(dim)
+    if missing:
+        raise InputError(
+            "give a value for every symbolic dimension: "
+            + ", ".join(f"--dim {d}=VALUE" for d in missing)
+            + f" (the model's inputs: {_inputs_text(info)})"
+        )
+    if data_dims is None:
+        for t in info.inputs:
+            if any(d is None for d in t.shape[1:]):
+                raise InputError(
+                    f"input {t.name!r} has an unnamed dynamic dimension ({_shape_text(t.shape)}); "
+                    "without data its size is unknown: give evaluation data"
+                )
+    return out
+
+
+def _shape_text(shape: Sequence[Dim]) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+
+
+def _inputs_text(info: ModelInfo) -> str:
+    return "; ".join(f"{t.name} {t.dtype} {_shape_text(t.shape)}" for t in info.inputs)
+
+
+def _store_model(store: Store, info: ModelInfo) -> tuple[str, Path]:
+    """Copy the model (and its external data, by relative name) into the store by sha256."""
+    import shutil
+
+    src = Path(info.path)
+    if not info.external_data:
+        return store.put_file(src, "artifacts", ".onnx")
+    # External data is found relative to the model file: keep the set together.
+    folder = store.files_dir / "artifacts" / info.sha256
+    target = folder / "model.onnx"
+    if not target.exists():
+        tmp = store.files_dir / "artifacts" / f".tmp-{info.sha256}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for rel in info.external_data:
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src.parent / rel, tmp / rel)
+        shutil.copyfile(src, tmp / "model.onnx")
+        if folder.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    return info.sha256, target
+
+
 def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
     """Validate ``request`` completely, then store its model and data; return the plan.
 
@@ -528,7 +641,79 @@ def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
     once). Nothing is written to the database here. Raises ``InputError``
     with a specific message for every refusal.
     """
-    raise NotImplementedError("plan_profile: being implemented (issue 3)")
+    from measure.evaldata import load_eval_set, store_eval_set
+    from measure.variants import transformation_text
+
+    validate_options(request)
+    model_path = Path(request.model_path)
+    if not model_path.is_file():
+        raise InputError(f"model file not found: {model_path}")
+    info = inspect_in_worker(model_path, timeout_s=min(request.timeout_s, 120.0))
+    _check_model(info, request)
+
+    data = None
+    data_dims: dict[str, int] | None = None
+    if request.data_path or request.builtin_data:
+        data, data_dims = load_eval_set(
+            info,
+            request.task,
+            path=request.data_path,
+            builtin=request.builtin_data,
+            label_column=request.label_column,
+        )
+    dims = _sweep_dims(info, request, data_dims)
+    sweep = sweep_points(
+        request.runtimes, request.precisions, request.batches, request.threads, dims
+    )
+
+    # Everything is valid: from here on, write.
+    calib = min(request.calib_items, data.n_items) if data is not None else 0
+    variants = tuple(
+        VariantStep(p, transformation_text(p, calib)) for p in request.precisions if p != "fp32"
+    )
+    dataset = None
+    if data is not None:
+        with tempfile.TemporaryDirectory(prefix="paretoscope-data-") as tmp:
+            dataset = store_eval_set(store, data, info, Path(tmp))
+    sha, stored = _store_model(store, info)
+    name = request.name or model_path.stem
+    model = ModelRef(
+        model_id=f"{request.source}-{sha[:16]}",
+        name=name,
+        family="user",
+        task=request.task,
+        params=info.params,
+        source=request.source,
+        description=f"{model_path.name}; {info.producer or 'unknown producer'}; opset {info.opset}",
+    )
+    artifact = ArtifactRef(
+        sha256=sha, format="onnx", path=str(stored), size_bytes=info.size_bytes, precision="fp32"
+    )
+    notes = []
+    if dataset is None:
+        notes.append("efficiency only: no evaluation data, timed on random inputs")
+    if request.reported_accuracy is not None:
+        notes.append("the accuracy given is stored as reported, not measured")
+    return ProfilePlan(request, info, model, artifact, dataset, variants, sweep, tuple(notes))
+
+
+def _keep_as(keep: Callable[[Any, str], None], label: str, record: Any) -> None:
+    keep(record, label)
+
+
+def _reported(plan: ProfilePlan) -> AccuracyResult | None:
+    value = plan.request.reported_accuracy
+    if value is None or plan.dataset is not None:
+        return None
+    metric = "top1" if plan.request.task == "classification" else "mae"
+    return AccuracyResult(
+        metric=metric,
+        value=float(value),
+        dataset_id="reported",
+        n_samples=0,
+        origin="reported",
+        note="typed by the user when profiling; not measured by Paretoscope",
+    )
 
 
 def run_profile(
@@ -551,4 +736,147 @@ def run_profile(
     Raises ``InputError`` only from planning; failed measurements are
     failed records, counted in the summary.
     """
-    raise NotImplementedError("run_profile: being implemented (issue 3)")
+    import dataclasses
+
+    from measure.executor import LocalExecutor
+    from measure.executor import Progress as ExecProgress
+    from measure.variants import make_variant_in_worker
+    from measure.worker import failed_record
+    from paretoscope.errors import ParetoscopeError
+    from paretoscope.records import RunRecord, RunSpec, new_run_id
+    from paretoscope.timefmt import utc_now_iso
+
+    if isinstance(plan, ProfileRequest):
+        plan = plan_profile(store, plan)
+    request = plan.request
+    executor = executor or LocalExecutor()
+    cancel = should_cancel or (lambda: False)
+    t0 = time.monotonic()
+    total = plan.n_steps
+    done = 0
+    step_started = t0
+
+    def emit(label: str, phase: str, stage: str = "") -> None:
+        if on_progress is None:
+            return
+        elapsed = time.monotonic() - t0
+        eta = None
+        if done:
+            per_step = (step_started - t0) / done
+            eta = max(0.0, per_step * (total - done) - (time.monotonic() - step_started))
+        on_progress(ProfileProgress(done, total, label, elapsed, eta, phase, stage))
+
+    artifacts: dict[str, ArtifactRef] = {"fp32": plan.artifact}
+    models: dict[str, ModelRef] = {"fp32": plan.model}
+    variant_errors: dict[str, str] = {}
+    failures: list[str] = []
+    cancelled = False
+    for step in plan.variants:
+        if cancel():
+            cancelled = True
+            break
+        emit(f"making the {step.precision} variant", "variants")
+        with tempfile.TemporaryDirectory(prefix="paretoscope-variant-") as tmp:
+            dst = Path(tmp) / f"{step.precision}.onnx"
+            try:
+                make_variant_in_worker(
+                    plan.artifact.path,
+                    step.precision,
+                    dst,
+                    calib_data=plan.dataset.path if plan.dataset is not None else None,
+                    calib_items=request.calib_items,
+                    timeout_s=request.timeout_s,
+                )
+            except ParetoscopeError as err:
+                variant_errors[step.precision] = (
+                    f"making the {step.precision} variant failed: {err}"
+                )
+                failures.append(f"{step.precision} variant: {err}")
+            else:
+                sha, stored = store.put_file(dst, "artifacts", ".onnx")
+                artifacts[step.precision] = ArtifactRef(
+                    sha256=sha,
+                    format="onnx",
+                    path=str(stored),
+                    size_bytes=stored.stat().st_size,
+                    precision=step.precision,
+                )
+                models[step.precision] = ModelRef(
+                    model_id=f"{plan.model.model_id}-{step.precision}",
+                    name=f"{plan.model.name} {step.precision}",
+                    family=plan.model.family,
+                    task=plan.model.task,
+                    parent_model_id=plan.model.model_id,
+                    transformation=step.transformation,
+                    params=plan.model.params,
+                    source=plan.model.source,
+                    description=f"{step.precision} variant of {plan.model.name}",
+                )
+        done += 1
+        step_started = time.monotonic()
+
+    reported = _reported(plan)
+    run_ids: list[str] = []
+    n_ok = n_failed = 0
+
+    def keep(record: RunRecord, label: str) -> None:
+        nonlocal n_ok, n_failed
+        if record.status == "ok" and reported is not None and record.spec.precision == "fp32":
+            record = dataclasses.replace(record, accuracy=(reported,))
+        store.ingest(record)
+        run_ids.append(record.run_id)
+        if record.status == "ok":
+            n_ok += 1
+        else:
+            n_failed += 1
+            failures.append(f"{label}: {record.error}")
+
+    for point in plan.sweep if not cancelled else ():
+        if cancel():
+            cancelled = True
+            break
+        precision = point.precision
+        spec = RunSpec(
+            run_id=new_run_id(),
+            model=models.get(precision, plan.model),
+            artifact=artifacts.get(precision, plan.artifact),
+            runtime=point.runtime,  # type: ignore[arg-type]  # validated in plan_profile
+            precision=precision,
+            batch_size=point.batch_size,
+            threads=point.threads,
+            dataset=plan.dataset,
+            budget=request.budget,
+            dims=dict(point.dims),
+            timeout_s=request.timeout_s,
+            mem_limit_mb=request.mem_limit_mb,
+            job_id=request.job_id,
+        )
+        label = f"{plan.model.name} · {point.label}"
+        if precision in variant_errors:
+            now = utc_now_iso()
+            keep(failed_record(spec, variant_errors[precision], started_at=now), label)
+        else:
+            emit(label, "runs", "started")
+
+            def relay(p: ExecProgress, label: str = label) -> None:
+                if p.current is not None:
+                    emit(label, "runs", p.stage)
+
+            executor.run([spec], functools.partial(_keep_as, keep, label), relay)
+        done += 1
+        step_started = time.monotonic()
+
+    elapsed = time.monotonic() - t0
+    if on_progress is not None:
+        on_progress(ProfileProgress(done, total, "done", elapsed, 0.0, "done", "done"))
+    return ProfileSummary(
+        model_id=plan.model.model_id,
+        run_ids=tuple(run_ids),
+        n_ok=n_ok,
+        n_failed=n_failed,
+        failures=tuple(failures),
+        variant_model_ids=tuple(m.model_id for p, m in models.items() if p != "fp32"),
+        cancelled=cancelled,
+        elapsed_s=elapsed,
+        n_planned=plan.n_runs,
+    )
