@@ -13,14 +13,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
 from measure.worker import WorkerProgress, run_in_worker
 from paretoscope.records import RunRecord, RunSpec
 
-__all__ = ["Executor", "LocalExecutor", "Progress", "run_label"]
+__all__ = ["Executor", "LocalExecutor", "Progress", "executor_from_env", "run_label"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,9 @@ class Progress:
     ``current`` labels the run in progress (None once all are done) and
     ``stage`` is the stage its worker reached (``started``, ``loading``,
     ``timing``, ``evaluating``, ``done``). ``eta_s`` extrapolates the mean
-    time of the finished runs; None until one has finished.
+    time of the finished runs; None until one has finished. ``per_device``
+    maps a device (a Dask resource, or ``resource @ worker``) to its
+    (done, total) runs; empty for the local executor.
     """
 
     done: int
@@ -39,6 +41,7 @@ class Progress:
     elapsed_s: float
     eta_s: float | None
     stage: str = ""
+    per_device: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class Executor(Protocol):
@@ -106,6 +109,21 @@ class LocalExecutor:
                 on_result(record)
             if on_progress is not None:
                 on_progress(Progress(total, total, None, time.monotonic() - t0, 0.0, "done"))
+
+
+def executor_from_env(cluster: str | None = None) -> Executor:
+    """Dask at ``cluster``, else at ``$PARETOSCOPE_DASK_SCHEDULER`` if set, else ``LocalExecutor``.
+
+    Importing dask waits until a cluster is actually asked for.
+    """
+    import os
+
+    address = cluster or os.environ.get("PARETOSCOPE_DASK_SCHEDULER", "").strip()
+    if not address:
+        return LocalExecutor()
+    from measure.cluster import DaskExecutor
+
+    return DaskExecutor(address)
 
 
 def _relay(
