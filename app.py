@@ -16,7 +16,7 @@ import sys
 
 import streamlit as st
 
-from paretoscope import dashboard
+from paretoscope import dashboard, share_panel
 from paretoscope.errors import StoreError
 
 st.set_page_config(page_title="Paretoscope", page_icon="📈", layout="wide")
@@ -35,8 +35,11 @@ pages = [
     ),
     st.Page("app_pages/runs.py", title="Runs", icon=":material/table_rows:"),
     st.Page("app_pages/methodology.py", title="Methodology", icon=":material/science:"),
+    st.Page("app_pages/views.py", title="Saved views", icon=":material/bookmarks:"),
+    st.Page("app_pages/data.py", title="Import & export", icon=":material/swap_vert:"),
 ]
 page = st.navigation(pages)
+share_panel.remember_navigation(pages, page)
 
 with st.sidebar:
     st.markdown("**Paretoscope**")
@@ -45,6 +48,7 @@ with st.sidebar:
     st.caption(f"{ok_runs} successful run{'s' if ok_runs != 1 else ''}{failed}")
 
 try:
+    share_panel.saved_view_banner(store)
     page.run()
 except StoreError as err:  # e.g. the lock held past our patience by a long writer
     st.error(f"**The store could not be read.** {err}")

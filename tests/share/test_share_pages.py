@@ -1,0 +1,138 @@
+"""The Saved views and Import & export pages, and two sessions sharing one store (AppTest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from store import Store
+from store.bundle import export_bundle
+from store.saved_views import list_views, save_view
+from tests.factories import make_record
+from tests.share.conftest import OpenPage
+
+VIEWS = "app_pages/views.py"
+DATA = "app_pages/data.py"
+
+
+def _texts(at: AppTest) -> str:
+    kinds = ("title", "caption", "info", "warning", "error", "success", "markdown", "subheader")
+    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+
+
+def test_views_page_when_none_is_saved(small_store: Store, open_page: OpenPage) -> None:
+    at = open_page(small_store, VIEWS)
+    assert not at.exception
+    assert "No saved views yet" in _texts(at)
+
+
+def test_views_page_lists_opens_renames_and_deletes(
+    small_store: Store, open_page: OpenPage
+) -> None:
+    live = save_view(small_store, name="ORT only", page="", query={"rt": ["ort"]},
+                     description="for the review")  # fmt: skip
+    pinned = save_view(small_store, name="failures", page="runs", query={"status": "failed"},
+                       pinned=True, run_ids=["r1"])  # fmt: skip
+    at = open_page(small_store, VIEWS)
+    assert not at.exception
+    text = _texts(at)
+    assert "ORT only" in text and "failures" in text and "for the review" in text
+    assert ":green-badge[live]" in text and ":violet-badge[pinned]" in text
+    assert "1 runs pinned" in text
+    links = at.get("page_link")
+    assert len(links) == 2 and all(link.proto.label == "Open" for link in links)
+    assert f"view={pinned.view_id}" in text and f"view={live.view_id}" in text
+
+    # Rename the live view through its form.
+    (form,) = [f for f in at.get("form") if live.view_id in f.proto.form.form_id]
+    form.text_input[0].set_value("ORT, batch 1")
+    form.button[0].click()  # Save changes
+    at.run()
+    assert not at.exception
+    assert {v.name for v in list_views(small_store)} == {"ORT, batch 1", "failures"}
+
+    # Delete needs the confirmation tick.
+    (form,) = [f for f in at.get("form") if pinned.view_id in f.proto.form.form_id]
+    form.button[1].click()
+    at.run()
+    assert "Tick *Yes, delete it*" in _texts(at)
+    assert len(list_views(small_store)) == 2
+    (form,) = [f for f in at.get("form") if pinned.view_id in f.proto.form.form_id]
+    form.checkbox[0].check()
+    form.button[1].click()
+    at.run()
+    assert not at.exception
+    assert [v.name for v in list_views(small_store)] == ["ORT, batch 1"]
+
+
+def test_a_view_saved_in_one_session_appears_in_another(
+    small_store: Store, open_page: OpenPage
+) -> None:
+    alice = open_page(small_store, VIEWS)
+    bob = open_page(small_store, VIEWS)
+    assert "No saved views yet" in _texts(bob)
+    save_view(small_store, name="from alice", page="", query={"x": "peak_mem_mb"})
+    alice.run()
+    bob.run()
+    assert "from alice" in _texts(bob) and "from alice" in _texts(alice)
+
+
+def test_import_page_imports_a_bundle_and_is_idempotent(
+    small_store: Store, open_page: OpenPage, tmp_path: Path
+) -> None:
+    other = Store(tmp_path / "edge.duckdb")
+    other.ingest_many([make_record(model="edge-1"), make_record(model="edge-2")])
+    bundle = tmp_path / "edge.parquet"
+    export_bundle(other, bundle)
+    runs_before = small_store.run_count()
+
+    at = open_page(small_store, DATA)
+    assert not at.exception
+    at.file_uploader[0].upload("edge.parquet", bundle.read_bytes())
+    at.run()
+    at.button(key="data.import").click()
+    at.run()
+    assert not at.exception
+    assert "2 runs imported from a bundle of 2" in _texts(at)
+    assert small_store.run_count() == runs_before + 2
+    frame = small_store.runs_frame().set_index("model")
+    assert frame.loc["edge-1", "origin"] == "imported"
+
+    at.button(key="data.import").click()
+    at.run()
+    assert "0 runs imported, 2 already in the store" in _texts(at)
+    assert small_store.run_count() == runs_before + 2
+
+
+def test_import_page_refuses_a_corrupt_file_and_keeps_the_store(
+    small_store: Store, open_page: OpenPage
+) -> None:
+    before = small_store.run_count()
+    at = open_page(small_store, DATA)
+    at.file_uploader[0].upload("evil.parquet", b"PAR1\x00\x00garbage")
+    at.run()
+    at.button(key="data.import").click()
+    at.run()
+    assert not at.exception
+    assert "Nothing was imported" in _texts(at)
+    assert small_store.run_count() == before
+
+
+def test_an_import_by_one_session_does_not_break_anothers_page(
+    small_store: Store, open_page: OpenPage, tmp_path: Path
+) -> None:
+    viewer = open_page(small_store, "app_pages/runs.py")
+    assert not viewer.exception and not viewer.error
+    other = Store(tmp_path / "lab.duckdb")
+    other.ingest_many([make_record(model=f"lab-{i}") for i in range(3)])
+    export_bundle(other, tmp_path / "lab.parquet")
+    importer = open_page(small_store, DATA)
+    importer.file_uploader[0].upload("lab.parquet", (tmp_path / "lab.parquet").read_bytes())
+    importer.run()
+    importer.button(key="data.import").click()
+    importer.run()
+    assert "3 runs imported" in _texts(importer)
+    viewer.run()
+    assert not viewer.exception and not viewer.error
+    assert "8 of 8 runs shown" in _texts(viewer)  # the cache follows Store.data_version()
