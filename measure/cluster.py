@@ -394,22 +394,30 @@ class DaskExecutor:
         self.retries = retries
         self.connect_timeout_s = connect_timeout_s
         self.no_worker_timeout_s = no_worker_timeout_s
+        self._own_client: Any = None
 
-    def _connect(self) -> tuple[Any, bool]:
+    def _connect(self) -> Any:
         distributed = _import_distributed()
         if self.client is not None:
-            return self.client, False
-        try:
-            client = distributed.Client(
-                self.address, timeout=self.connect_timeout_s, set_as_default=False
-            )
-        except (OSError, TimeoutError, ValueError) as err:
-            raise UnavailableError(
-                f"cannot reach the Dask scheduler at {self.address}: {err}. Start one with "
-                "`dask scheduler`, or check the address given with --cluster or "
-                f"${SCHEDULER_ENV}"
-            ) from err
-        return client, True
+            return self.client
+        if self._own_client is None:
+            try:
+                self._own_client = distributed.Client(
+                    self.address, timeout=self.connect_timeout_s, set_as_default=False
+                )
+            except (OSError, TimeoutError, ValueError) as err:
+                raise UnavailableError(
+                    f"cannot reach the Dask scheduler at {self.address}: {err}. Start one with "
+                    "`dask scheduler`, or check the address given with --cluster or "
+                    f"${SCHEDULER_ENV}"
+                ) from err
+        return self._own_client
+
+    def close(self) -> None:
+        """Disconnect from the scheduler, if this executor connected (a given client stays open)."""
+        if self._own_client is not None:
+            self._own_client.close()
+            self._own_client = None
 
     def run(
         self,
@@ -421,15 +429,12 @@ class DaskExecutor:
 
         See ``Executor.run``. With ``ALL_DEVICES`` a spec yields one record
         per device, so ``on_result`` may be called more often than there are
-        specs. Raises ``UnavailableError`` when dask is not installed or the
-        scheduler cannot be reached.
+        specs. The connection is made on the first call and kept for the
+        next (callers that run one spec at a time pay for it once); ``close``
+        ends it. Raises ``UnavailableError`` when dask is not installed or
+        the scheduler cannot be reached.
         """
-        client, owned = self._connect()
-        try:
-            self._run(client, specs, on_result, on_progress)
-        finally:
-            if owned:
-                client.close()
+        self._run(self._connect(), specs, on_result, on_progress)
 
     def _run(
         self,

@@ -2,7 +2,7 @@
 
 These forms are a public contract (users' scripts rely on them):
 
-    paretoscope demo [--store PATH]
+    paretoscope demo [--store PATH] [--cluster ADDRESS]
     paretoscope runs [--store PATH] [--format csv|json]
     paretoscope frontier --x METRIC --y METRIC [--z METRIC ...] [--by FIELD]
                          [--store PATH] [--format csv|json]
@@ -50,6 +50,22 @@ def _format_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format")
 
 
+def _cluster_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="measure on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786 "
+        "(default: $PARETOSCOPE_DASK_SCHEDULER, else worker processes on this host)",
+    )
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    """The executor for ``--cluster``/``$PARETOSCOPE_DASK_SCHEDULER``, else a local one."""
+    from measure.executor import executor_from_env
+
+    return executor_from_env(getattr(args, "cluster", None))
+
+
 def _parser() -> argparse.ArgumentParser:
     metric_help = "metric key: " + ", ".join(METRICS)
     parser = argparse.ArgumentParser(
@@ -63,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="train the demo model zoo and measure it on this host into the store"
     )
     _store_arg(demo)
+    _cluster_arg(demo)
     demo.add_argument("--quick", action="store_true", help="a small subset, for tests")
     demo.add_argument(
         "--force", action="store_true", help="measure again even if this host has demo runs"
@@ -139,7 +156,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     print(f"store: {store.path}", file=sys.stderr)
     try:
-        summary = run_demo(store, quick=args.quick, force=args.force, on_progress=on_progress)
+        summary = run_demo(
+            store,
+            quick=args.quick,
+            force=args.force,
+            on_progress=on_progress,
+            executor=_executor(args),
+        )
     except BaseException as err:
         bar.close()
         if pfile:

@@ -145,3 +145,34 @@ def test_the_executor_comes_from_the_flag_or_the_environment(
     monkeypatch.setenv(cluster.SCHEDULER_ENV, "tcp://lab:8786")
     chosen = executor_from_env(None)
     assert isinstance(chosen, cluster.DaskExecutor) and chosen.address == "tcp://lab:8786"
+
+
+def test_demo_measures_on_the_cluster_named_by_the_flag(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from paretoscope import cli, demo
+
+    seen: dict[str, object] = {}
+
+    def fake_run_demo(store: object, **kwargs: object) -> str:
+        seen.update(kwargs)
+        return "nothing measured"
+
+    monkeypatch.setattr(demo, "run_demo", fake_run_demo)
+    monkeypatch.delenv(cluster.SCHEDULER_ENV, raising=False)
+    store = str(tmp_path / "s.duckdb")
+    assert cli.main(["demo", "--store", store, "--cluster", "tcp://lab:8786"]) == 0
+    chosen = seen["executor"]
+    assert isinstance(chosen, cluster.DaskExecutor) and chosen.address == "tcp://lab:8786"
+    assert cli.main(["demo", "--store", store]) == 0
+    assert isinstance(seen["executor"], LocalExecutor)
+
+
+def test_an_unreachable_scheduler_is_an_actionable_error() -> None:
+    from paretoscope.errors import UnavailableError
+
+    executor = cluster.DaskExecutor("tcp://127.0.0.1:9", connect_timeout_s=1)
+    with pytest.raises(
+        UnavailableError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"
+    ):
+        executor.run([], lambda record: None)
