@@ -124,6 +124,31 @@ _ALL: tuple[Metric, ...] = (
         "items processed. Unavailable (null, with a reason) where no counter exists.",
         log_scale_default=True,
     ),
+    Metric(
+        "accuracy_top5",
+        "Top-5 accuracy",
+        "fraction",
+        "higher",
+        "Top-5 accuracy on the labelled evaluation set, as a fraction in [0, 1]; only for "
+        "classifiers with more than 5 classes.",
+        fmt=".4f",
+    ),
+    Metric(
+        "mae",
+        "MAE",
+        "label units",
+        "lower",
+        "Mean absolute error of a regression model on the labelled evaluation set, in the "
+        "labels' units.",
+    ),
+    Metric(
+        "rmse",
+        "RMSE",
+        "label units",
+        "lower",
+        "Root mean squared error of a regression model on the labelled evaluation set, in the "
+        "labels' units.",
+    ),
 )
 
 METRICS: dict[str, Metric] = {m.key: m for m in _ALL}

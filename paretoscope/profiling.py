@@ -507,7 +507,12 @@ def validate_options(request: ProfileRequest) -> None:
                 "accuracy is the one Paretoscope shows"
             )
         value = request.reported_accuracy
-        if request.task == "classification" and not (0.0 <= value <= 1.0):
+        if request.task != "classification":
+            problems.append(
+                "a reported accuracy applies to classification; for regression give "
+                "evaluation data and MAE/RMSE are measured"
+            )
+        elif not (0.0 <= value <= 1.0):
             problems.append(f"a reported accuracy is a fraction in [0, 1], got {value}")
     if "int8-static" in request.precisions and not (request.data_path or request.builtin_data):
         problems.append("int8-static is calibrated on your data: give --data or a built-in set")
@@ -705,9 +710,8 @@ def _reported(plan: ProfilePlan) -> AccuracyResult | None:
     value = plan.request.reported_accuracy
     if value is None or plan.dataset is not None:
         return None
-    metric = "top1" if plan.request.task == "classification" else "mae"
     return AccuracyResult(
-        metric=metric,
+        metric="top1",
         value=float(value),
         dataset_id="reported",
         n_samples=0,

@@ -45,6 +45,14 @@ _PICKLE_PROTOCOLS = (2, 3, 4, 5)
 _ZIP_MAGIC = b"PK\x03\x04"
 _PARQUET_MAGIC = b"PAR1"
 _TORCH_PICKLE_MEMBERS = ("data.pkl", "constants.pkl")
+_KIND_NAMES = {
+    "onnx-candidate": "an ONNX model",
+    "npz": "a .npz file",
+    "csv": "a .csv file",
+    "parquet": "a .parquet file",
+    "pt2": "a .pt2 file",
+    "zip": "a zip archive",
+}
 _TRUST_ADVICE = (
     "Export the model to ONNX (torch.onnx.export) and upload the .onnx file, or profile "
     "a trusted local PyTorch model on the command line (paretoscope profile model.pt2)."
@@ -131,8 +139,8 @@ def _refusal(path: Path, found: FileKind, allowed: Collection[str]) -> str:
         )
     if found.kind == "empty":
         return f"refused {name}: the file is empty (0 bytes)"
-    wanted = ", ".join(sorted(allowed))
-    return f"refused {name}: it is {found.evidence}, not one of the accepted kinds ({wanted})"
+    wanted = " or ".join(sorted({_KIND_NAMES.get(k, k) for k in allowed}))
+    return f"refused {name}: it is {found.evidence}, not {wanted}"
 
 
 def refuse_untrusted(path: str | Path, allowed: Collection[str]) -> FileKind:

@@ -257,11 +257,79 @@ CREATE TABLE saved_views (
 );
 """
 
+# Migration 5 (issue 3): the same view with top-5 accuracy and the regression
+# errors (MAE, RMSE) as columns appended at the end; only measured values
+# (a reported number has its own origin and stays out of these columns).
+_M005_RUN_SUMMARY_QUALITY = """
+CREATE OR REPLACE VIEW run_summary AS
+SELECT
+    r.run_id,
+    m.name AS model,
+    r.model_id,
+    m.family,
+    m.parent_model_id,
+    m.transformation,
+    m.source AS model_source,
+    r.runtime,
+    r.device,
+    d.kind AS device_kind,
+    d.name AS device_name,
+    h.hostname AS host,
+    r.host_id,
+    r.precision,
+    r.batch_size,
+    r.threads,
+    r.status,
+    r.error,
+    r.origin,
+    r.runtime_version,
+    r.execution_provider,
+    r.job_id,
+    r.started_at,
+    r.finished_at,
+    a.value AS accuracy,
+    a.origin AS accuracy_origin,
+    a.n_samples AS accuracy_n,
+    a.dataset_id,
+    l.p50_ms AS latency_ms_p50,
+    l.p90_ms AS latency_ms_p90,
+    l.p99_ms AS latency_ms_p99,
+    l.mean_ms AS latency_ms_mean,
+    l.std_ms AS latency_ms_std,
+    l.ci_low_ms AS latency_ms_p50_ci_low,
+    l.ci_high_ms AS latency_ms_p50_ci_high,
+    l.n_iter AS latency_n_iter,
+    l.stop_reason AS latency_stop_reason,
+    r.throughput_per_s,
+    r.peak_mem_mb,
+    r.model_size_mb,
+    r.params,
+    r.energy_j_per_item,
+    r.avg_power_w,
+    r.energy_source,
+    r.energy_unavailable_reason,
+    a5.value AS accuracy_top5,
+    amae.value AS mae,
+    armse.value AS rmse
+FROM runs r
+LEFT JOIN models m ON m.model_id = r.model_id
+LEFT JOIN devices d ON d.device_id = r.device_id
+LEFT JOIN hosts h ON h.host_id = r.host_id
+LEFT JOIN latency l ON l.run_id = r.run_id
+LEFT JOIN accuracy a ON a.run_id = r.run_id AND a.metric = 'top1'
+LEFT JOIN accuracy a5 ON a5.run_id = r.run_id AND a5.metric = 'top5' AND a5.origin = 'measured'
+LEFT JOIN accuracy amae ON amae.run_id = r.run_id AND amae.metric = 'mae'
+    AND amae.origin = 'measured'
+LEFT JOIN accuracy armse ON armse.run_id = r.run_id AND armse.metric = 'rmse'
+    AND armse.origin = 'measured';
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: hosts, devices, models, artifacts, datasets, runs", _M001_CORE),
     Migration(2, "run_summary view", _M002_RUN_SUMMARY),
     Migration(3, "jobs", _M003_JOBS),
     Migration(4, "saved views", _M004_SAVED_VIEWS),
+    Migration(5, "run_summary: accuracy_top5, mae, rmse", _M005_RUN_SUMMARY_QUALITY),
 )
 
 _BOOKKEEPING = """
