@@ -10,6 +10,11 @@ These forms are a public contract (users' scripts rely on them):
     paretoscope export --out FILE.parquet [--store PATH] [--runtime R] [--device D]
                        [--precision P] [--model NAME] [--status ok|failed]
     paretoscope import FILE.parquet [--store PATH]
+    paretoscope profile MODEL [--data FILE | --builtin-data NAME] [--runtime ort,torch]
+                        [--precision fp32,fp16,int8,int8-static] [--batch 1,8]
+                        [--threads 1,2] [--dim NAME=VALUE ...] [--task classification|regression]
+                        [--label-column COL] [--reported-accuracy F] [--timeout S]
+                        [--mem-limit MB] [--store PATH] [--cluster ADDRESS]
 
 Expected failures print one paragraph to stderr (no traceback) and exit 2 for
 bad input, 1 otherwise.
@@ -109,7 +114,44 @@ def _parser() -> argparse.ArgumentParser:
         "--no-demo", action="store_true", help="do not measure the demo zoo on an empty store"
     )
     _share_parsers(sub)
+    _profile_parser(sub)
     return parser
+
+
+def _csv_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _int_list(flag: str, text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(t) for t in _csv_list(text))
+    except ValueError:
+        raise InputError(f"{flag} takes whole numbers separated by commas, got {text!r}") from None
+
+
+def _profile_parser(sub: Any) -> None:
+    pr = sub.add_parser(
+        "profile", help="measure your own ONNX (or trusted local PyTorch) model and its variants"
+    )
+    pr.add_argument("model", metavar="MODEL", help="a .onnx file (PyTorch: a .pt2 file)")
+    pr.add_argument("--data", metavar="FILE", help="labelled evaluation data: .npz, .csv, .parquet")
+    pr.add_argument("--builtin-data", metavar="NAME", help="a scikit-learn set: digits, iris, ...")
+    pr.add_argument("--label-column", metavar="COL", help="label column of a .csv/.parquet")
+    pr.add_argument("--task", choices=("classification", "regression"), default="classification")
+    pr.add_argument("--runtime", default="ort", help="comma list of: ort, torch (default ort)")
+    pr.add_argument("--precision", default="fp32", help="comma list of: fp32,fp16,int8,int8-static")
+    pr.add_argument("--batch", default="1", help="comma list of batch sizes (default 1)")
+    pr.add_argument("--threads", default="1", help="comma list of thread counts (default 1)")
+    pr.add_argument(
+        "--dim", action="append", default=[], metavar="NAME=VALUE", help="a symbolic dimension"
+    )
+    pr.add_argument("--reported-accuracy", type=float, metavar="F", help="measured elsewhere")
+    pr.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per run, seconds")
+    pr.add_argument("--mem-limit", type=float, metavar="MB", help="per run, MB of resident memory")
+    pr.add_argument("--name", help="model name shown in the dashboard (default: file name)")
+    pr.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
+    _store_arg(pr)
+    _cluster_arg(pr)
 
 
 def _share_parsers(sub: Any) -> None:
@@ -249,7 +291,64 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from paretoscope.profiling import ProfileRequest, run_profile
+    from paretoscope.records import TimingBudget
+
+    dims: dict[str, tuple[int, ...]] = {}
+    for item in args.dim:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"--dim takes NAME=VALUE (e.g. --dim seq=128), got {item!r}")
+        dims[name.strip()] = _int_list(f"--dim {name}", value)
+    budget = TimingBudget()
+    if args.quick:
+        budget = TimingBudget(warmup_iters=3, min_iters=10, min_time_s=0.02, max_time_s=0.2)
+    request = ProfileRequest(
+        model_path=args.model,
+        data_path=args.data,
+        builtin_data=args.builtin_data,
+        label_column=args.label_column,
+        task=args.task,
+        runtimes=tuple(_csv_list(args.runtime)),
+        precisions=tuple(_csv_list(args.precision)),
+        batches=_int_list("--batch", args.batch),
+        threads=_int_list("--threads", args.threads),
+        dims=dims,
+        reported_accuracy=args.reported_accuracy,
+        timeout_s=args.timeout,
+        mem_limit_mb=args.mem_limit,
+        source="cli",
+        name=args.name,
+        budget=budget,
+    )
+    store = _open_store(args.store)
+    print(f"store: {store.path}", file=sys.stderr)
+    bar = TerminalBar()
+    try:
+        summary = run_profile(
+            store,
+            request,
+            executor=_executor(args),
+            on_progress=lambda p: bar.update(p.done, p.total, p.label, p.elapsed_s, p.eta_s),
+        )
+    finally:
+        bar.close()
+    print(str(summary), file=sys.stderr)
+    if summary.n_failed or summary.n_ok == 0:
+        first = summary.failures[0] if summary.failures else "no run finished"
+        print(
+            f"paretoscope profile: {summary.n_failed} of {summary.n_planned} run(s) failed; "
+            f"the first: {first}. The failed runs are stored with their reasons "
+            "(paretoscope runs --all).",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 _COMMANDS = {
+    "profile": _cmd_profile,
     "export": _cmd_export,
     "import": _cmd_import,
     "demo": _cmd_demo,
