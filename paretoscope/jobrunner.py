@@ -36,11 +36,14 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from paretoscope import jobs
+from paretoscope import jobs, uploads
 from paretoscope.errors import ParetoscopeError
 from store import Store
+
+if TYPE_CHECKING:
+    from paretoscope import profiling
 
 __all__ = [
     "LOG_FILE",
@@ -48,6 +51,7 @@ __all__ = [
     "RUNNER_LOCK",
     "ensure_runner",
     "main",
+    "profile_request",
     "run_job",
     "run_queue",
     "runner_command",
@@ -179,37 +183,28 @@ def _profile_handler(
 ) -> tuple[str, str, dict[str, Any]]:
     from paretoscope import profiling  # the engine; it loads measuring code lazily itself
 
-    request = _profile_request(profiling, job)
+    request = profile_request(job)
     summary = profiling.run_profile(
         store,
         request,
         on_progress=lambda event: reporter.update(*_progress_fields(event)),
         should_cancel=reporter.should_cancel,
     )
-    run_ids = tuple(getattr(summary, "run_ids", ()) or ())
-    fields = {
-        "run_ids": run_ids,
-        "runs_ok": getattr(summary, "runs_ok", None),
-        "runs_failed": getattr(summary, "runs_failed", None),
-    }
-    if reporter.should_cancel() or getattr(summary, "cancelled", False):
-        return "cancelled", f"Cancelled; runs finished before that are kept. {summary}", fields
-    if run_ids and not fields["runs_ok"]:
-        return "failed", f"Every run failed; see the Runs page for each reason. {summary}", fields
+    fields = {"run_ids": summary.run_ids, "runs_ok": summary.n_ok, "runs_failed": summary.n_failed}
+    if summary.cancelled:
+        return "cancelled", f"Cancelled; the runs finished before that are kept. {summary}", fields
+    if summary.n_planned and not summary.n_ok:
+        return "failed", f"Every run failed; the Runs page has each reason. {summary}", fields
     return "done", str(summary), fields
 
 
-def _profile_request(profiling: Any, job: jobs.Job) -> Any:
-    cls = profiling.ProfileRequest
-    data = dict(job.request)
-    names = {f.name for f in dataclasses.fields(cls)}
-    if "job_id" in names:
-        data["job_id"] = job.job_id
-    if hasattr(cls, "from_dict"):
-        return cls.from_dict(data)
+def profile_request(job: jobs.Job) -> profiling.ProfileRequest:
+    """The engine's request stored in a profile job, tagged with the job's id."""
+    from paretoscope import profiling
     from paretoscope.records import from_dict
 
-    return from_dict(cls, data)
+    request = from_dict(profiling.ProfileRequest, job.request)
+    return dataclasses.replace(request, job_id=job.job_id)
 
 
 HANDLERS: dict[str, Handler] = {"profile": _profile_handler}
@@ -247,6 +242,10 @@ def run_job(
     else:
         log.info("job %s %s: %s", job.job_id, status, message)
         jobs.finish_job(store, job.job_id, status, message, **fields)
+    # The engine has stored what it needed content-addressed; uploads leave quarantine.
+    for key in ("model_path", "data_path"):
+        if isinstance(job.request.get(key), str):
+            uploads.remove_upload(store, job.request[key])
     return jobs.get_job(store, job.job_id)
 
 

@@ -1,0 +1,238 @@
+"""The Profile page under AppTest: empty state, upload, inspection, refusals, submit, jobs."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from paretoscope import jobrunner, jobs, uploads
+from paretoscope.errors import InputError
+from store import Store
+from tests.app.conftest import APP
+
+PAGE = "app_pages/profile.py"
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    from measure.testing import export_onnx, tiny_mlp
+
+    path = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
+    export_onnx(tiny_mlp(), path, np.zeros((2, 64), dtype=np.float32))
+    return path.read_bytes()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "profile.duckdb")
+
+
+@pytest.fixture
+def launches(monkeypatch: pytest.MonkeyPatch) -> list[Store]:
+    """Record runner launches instead of starting a real runner."""
+    calls: list[Store] = []
+
+    def fake(store: Store, **_: Any) -> int:
+        calls.append(store)
+        return 0
+
+    monkeypatch.setattr(jobrunner, "ensure_runner", fake)
+    return calls
+
+
+def open_page(store: Store, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("PARETOSCOPE_STORE", str(store.path))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def text(at: AppTest) -> str:
+    kinds = ("title", "caption", "info", "warning", "error", "success", "markdown", "subheader")
+    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+
+
+def upload_model(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="profile.model").set_value((name, data, "application/octet-stream"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_empty_state(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = open_page(store, monkeypatch)
+    assert at.title[0].value == "Profile a model"
+    assert "No jobs yet" in text(at)
+    assert "server.maxUploadSize" in text(at) and "500 MB" in text(at)
+    assert "PARETOSCOPE_ALLOW_TORCH_UPLOADS=1" in text(at)
+    assert not at.error
+    assert [b.label for b in at.button] == []
+
+
+def test_an_upload_is_inspected_and_can_be_submitted(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tiny_onnx: bytes, launches: list[Store]
+) -> None:
+    at = upload_model(open_page(store, monkeypatch), "my model.onnx", tiny_onnx)
+    assert not at.error, [e.value for e in at.error]
+    (table,) = [d.value for d in at.dataframe if "Shape" in d.value.columns]
+    inputs = table[table[""] == "input"]
+    assert list(inputs["Name"]) == ["x"] and list(inputs["Type"]) == ["float32"]
+    assert list(inputs["Shape"]) == ["[batch, 64]"]
+    assert {m.label for m in at.metric} == {"File size", "Parameters", "Opset", "Nodes"}
+    assert "`batch`" in text(at)
+    # The file lies in quarantine under a name chosen by Paretoscope.
+    saved = list((store.files_dir / uploads.QUARANTINE).glob("*/*"))
+    assert [p.name for p in saved] == ["model.onnx"]
+
+    at.radio(key="profile.eval").set_value("None: efficiency only").run()
+    assert "efficiency-only" in text(at)
+    at.checkbox(key="profile.p.int8").check()
+    at.multiselect(key="profile.batches").set_value([1, 8])
+    at.button(key="profile.submit").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Submitted" in text(at)
+    (job,) = jobs.list_jobs(store)
+    assert job.status == "queued" and len(launches) == 1
+    assert job.request["precisions"] == ["fp32", "int8"] and job.request["batches"] == [1, 8]
+    assert job.request["source"] == "upload" and job.request["name"] == "my model"
+    assert uploads.in_quarantine(store, job.request["model_path"])
+    assert job.request["data_path"] is None and job.request["reported_accuracy"] is None
+    assert "4 run(s)" in job.title
+
+    # A second submit while the first waits is queued behind it, not lost.
+    at.button(key="profile.submit").click().run()
+    assert "Queued behind 1 job(s)" in text(at)
+    assert [j.status for j in jobs.list_jobs(store)] == ["queued", "queued"]
+
+
+def test_a_reported_accuracy_is_labelled_reported(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tiny_onnx: bytes, launches: list[Store]
+) -> None:
+    at = upload_model(open_page(store, monkeypatch), "m.onnx", tiny_onnx)
+    at.radio(key="profile.eval").set_value("Type an accuracy measured elsewhere").run()
+    assert "**reported**" in text(at)
+    at.number_input(key="profile.reported").set_value(0.81)
+    at.button(key="profile.submit").click().run()
+    (job,) = jobs.list_jobs(store)
+    assert job.request["reported_accuracy"] == pytest.approx(0.81)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("random.onnx", bytes(range(256)) * 40, "not a valid ONNX"),
+        ("weights.onnx", pickle.dumps({"w": [1, 2]}, protocol=4), "pickle"),
+        ("model.pkl", b"anything at all", "pickle"),
+        ("empty.onnx", b"", "empty"),
+    ],
+)
+def test_bad_files_get_a_specific_message_and_leave_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch, name: str, data: bytes, expected: str
+) -> None:
+    at = upload_model(open_page(store, monkeypatch), name, data)
+    assert len(at.error) == 1 and expected in at.error[0].value, at.error[0].value
+    assert name in at.error[0].value
+    assert not list((store.files_dir / uploads.QUARANTINE).glob("*/*")), "refused file removed"
+    assert not at.dataframe and jobs.list_jobs(store) == []
+
+
+def _job_in(store: Store, status: str) -> jobs.Job:
+    job = jobs.submit_job(store, {"model_path": "x"}, title=f"{status} job")
+    if status == "queued":
+        return job
+    claimed = jobs.claim_next_job(store)
+    assert claimed is not None and claimed.job_id == job.job_id
+    if status == "running":
+        jobs.report_progress(store, job.job_id, 2, 5, "ort int8 · batch 8", 12.0)
+    elif status == "interrupted":
+        jobs.interrupt_job(store, claimed, "Interrupted: the job runner stopped.")
+    else:
+        jobs.finish_job(store, job.job_id, status, f"{status} message", runs_ok=3)
+    return job
+
+
+def test_the_jobs_list_shows_every_status(
+    store: Store, monkeypatch: pytest.MonkeyPatch, launches: list[Store]
+) -> None:
+    for status in ("done", "failed", "cancelled", "interrupted", "running"):
+        _job_in(store, status)
+    _job_in(store, "queued")  # claimed last: the runner above is this live process
+    at = open_page(store, monkeypatch)
+    page = text(at)
+    for status in jobs.JOB_STATUSES:
+        assert f"**{status} job** — {status}" in page
+    assert [b.label for b in at.button if b.label == "Cancel"] == ["Cancel", "Cancel"]
+    (bar,) = at.get("progress")
+    assert "2/5 — ort int8 · batch 8, about 0:12 left" in bar.proto.text
+    errors = [e.value for e in at.error]
+    assert "failed message" in errors and any("Interrupted" in e for e in errors)
+    # No runner holds this store's lock: the queued job says so and offers to start one.
+    assert "1 job(s) are queued but no job runner is running" in page
+    at.button(key="profile.start_runner").click().run()
+    assert len(launches) == 1
+
+    queued = next(j for j in jobs.list_jobs(store) if j.status == "queued")
+    at.button(key=f"profile.cancel.{queued.job_id}").click().run()
+    after = jobs.get_job(store, queued.job_id)
+    assert after is not None and after.status == "cancelled"
+
+
+def test_a_dead_runners_job_is_shown_interrupted(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = jobs.submit_job(store, {}, title="orphan")
+    claimed = jobs.claim_next_job(store, pid=2**22 + 12345)  # no such process
+    assert claimed is not None
+    at = open_page(store, monkeypatch)
+    assert "**orphan** — interrupted" in text(at)
+    stored = jobs.get_job(store, job.job_id)
+    assert stored is not None and stored.status == "interrupted"
+
+
+def test_uploads_over_the_limit_are_refused(store: Store) -> None:
+    import io
+
+    with pytest.raises(InputError, match=r"over this server's upload limit of 1 MB"):
+        uploads.save_upload(
+            store, "big.onnx", io.BytesIO(b"x" * (2 << 20)), role="model", limit_mb=1
+        )
+    with pytest.raises(InputError, match=r"server\.maxUploadSize"):
+        uploads.save_upload(
+            store, "big.onnx", io.BytesIO(b""), role="model", limit_mb=1, size_bytes=5 << 20
+        )
+    assert not list((store.files_dir / uploads.QUARANTINE).glob("*/*"))
+
+
+def test_data_uploads_must_be_data(store: Store) -> None:
+    import io
+
+    with pytest.raises(InputError, match="pickle"):
+        uploads.save_upload(
+            store, "eval.npz", io.BytesIO(pickle.dumps([1], protocol=4)), role="data", limit_mb=5
+        )
+    ok = uploads.save_upload(store, "d.csv", io.BytesIO(b"a,label\n1,0\n"), role="data", limit_mb=5)
+    assert ok.path.name == "data.csv" and uploads.in_quarantine(store, ok.path)
+    uploads.remove_upload(store, ok.path)
+    assert not ok.path.exists()
+
+
+def test_parse_values() -> None:
+    assert uploads.parse_values("1, 8 8,32", "batch") == (1, 8, 32)
+    for bad in ("", "0", "a", "-1", "1.5"):
+        with pytest.raises(InputError):
+            uploads.parse_values(bad, "seq")
+
+
+def test_the_config_sets_a_documented_upload_limit() -> None:
+    import tomllib
+
+    config = tomllib.loads((APP.parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == 500
