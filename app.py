@@ -34,8 +34,6 @@ pages = [
         "app_pages/frontier.py", title="Frontier", icon=":material/scatter_plot:", default=True
     ),
     st.Page("app_pages/runs.py", title="Runs", icon=":material/table_rows:"),
-    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-    st.Page("app_pages/run_detail.py", title="Run detail", icon=":material/info:", url_path="run"),
     st.Page("app_pages/profile.py", title="Profile", icon=":material/upload_file:"),
     st.Page("app_pages/methodology.py", title="Methodology", icon=":material/science:"),
     st.Page("app_pages/views.py", title="Saved views", icon=":material/bookmarks:"),
