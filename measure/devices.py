@@ -11,6 +11,7 @@ import os
 import platform
 import socket
 from pathlib import Path
+from typing import Any
 
 from paretoscope.errors import InputError, UnavailableError
 from paretoscope.records import DeviceInfo, HostInfo
@@ -121,12 +122,15 @@ def cpu_device(host: HostInfo) -> DeviceInfo:
     )
 
 
-def cuda_devices(host: HostInfo) -> list[DeviceInfo]:
+def cuda_devices(host: HostInfo, nvml: Any | None = None) -> list[DeviceInfo]:
     """The CUDA GPUs torch can see; [] when torch is not installed or has no CUDA.
 
     ``device_id`` is ``{host_id}:cuda:{uuid}`` where torch reports the GPU's
     UUID (stable when ``CUDA_VISIBLE_DEVICES`` reorders devices), else
-    ``{host_id}:cuda:{index}``. Imports torch (seconds) on first call.
+    ``{host_id}:cuda:{index}``. Where NVML answers (``nvml``: a module with
+    pynvml's functions; None loads pynvml) each device also gets the driver
+    version and, in ``extra``, the driver's CUDA version, power limits and
+    maximum clocks. Imports torch (seconds) on first call.
     """
     try:
         import torch
@@ -138,10 +142,15 @@ def cuda_devices(host: HostInfo) -> list[DeviceInfo]:
         count = torch.cuda.device_count()
     except RuntimeError:  # a broken driver install reports here
         return []
+    if nvml is None and count:
+        from measure.nvml import load_nvml
+
+        nvml, _ = load_nvml()
     devices = []
     for index in range(count):
         props = torch.cuda.get_device_properties(index)
         uuid = str(getattr(props, "uuid", "") or "")
+        facts = _nvml_facts(nvml, index, uuid)
         devices.append(
             DeviceInfo(
                 device_id=f"{host.host_id}:cuda:{uuid or index}",
@@ -151,10 +160,27 @@ def cuda_devices(host: HostInfo) -> list[DeviceInfo]:
                 index=index,
                 memory_mb=props.total_memory / _BYTES_PER_MB,
                 compute_capability=f"{props.major}.{props.minor}",
-                extra={"cuda_version": str(torch.version.cuda)},
+                driver_version=facts.pop("driver_version", None),
+                extra={"cuda_version": str(torch.version.cuda), **facts},
             )
         )
     return devices
+
+
+def _nvml_facts(nvml: Any | None, index: int, uuid: str) -> dict[str, Any]:
+    """Driver version and ``extra`` entries for one GPU from NVML; {} without NVML."""
+    if nvml is None:
+        return {}
+    from measure.nvml import device_extra, gpu_info, handle_for
+
+    try:
+        info = gpu_info(nvml, handle_for(nvml, index, uuid or None))
+    except Exception:  # no such GPU for NVML: torch's facts stand alone
+        return {}
+    facts = device_extra(info)
+    if "driver_version" in info:
+        facts["driver_version"] = info["driver_version"]
+    return facts
 
 
 def device_for(spec_device: str, host: HostInfo) -> DeviceInfo:

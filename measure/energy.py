@@ -9,9 +9,9 @@ Zen reports through the same ``intel-rapl`` zones). The counter is
 package-wide: it includes every other process on the socket, which is one
 more reason runs never execute concurrently.
 
-GPU energy (NVML's total-energy counter) is a later issue: it will be an
-``NvmlMeter`` implementing ``EnergyMeter``, returned by ``energy_meter_for``
-for ``cuda:N`` devices.
+GPU energy comes from NVML's total-energy counter: ``measure.nvml.NvmlMeter``,
+returned by ``energy_meter_for`` for ``cuda:N`` devices. A meter may ask for
+a minimum window (``min_window_s``); the caller stretches its timed loop.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from paretoscope.errors import MeasurementError
 from paretoscope.records import EnergyStats
@@ -185,9 +185,27 @@ def cpu_energy_meter(root: Path = POWERCAP_ROOT) -> EnergyMeter:
     return RaplMeter(domains)
 
 
-def energy_meter_for(device: str, root: Path = POWERCAP_ROOT) -> EnergyMeter:
-    """The meter for a run on ``device`` (``cpu`` or ``cuda:N``)."""
+def energy_meter_for(
+    device: str,
+    root: Path = POWERCAP_ROOT,
+    *,
+    uuid: str | None = None,
+    nvml: Any | None = None,
+) -> EnergyMeter:
+    """The meter for a run on ``device`` (``cpu`` or ``cuda:N``).
+
+    For ``cuda:N`` an ``NvmlMeter`` on that GPU (found by ``uuid`` when
+    given), else a ``NullMeter`` saying why; ``nvml`` replaces the pynvml
+    module (tests pass a fake).
+    """
     if device == "cpu":
         return cpu_energy_meter(root)
-    # Seam for NVML: nvmlDeviceGetTotalEnergyConsumption (mJ, Volta and newer).
-    return NullMeter(f"GPU energy via NVML is not implemented yet (device {device})")
+    kind, _, index_text = device.partition(":")
+    if kind != "cuda" or not (index_text or "0").isdigit():
+        return NullMeter(f"no energy counter is known for device {device!r}")
+    from measure.nvml import nvml_meter_for
+
+    meter, reason = nvml_meter_for(int(index_text or "0"), uuid=uuid, nvml=nvml)
+    if meter is None:
+        return NullMeter(f"GPU energy unavailable on {device}: {reason}")
+    return meter

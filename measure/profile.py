@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from measure.devices import cpu_governor, device_for, host_info
 from measure.energy import energy_meter_for
-from measure.evaluate import evaluate_classification, load_dataset
+from measure.evaluate import evaluate, load_eval_arrays
 from measure.memory import BYTES_PER_MB, current_rss_mb, memory_stats
 from measure.runtimes import Session, random_batch, runtime_for
 from measure.timing import measure_latency
@@ -28,11 +29,13 @@ from paretoscope.errors import InputError
 from paretoscope.records import (
     RUNTIMES,
     ArtifactRef,
+    DeviceInfo,
     EnergyStats,
     MemoryStats,
     Provenance,
     RunRecord,
     RunSpec,
+    TimingBudget,
 )
 from paretoscope.timefmt import utc_now_iso
 
@@ -47,7 +50,14 @@ __all__ = [
 
 THREAD_ENV_VARS: tuple[str, ...] = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 STAGES: tuple[str, ...] = ("loading", "timing", "evaluating", "done")
-_LIBRARIES: tuple[str, ...] = ("numpy", "onnxruntime", "onnx", "torch")
+_LIBRARIES: tuple[str, ...] = (
+    "numpy",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "onnx",
+    "torch",
+    "nvidia-ml-py",
+)
 
 
 def utc_now() -> str:
@@ -101,16 +111,19 @@ def input_batch(session: Session, spec: RunSpec) -> tuple[dict[str, np.ndarray],
     if spec.dataset is None:
         notes.append("timed on random inputs (no data set)")
         return random_batch(session.inputs, spec.batch_size, spec.dims), notes
-    x, _ = load_dataset(spec.dataset.path)
-    if len(x) == 0:
+    arrays = load_eval_arrays(spec.dataset.path)
+    n = len(arrays)
+    if n == 0:
         raise InputError(f"data set {spec.dataset.path} is empty")
-    if len(x) < spec.batch_size:
-        notes.append(f"data set has {len(x)} items; the timed batch repeats them")
-        x = np.resize(x, (spec.batch_size, *x.shape[1:]))
-    return session.feed(np.ascontiguousarray(x[: spec.batch_size])), notes
+    if n < spec.batch_size:
+        notes.append(f"data set has {n} items; the timed batch repeats them")
+    # The first batch_size items, repeated cyclically when the set is smaller.
+    idx = np.arange(spec.batch_size) % n
+    feed = arrays.feed(session, 0, n)
+    return {k: np.ascontiguousarray(v[idx]) for k, v in feed.items()}, notes
 
 
-def _library_versions() -> dict[str, str]:
+def _library_versions(session: Session, spec: RunSpec) -> dict[str, str]:
     # Installed-distribution metadata, so that recording torch's version does
     # not import torch into an onnxruntime run.
     out = {"python": platform.python_version()}
@@ -119,6 +132,9 @@ def _library_versions() -> dict[str, str]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
+    # The module that ran wins over installed metadata: with onnxruntime-gpu
+    # ahead on the path, the CPU build's metadata may still be found first.
+    out["onnxruntime" if spec.runtime == "ort" else "torch"] = session.version
     return out
 
 
@@ -146,6 +162,38 @@ def _memory(session: Session, baseline_mb: float | None) -> MemoryStats:
         baseline_mem_mb=None,
         source="torch.cuda.max_memory_allocated",
         device_peak_reserved_mb=reserved,
+    )
+
+
+def _gpu_uuid(device: DeviceInfo) -> str | None:
+    """The UUID inside a ``{host}:cuda:{uuid}`` device id; None when the id ends in an index."""
+    tail = device.device_id.rpartition(":cuda:")[2]
+    return None if not tail or tail.isdigit() else tail
+
+
+def _gpu_state(device: DeviceInfo) -> tuple[dict[str, str], list[str]]:
+    """NVML's view of the GPU now (clocks, temperature, power, other processes), and warnings."""
+    from measure.nvml import gpu_state, handle_for, load_nvml
+
+    nvml, reason = load_nvml()
+    if nvml is None:
+        return {"gpu_state": f"unavailable: {reason}"}, []
+    try:
+        handle = handle_for(nvml, device.index, _gpu_uuid(device))
+    except Exception as err:
+        return {"gpu_state": f"unavailable: NVML has no such GPU: {err}"}, []
+    return gpu_state(nvml, handle)
+
+
+def _stretch(budget: TimingBudget, min_window_s: float) -> TimingBudget:
+    """``budget`` with a timed window of at least ``min_window_s`` (for an energy counter)."""
+    if min_window_s <= budget.min_time_s:
+        return budget
+    return replace(
+        budget,
+        min_time_s=min_window_s,
+        max_time_s=max(budget.max_time_s, min_window_s),
+        max_iters=max(budget.max_iters, 10_000_000),
     )
 
 
@@ -195,8 +243,17 @@ def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None)
         sync = session.sync if session.needs_sync else None
 
         stage("timing")
-        meter = energy_meter_for(spec.device)
+        on_gpu = device.kind == "cuda"
+        meter = energy_meter_for(spec.device, uuid=_gpu_uuid(device) if on_gpu else None)
         energy: EnergyStats = EnergyStats.unavailable("the timed loop did not finish")
+        budget = spec.budget
+        min_window_s = float(getattr(meter, "min_window_s", 0.0))
+        if min_window_s > budget.min_time_s:
+            budget = _stretch(budget, min_window_s)
+            notes.append(
+                f"timed window stretched to at least {min_window_s:.2g} s so the energy "
+                "counter's steps are small against it"
+            )
 
         def stop_meter(n_iter: int) -> None:
             nonlocal energy
@@ -205,26 +262,40 @@ def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None)
         session.reset_peak_device_memory()
         with session.timing_context():
             latency = measure_latency(
-                step, sync, spec.budget, on_window_start=meter.start, on_window_end=stop_meter
+                step,
+                sync,
+                budget,
+                on_window_start=meter.start,
+                on_window_end=stop_meter,
+                clock=session.step_clock(),
             )
+        # Clocks and temperature as the timed loop left them; other processes.
+        gpu_env, gpu_warnings = _gpu_state(device) if on_gpu else ({}, [])
+        meter_env: dict[str, str] = getattr(meter, "provenance", dict)()
         # Read before evaluation, whose whole-data-set buffers are not part
         # of serving one batch.
         memory = _memory(session, baseline_mb)
 
         stage("evaluating")
         accuracy = (
-            evaluate_classification(session, spec.dataset, spec.batch_size)
+            evaluate(session, spec.dataset, spec.batch_size, spec.model.task)
             if spec.dataset is not None
             else ()
         )
         if energy.source == "rapl":
             notes.append("energy: RAPL package counters, which include other processes")
+        elif energy.source == "nvml":
+            notes.append(
+                "energy: NVML total-energy counter of the whole GPU board over the timed "
+                "window; power samples in env cross-check it"
+            )
+        notes.extend(gpu_warnings)
         provenance = Provenance(
             runtime_version=session.version,
-            library_versions=_library_versions(),
+            library_versions=_library_versions(session, spec),
             execution_provider=session.execution_provider,
             input_shapes={name: list(array.shape) for name, array in batch.items()},
-            env=_env(session, spec),
+            env={**_env(session, spec), **gpu_env, **meter_env},
             notes=(*session.notes, *notes),
         )
         record = RunRecord(

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import io
 import os
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -219,12 +220,16 @@ def quantize_onnx_int8(src: Path, dst: Path) -> Path:
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from measure.zoo import without_value_info
+
     # onnxruntime logs a pre-processing suggestion on the root logger.
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)
     try:
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+        with tempfile.TemporaryDirectory(prefix="paretoscope-quant-") as tmp:
+            bare = without_value_info(src, Path(tmp) / src.name)
+            quantize_dynamic(str(bare), str(dst), weight_type=QuantType.QInt8)
     finally:
         root.setLevel(level)
     return dst

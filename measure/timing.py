@@ -7,8 +7,9 @@ The clock is ``time.perf_counter_ns`` (CLOCK_MONOTONIC on Linux), read around
 each step plus its device synchronisation. The timed loop appends one int per
 iteration and evaluates the stopping rule only between chunks, so the
 harness adds well under a microsecond to each sample (see
-``benchmarks/harness_overhead.py``). GPU timing with CUDA events is a later
-issue; it will plug in as another clock with ``timer="cuda_event"``.
+``benchmarks/harness_overhead.py``). A session may bring its own per-step
+clock (``StepClock``): torch on CUDA times each step with CUDA events
+(``timer="cuda_event"``); the stopping rule still uses the host clock.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from statistics import NormalDist
+from typing import Protocol
 
 import numpy as np
 
@@ -28,6 +30,7 @@ __all__ = [
     "MAX_KEPT_SAMPLES",
     "N_QUANTILES",
     "STOP_REASONS",
+    "StepClock",
     "latency_stats",
     "measure_latency",
     "median_ci",
@@ -164,6 +167,17 @@ def latency_stats(
     )
 
 
+class StepClock(Protocol):
+    """Times one call of a step, device work included, in nanoseconds."""
+
+    #: Recorded as ``LatencyStats.timer``, e.g. ``cuda_event``.
+    name: str
+
+    def __call__(self, step: Callable[[], object]) -> int:
+        """Run ``step`` once and return how long it took (ns), after its device work is done."""
+        ...
+
+
 def _validate_budget(budget: TimingBudget) -> None:
     problems = []
     if budget.warmup_iters < 0:
@@ -203,6 +217,7 @@ def measure_latency(
     *,
     on_window_start: Callable[[], None] | None = None,
     on_window_end: Callable[[int], None] | None = None,
+    clock: StepClock | None = None,
 ) -> LatencyStats:
     """Time ``step`` (plus ``sync`` when given) until the budget's stopping rule holds.
 
@@ -218,7 +233,9 @@ def measure_latency(
     asynchronous device would be timed at launch cost. ``on_window_start``
     is called just before the first timed iteration and ``on_window_end``
     (with the number of timed iterations) just after the last, so an energy
-    meter can cover exactly the timed window. Returns milliseconds. Raises
+    meter can cover exactly the timed window. ``clock``, when given, times
+    each step instead of the host clock around ``step`` and ``sync`` (it
+    must wait for the device itself). Returns milliseconds. Raises
     ``InputError`` for an invalid budget; exceptions from ``step`` propagate.
     """
     _validate_budget(budget)
@@ -243,8 +260,11 @@ def measure_latency(
     start = perf()
     while True:
         chunk = min(chunk, max_iters - len(samples))
-        # Two copies of the loop so the common no-sync case pays no branch.
-        if sync is None:
+        # Separate copies of the loop so the common no-sync case pays no branch.
+        if clock is not None:
+            for _ in range(chunk):
+                append(clock(step))
+        elif sync is None:
             for _ in range(chunk):
                 t0 = perf()
                 step()
@@ -281,4 +301,5 @@ def measure_latency(
         warmup_iter=budget.warmup_iters,
         total_time_s=(end - start) / 1e9,
         stop_reason=stop_reason,
+        timer=clock.name if clock is not None else "perf_counter_ns",
     )

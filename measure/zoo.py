@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -387,6 +388,22 @@ class _DropPreprocessHint(logging.Filter):
         return "pre-processing before quantization" not in record.getMessage()
 
 
+def without_value_info(src: Path, dst: Path) -> Path:
+    """A copy of the ONNX file ``src`` at ``dst`` without intermediate shape annotations.
+
+    Some torch exporters (2.11's, seen on an H100 machine) write
+    ``value_info`` shapes that onnx's shape inference, which the quantizer
+    runs, then rejects ("Inferred shape and existing shape differ"). The
+    annotations are optional: inference recomputes them.
+    """
+    import onnx
+
+    model = onnx.load(str(src))
+    del model.graph.value_info[:]
+    onnx.save(model, str(dst))
+    return dst
+
+
 def quantize_onnx_int8(src: Path, dst: Path) -> Path:
     """Dynamic int8 quantisation of an ONNX file: int8 weights, activations quantised at run time.
 
@@ -404,7 +421,11 @@ def quantize_onnx_int8(src: Path, dst: Path) -> Path:
     hint_filter = _DropPreprocessHint()
     root.addFilter(hint_filter)
     try:
-        quantize_dynamic(model_input=str(src), model_output=str(dst), weight_type=QuantType.QInt8)
+        with tempfile.TemporaryDirectory(prefix="paretoscope-quant-") as tmp:
+            bare = without_value_info(src, Path(tmp) / src.name)
+            quantize_dynamic(
+                model_input=str(bare), model_output=str(dst), weight_type=QuantType.QInt8
+            )
     finally:
         root.removeFilter(hint_filter)
     model = onnx.load(str(dst))

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from measure.timing import StepClock
 from paretoscope.errors import InputError
 from paretoscope.records import RunSpec
 
@@ -91,6 +92,10 @@ class Session(ABC):
 
     def sync(self) -> None:  # noqa: B027 - a deliberate no-op default for CPU sessions
         """Block until device work queued by ``step_fn`` is done. A no-op on CPU."""
+
+    def step_clock(self) -> StepClock | None:
+        """A device clock for the timed loop (CUDA events), or None to use the host clock."""
+        return None
 
     def timing_context(self) -> AbstractContextManager[object]:
         """A context to enter around the timed loop (torch: inference mode); none by default."""

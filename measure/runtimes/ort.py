@@ -8,6 +8,7 @@ the ONNX file's initializers (see ``onnx_param_count``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -19,7 +20,18 @@ from measure.runtimes.base import InputSpec, Session
 from paretoscope.errors import InputError, MeasurementError, UnavailableError
 from paretoscope.records import RunSpec
 
-__all__ = ["OrtRuntime", "OrtSession", "onnx_param_count"]
+__all__ = [
+    "ASSIGNMENT_CONFIG_KEY",
+    "OrtRuntime",
+    "OrtSession",
+    "node_placement",
+    "onnx_param_count",
+    "placement_notes",
+]
+
+# Session option (onnxruntime >= 1.23) that makes it keep which execution
+# provider each node was assigned to, for get_provider_graph_assignment_info().
+ASSIGNMENT_CONFIG_KEY = "session.record_ep_graph_assignment_info"
 
 # onnxruntime's tensor type strings → NumPy dtype names.
 _ORT_DTYPES: dict[str, str] = {
@@ -114,7 +126,15 @@ def _providers(device: str) -> list[str | tuple[str, dict[str, str]]]:
                 f"onnxruntime {ort.__version__} here has no CUDAExecutionProvider (it has "
                 f"{', '.join(available)}); install onnxruntime-gpu to run on {device}"
             )
-        return [("CUDAExecutionProvider", {"device_id": index or "0"})]
+        preload = getattr(ort, "preload_dlls", None)
+        if callable(preload):
+            # Loads CUDA and cuDNN from the nvidia-* wheels (torch's) when the
+            # system has none; a no-op where they are already found.
+            with contextlib.suppress(Exception):
+                preload()
+        # CPU stays in the list: onnxruntime assigns nodes the CUDA provider
+        # has no kernel for to it, and we record which (node_placement).
+        return [("CUDAExecutionProvider", {"device_id": index or "0"}), "CPUExecutionProvider"]
     raise InputError(f"unknown device {device!r}; use 'cpu' or 'cuda:N'")
 
 
@@ -130,16 +150,78 @@ def _enum_name(value: object) -> str:
     return str(value).rsplit(".", 1)[-1]
 
 
+def node_placement(session: object) -> dict[str, list[str]] | None:
+    """Op types of the nodes onnxruntime assigned to each execution provider, or None.
+
+    Needs the session created with ``ASSIGNMENT_CONFIG_KEY`` set and an
+    onnxruntime that has ``get_provider_graph_assignment_info``; None
+    otherwise. The assignment is the one made after basic optimisations.
+    """
+    get = getattr(session, "get_provider_graph_assignment_info", None)
+    if get is None:
+        return None
+    try:
+        subgraphs = get()
+    except Exception:
+        return None
+    out: dict[str, list[str]] = {}
+    for sub in subgraphs:
+        ops = out.setdefault(str(sub.ep_name), [])
+        ops.extend(str(node.op_type) for node in sub.get_nodes())
+    return out
+
+
+def placement_notes(
+    placement: dict[str, list[str]] | None, preferred: str
+) -> tuple[dict[str, str], list[str]]:
+    """Provenance ``env`` entries and notes for a node placement, when ``preferred`` is a GPU EP.
+
+    A note is written when any node runs on another provider (usually the
+    CPU): how many, and of which op types.
+    """
+    if placement is None:
+        return {"ort_node_placement": "not recorded by this onnxruntime"}, [
+            "node placement not recorded: this onnxruntime cannot report it, so nodes "
+            "it ran on the CPU would go unnoticed"
+        ]
+    env = {f"ort_nodes_{ep}": str(len(ops)) for ep, ops in sorted(placement.items())}
+    total = sum(len(ops) for ops in placement.values())
+    notes = []
+    for ep, ops in sorted(placement.items()):
+        if ep == preferred or not ops:
+            continue
+        counts: dict[str, int] = {}
+        for op in ops:
+            counts[op] = counts.get(op, 0) + 1
+        kinds = ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in sorted(counts.items()))
+        notes.append(
+            f"onnxruntime placed {len(ops)} of {total} nodes on {ep}, not {preferred}: {kinds}"
+        )
+    return env, notes
+
+
 class OrtSession(Session):
     """An ``onnxruntime.InferenceSession`` behind the ``Session`` interface."""
 
-    def __init__(self, session: ort.InferenceSession, params: int | None) -> None:
+    def __init__(
+        self, session: ort.InferenceSession, params: int | None, device: str = "cpu"
+    ) -> None:
         self._session = session
         self._output_names = [o.name for o in session.get_outputs()]
         self.version = ort.__version__
         self.execution_provider = session.get_providers()[0]
         self.params = params
         self.inputs = tuple(_input_spec(i) for i in session.get_inputs())
+        self._device = device
+        self._placement_env: dict[str, str] = {}
+        if device != "cpu":
+            self._placement_env, notes = placement_notes(
+                node_placement(session), self.execution_provider
+            )
+            self.notes = (
+                *notes,
+                "timed with inputs and outputs bound on the GPU; each run waits for the GPU",
+            )
 
     def _cast(self, batch: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         missing = [i.name for i in self.inputs if i.name not in batch]
@@ -166,13 +248,28 @@ class OrtSession(Session):
         feed = self._cast(batch)
         self.run(feed)  # fail here, with a mapped error, rather than inside the timed loop
         binding = self._session.io_binding()
-        for name, array in feed.items():
-            binding.bind_cpu_input(name, array)
-        for name in self._output_names:
-            binding.bind_output(name, "cpu")
+        # The closure keeps the bound buffers alive: the binding points into them.
+        keep: list[object] = list(feed.values())
+        if self._device == "cpu":
+            for name, array in feed.items():
+                binding.bind_cpu_input(name, array)
+            for name in self._output_names:
+                binding.bind_output(name, "cpu")
+        else:
+            # Inputs copied to the GPU once, outputs left there: the timed
+            # run is the model, as torch's is, without host transfers.
+            index = int(self._device.partition(":")[2] or "0")
+            on_gpu = {
+                name: ort.OrtValue.ortvalue_from_numpy(array, "cuda", index)
+                for name, array in feed.items()
+            }
+            for name, value in on_gpu.items():
+                binding.bind_ortvalue_input(name, value)
+            for name in self._output_names:
+                binding.bind_output(name, "cuda", index)
+            keep.extend(on_gpu.values())
         run_with_iobinding = self._session.run_with_iobinding
-        # The closure keeps ``feed`` alive: the binding points into its buffers.
-        arrays = tuple(feed.values())
+        arrays = tuple(keep)
 
         def step() -> object:
             run_with_iobinding(binding)
@@ -188,6 +285,8 @@ class OrtSession(Session):
             "ort_inter_op_num_threads": str(options.inter_op_num_threads),
             "ort_execution_mode": _enum_name(options.execution_mode),
             "ort_graph_optimization_level": _enum_name(options.graph_optimization_level),
+            "ort_providers": ",".join(self._session.get_providers()),
+            **self._placement_env,
         }
 
 
@@ -220,6 +319,7 @@ class OrtRuntime:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only: warnings go to stderr, not the record
+        options.add_session_config_entry(ASSIGNMENT_CONFIG_KEY, "1")
         providers = _providers(spec.device)
         try:
             session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
@@ -233,4 +333,10 @@ class OrtRuntime:
             # Counting is a courtesy; a model onnxruntime runs but onnx cannot
             # parse (newer opset, say) is still measured.
             params = None
-        return OrtSession(session, params)
+        if spec.device != "cpu" and session.get_providers()[0] != "CUDAExecutionProvider":
+            raise UnavailableError(
+                f"onnxruntime {ort.__version__} could not start its CUDA execution provider on "
+                f"{spec.device} (the session has only {', '.join(session.get_providers())}); "
+                "check that the CUDA and cuDNN libraries onnxruntime-gpu needs are installed"
+            )
+        return OrtSession(session, params, spec.device)

@@ -28,7 +28,7 @@ from measure.runtimes.base import Dim, InputSpec, Session
 from paretoscope.errors import InputError, MeasurementError, UnavailableError
 from paretoscope.records import RunSpec
 
-__all__ = ["TorchEagerRuntime", "TorchSession"]
+__all__ = ["CudaEventClock", "TorchEagerRuntime", "TorchSession"]
 
 _FLOAT_DTYPES: dict[str, torch.dtype] = {
     "fp32": torch.float32,
@@ -187,6 +187,31 @@ def _first_output(out: Any) -> torch.Tensor:
     return out
 
 
+class CudaEventClock:
+    """Times one step with a pair of CUDA events on the device's current stream.
+
+    The start event is recorded before the step's kernels are queued and the
+    end event after; waiting on the end event makes the step synchronous. The
+    elapsed time is the GPU's, which includes gaps where it waited for the
+    host to launch the next kernel (resolution about 0.5 µs).
+    """
+
+    name = "cuda_event"
+
+    def __init__(self, device: torch.device) -> None:
+        self._stream = torch.cuda.current_stream(device)
+        self._start = torch.cuda.Event(enable_timing=True)
+        self._end = torch.cuda.Event(enable_timing=True)
+
+    def __call__(self, step: Callable[[], object]) -> int:
+        """Run ``step`` once; nanoseconds between the events."""
+        self._start.record(self._stream)
+        step()
+        self._end.record(self._stream)
+        self._end.synchronize()
+        return round(self._start.elapsed_time(self._end) * 1e6)
+
+
 class TorchSession(Session):
     """An eager ``nn.Module`` (or exported program's module) behind the ``Session`` interface."""
 
@@ -219,6 +244,12 @@ class TorchSession(Session):
         """Wait for the GPU (a no-op on CPU)."""
         if self._device.type == "cuda":
             torch.cuda.synchronize(self._device)
+
+    def step_clock(self) -> CudaEventClock | None:
+        """CUDA events on CUDA; None (the host clock) on CPU."""
+        if self._device.type == "cuda":
+            return CudaEventClock(self._device)
+        return None
 
     def timing_context(self) -> AbstractContextManager[object]:
         """Inference mode: no autograd bookkeeping, entered once for the whole timed loop."""
