@@ -34,6 +34,8 @@ pages = [
         "app_pages/frontier.py", title="Frontier", icon=":material/scatter_plot:", default=True
     ),
     st.Page("app_pages/runs.py", title="Runs", icon=":material/table_rows:"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("app_pages/run_detail.py", title="Run detail", icon=":material/info:", url_path="run"),
     st.Page("app_pages/profile.py", title="Profile", icon=":material/upload_file:"),
     st.Page("app_pages/methodology.py", title="Methodology", icon=":material/science:"),
     st.Page("app_pages/views.py", title="Saved views", icon=":material/bookmarks:"),
@@ -48,8 +50,10 @@ with st.sidebar:
     failed = f", {failed_runs} failed" if failed_runs else ""
     st.caption(f"{ok_runs} successful run{'s' if ok_runs != 1 else ''}{failed}")
 
+notice_slot = share_panel.saved_view_banner(store)
 try:
-    share_panel.saved_view_banner(store)
     page.run()
 except StoreError as err:  # e.g. the lock held past our patience by a long writer
     st.error(f"**The store could not be read.** {err}")
+finally:  # also after st.stop(): say which link parameters the page ignored
+    share_panel.ignored_params_notice(notice_slot)

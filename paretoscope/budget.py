@@ -21,7 +21,13 @@ import pandas as pd
 from paretoscope.errors import InputError
 from paretoscope.metrics import METRICS, metric
 
-__all__ = ["BudgetAnswer", "best_within_budget", "cheapest_above_floor", "group_keys"]
+__all__ = [
+    "BudgetAnswer",
+    "best_within_budget",
+    "budget_answers",
+    "cheapest_above_floor",
+    "group_keys",
+]
 
 
 @dataclass(frozen=True)
@@ -119,3 +125,40 @@ def group_keys(frame: pd.DataFrame, by: str | None) -> pd.Series:
     if by is None or by not in frame.columns:
         return pd.Series("all", index=frame.index, dtype=object)
     return frame[by].astype("string").fillna("<none>").astype(object)
+
+
+def budget_answers(
+    frame: pd.DataFrame,
+    groups: pd.Series,
+    cost: str,
+    objective: str,
+    *,
+    limit: float | None = None,
+    floor: float | None = None,
+) -> list[BudgetAnswer]:
+    """Both questions (those asked: ``limit``/``floor`` not None) answered in each group.
+
+    ``groups`` labels each row of ``frame`` (e.g. ``views.group_labels``);
+    answers come group by group in sorted order, budget before floor.
+    """
+    out: list[BudgetAnswer] = []
+    if limit is None and floor is None:
+        return out
+    labels = groups.astype(str)
+    for label in sorted(labels.unique().tolist(), key=_natural):
+        rows = frame[(labels == label).to_numpy(dtype=bool)]
+        group = None if labels.nunique() <= 1 and label == "all" else label
+        if limit is not None:
+            ans = best_within_budget(rows, cost, limit, objective)
+            out.append(BudgetAnswer(ans.question, ans.run, ans.n_eligible, group))
+        if floor is not None:
+            ans = cheapest_above_floor(rows, cost, floor, objective)
+            out.append(BudgetAnswer(ans.question, ans.run, ans.n_eligible, group))
+    return out
+
+
+def _natural(value: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, 0.0, value)

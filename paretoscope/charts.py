@@ -8,6 +8,7 @@ registry. Pure: Altair and pandas, no Streamlit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import altair as alt
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from paretoscope.metrics import METRICS, Metric
+from paretoscope.sampling import Thinned, thin_points
 from paretoscope.views import FrontierPoints
 
 __all__ = [
@@ -22,8 +24,12 @@ __all__ = [
     "MISSING",
     "REPORTED",
     "column_formats",
+    "drawn_points",
     "frontier_chart",
     "frontier_table",
+    "latency_chart",
+    "parallel_chart",
+    "points_table",
     "printf_format",
     "runs_table",
     "step_interpolation",
@@ -85,9 +91,8 @@ def _started(frame: pd.DataFrame) -> pd.Series:
     return ts.dt.strftime("%Y-%m-%d %H:%M:%S UTC").fillna(MISSING).astype(object)
 
 
-def _chart_data(fp: FrontierPoints) -> pd.DataFrame:
-    """The plotted rows with display strings for the tooltip (numbers stay numbers)."""
-    p = fp.points
+def _chart_data(fp: FrontierPoints, p: pd.DataFrame) -> pd.DataFrame:
+    """The rows ``p`` (drawn runs) with display strings for the tooltip (numbers stay numbers)."""
     x, y = fp.view.x, fp.view.y
     out = pd.DataFrame(index=p.index)
     out["run_id"] = _text(p, "run_id")
@@ -104,6 +109,11 @@ def _chart_data(fp: FrontierPoints) -> pd.DataFrame:
     out["threads"] = _text(p, "threads")
     out[x] = _num(p, x)
     out[y] = _num(p, y)
+    for key in fp.view.z:
+        out[key] = _num(p, key)
+    out["group"] = p["group"].astype(str) if "group" in p.columns else "all"
+    if fp.view.facet is not None:
+        out["facet"] = _text(p, fp.view.facet)
     out["origin"] = (
         p["accuracy_origin"].map(_origin_label) if "accuracy_origin" in p.columns else MISSING
     )
@@ -159,34 +169,107 @@ def _stable_scale(present: pd.Series, fixed: dict[str, Any]) -> alt.Scale:
     return alt.Scale(domain=domain, range=[fixed.get(v, fixed[""]) for v in domain])
 
 
-def frontier_chart(fp: FrontierPoints) -> alt.LayerChart:
-    """The frontier chart: every run as a point, the frontier highlighted and joined by a step line.
+def _keep_mask(fp: FrontierPoints, answers: Sequence[str]) -> np.ndarray:
+    p = fp.points
+    keep = p["on_frontier"].to_numpy(dtype=bool).copy()
+    if "run_id" in p.columns:
+        pinned = {*answers, *([fp.view.selected] if fp.view.selected else [])}
+        if pinned:
+            keep |= p["run_id"].astype(str).isin(pinned).to_numpy(dtype=bool)
+    return keep
 
-    Layers, bottom to top: the 95% CI of the median latency (when x is
-    ``latency_ms_p50``), the dominated runs (faded; absent when the view hides
-    them), the frontier's step line, the frontier runs. Colour is the runtime,
+
+def drawn_points(fp: FrontierPoints, answers: Sequence[str] = ()) -> Thinned:
+    """The runs the chart draws: all of them up to ``MAX_MARKS``, else frontier + a thinned rest.
+
+    Frontier runs, budget answers (``answers``: run ids) and the selected run
+    are always drawn. Hidden dominated runs (``dom=0``) are not drawn at all.
+    """
+    p = fp.points
+    keep = _keep_mask(fp, answers)
+    if not fp.view.show_dominated:
+        return Thinned(p[keep], 0)
+    return thin_points(p, fp.view.x, fp.view.y, keep, log_x=fp.log_x, log_y=fp.log_y)
+
+
+def _group_scale(fp: FrontierPoints, data: pd.DataFrame) -> alt.Scale | None:
+    if fp.view.by == "runtime":
+        return _stable_scale(data["group"], _RUNTIME_COLOURS)
+    groups = [g for g in fp.groups if g in set(data["group"])]
+    return alt.Scale(domain=groups) if groups else None
+
+
+def frontier_chart(
+    fp: FrontierPoints,
+    answers: Sequence[str] = (),
+    thinned: Thinned | None = None,
+    lineage: pd.DataFrame | None = None,
+) -> alt.LayerChart | alt.FacetChart:
+    """The frontier chart: every drawn run as a point, each group's frontier highlighted.
+
+    Layers, bottom to top: lineage lines from a parent model's run to its
+    variants' (when the view shows lineage), the 95% CI of the median latency
+    (when an axis is ``latency_ms_p50``), the dominated runs (faded; absent
+    when the view hides them), each group's frontier as a step line (2
+    objectives only: with ``z`` the n-D frontier is marked, not joined), the
+    frontier runs, budget lines and rings around the budget ``answers``
+    (run ids), a ring around the selected run. Colour is the group (``by``),
     shape the precision; when accuracy is on an axis, a reported accuracy is
-    drawn hollow.
+    drawn hollow. Clicking a run selects it (the ``pick`` selection, on
+    ``run_id``). With ``facet``, one panel per value.
     """
     view = fp.view
     mx, my = METRICS[view.x], METRICS[view.y]
-    data = _chart_data(fp)
+    thinned = thinned if thinned is not None else drawn_points(fp, answers)
+    data = _chart_data(fp, thinned.rows)
+    data["kind"] = "run"
+    data["answer"] = data["run_id"].isin(set(answers))
+    data["selected"] = data["run_id"] == (view.selected or "")
+    if view.lineage and lineage is not None and len(lineage):
+        seg = pd.DataFrame(
+            {
+                "kind": "lineage",
+                mx.key: lineage["x"].to_numpy(),
+                my.key: lineage["y"].to_numpy(),
+                "lx2": lineage["x2"].to_numpy(),
+                "ly2": lineage["y2"].to_numpy(),
+                "group": lineage["group"].astype(str).to_numpy(),
+            }
+        )
+        if view.facet is not None and "facet" in lineage.columns:
+            seg["facet"] = lineage["facet"].astype(str).to_numpy()
+        data = pd.concat([data, seg], ignore_index=True)
     # Padding keeps the points at either end of the range off the chart's edge.
     x_scale = (
         alt.Scale(type="log", nice=False, padding=16)
         if fp.log_x
         else alt.Scale(type="linear", zero=False, padding=16)
     )
+    y_scale = (
+        alt.Scale(type="log", nice=False, padding=12)
+        if fp.log_y
+        else alt.Scale(type="linear", zero=False, padding=12)
+    )
     x_title = _title(mx, fp.log_x)
+    y_title = _title(my, fp.log_y)
     x_enc = alt.X(f"{mx.key}:Q", title=x_title, scale=x_scale)
-    y_enc = alt.Y(f"{my.key}:Q", title=_title(my), scale=alt.Scale(zero=False, padding=12))
-    base = alt.Chart(data).encode(x=x_enc, y=y_enc)
+    y_enc = alt.Y(f"{my.key}:Q", title=y_title, scale=y_scale)
+    base = (
+        alt.Chart(data).encode(x=x_enc, y=y_enc)
+        if view.facet is None
+        else alt.Chart().encode(x=x_enc, y=y_enc)
+    )
+    has_lineage = bool((data["kind"] == "lineage").any())
+    runs = base.transform_filter("datum.kind == 'run'") if has_lineage else base
 
     tooltip = [
         alt.Tooltip("model:N", title="Model"),
         alt.Tooltip("family:N", title="Family"),
         alt.Tooltip(f"{mx.key}:Q", title=_short_title(mx), format=mx.fmt),
         alt.Tooltip(f"{my.key}:Q", title=_short_title(my), format=my.fmt),
+    ]
+    tooltip += [
+        alt.Tooltip(f"{k}:Q", title=_short_title(METRICS[k]), format=METRICS[k].fmt) for k in view.z
     ]
     if "accuracy" in (mx.key, my.key):
         tooltip.append(alt.Tooltip("origin:N", title="Accuracy origin"))
@@ -205,24 +288,31 @@ def frontier_chart(fp: FrontierPoints) -> alt.LayerChart:
         alt.Tooltip("run_id:N", title="Run"),
     ]
 
+    group_title = "Runtime" if view.by is None else _FIELD_TITLES.get(view.by, view.by)
+    colour_field = "runtime" if view.by is None else "group"
+    colour_scale = (
+        _stable_scale(data.loc[data["kind"] == "run", "runtime"], _RUNTIME_COLOURS)
+        if view.by is None
+        else _group_scale(fp, data[data["kind"] == "run"])
+    )
+    colour_kw: dict[str, Any] = {"title": group_title}
+    if colour_scale is not None:
+        colour_kw["scale"] = colour_scale
+    run_rows = data[data["kind"] == "run"]
     marks: dict[str, Any] = {
-        "fill": alt.Fill(
-            "runtime:N", title="Runtime", scale=_stable_scale(data["runtime"], _RUNTIME_COLOURS)
-        ),
-        "stroke": alt.Stroke(
-            "runtime:N", title="Runtime", scale=_stable_scale(data["runtime"], _RUNTIME_COLOURS)
-        ),
+        "fill": alt.Fill(f"{colour_field}:N", **colour_kw),
+        "stroke": alt.Stroke(f"{colour_field}:N", **colour_kw),
         "shape": alt.Shape(
             "precision:N",
             title="Precision",
-            scale=_stable_scale(data["precision"], _PRECISION_SHAPES),
+            scale=_stable_scale(run_rows["precision"], _PRECISION_SHAPES),
         ),
         "tooltip": tooltip,
     }
     if "accuracy" in (mx.key, my.key):
         # A reported accuracy is drawn hollow with a dashed outline.
-        present = set(data["origin"])
-        origins = [o for o in (MEASURED, REPORTED, MISSING) if o in present]
+        present = set(run_rows["origin"])
+        origins = [o for o in (MEASURED, REPORTED, MISSING) if o in present] or [MEASURED]
         fill = {MEASURED: 0.85, REPORTED: 0.0, MISSING: 0.0}
         dash = {MEASURED: [1, 0], REPORTED: [3, 2], MISSING: [1, 2]}
         marks["fillOpacity"] = alt.FillOpacity(
@@ -243,39 +333,203 @@ def frontier_chart(fp: FrontierPoints) -> alt.LayerChart:
             ),
         )
 
+    pick = alt.selection_point(name="pick", fields=["run_id"], on="click", clear="dblclick")
     layers: list[alt.Chart] = []
-    if "ci_low" in data.columns:
+    if has_lineage:
         layers.append(
-            base.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
+            base.transform_filter("datum.kind == 'lineage'")
+            .mark_rule(strokeWidth=1, opacity=0.5, color="#8c8c8c", strokeDash=[4, 3])
+            .encode(x2="lx2:Q", y2="ly2:Q")
+        )
+    if "ci_low" in data.columns:
+        ci_x = mx.key == "latency_ms_p50"
+        ci_enc = (
+            {"x": alt.X("ci_low:Q", title=x_title, scale=x_scale), "x2": "ci_high:Q"}
+            if ci_x
+            else {"y": alt.Y("ci_low:Q", title=y_title, scale=y_scale), "y2": "ci_high:Q"}
+        )
+        layers.append(
+            runs.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
             .mark_rule(strokeWidth=1.5, opacity=0.45, color="#777777")
-            .encode(x=alt.X("ci_low:Q", title=x_title, scale=x_scale), x2="ci_high:Q")
+            .encode(**ci_enc)
         )
     if view.show_dominated:
         layers.append(
-            base.transform_filter("!datum.on_frontier")
-            .mark_point(size=60, opacity=0.4, strokeWidth=1)
+            runs.transform_filter("!datum.on_frontier")
+            .mark_point(size=60, opacity=0.35, strokeWidth=1)
             .encode(**marks)
         )
+    if not view.z:
+        line_colour: Any = alt.value(_LINE_COLOUR)
+        if view.by is not None:
+            line_colour = alt.Color(f"{colour_field}:N", legend=None, **colour_kw)
+        layers.append(
+            runs.transform_filter("datum.on_frontier")
+            .mark_line(interpolate=step_interpolation(mx), strokeWidth=1.5)
+            .encode(
+                order=alt.Order(f"{mx.key}:Q", sort="ascending"),
+                color=line_colour,
+                detail="group:N",
+            )
+        )
     layers.append(
-        base.transform_filter("datum.on_frontier")
-        .mark_line(interpolate=step_interpolation(mx), color=_LINE_COLOUR, strokeWidth=1.5)
-        .encode(order=alt.Order(f"{mx.key}:Q", sort="ascending"))
-    )
-    layers.append(
-        base.transform_filter("datum.on_frontier")
+        runs.transform_filter("datum.on_frontier")
         .mark_point(size=110, opacity=1.0, strokeWidth=2)
         .encode(**marks)
     )
+    cost = view.cost
+    if view.budget is not None and cost in (mx.key, my.key):
+        channel = "x" if cost == mx.key else "y"
+        layers.append(
+            base.mark_rule(color="#b22222", strokeDash=[6, 4], strokeWidth=1.5).encode(
+                **{channel: alt.datum(view.budget)}
+            )
+        )
+    if view.floor is not None:
+        layers.append(
+            base.mark_rule(color="#2e7d32", strokeDash=[6, 4], strokeWidth=1.5).encode(
+                y=alt.datum(view.floor)
+            )
+        )
+    if len(answers):
+        layers.append(
+            runs.transform_filter("datum.answer")
+            .mark_point(size=420, shape="circle", filled=False, color="#b22222", strokeWidth=2.5)
+            .encode(tooltip=tooltip)
+        )
+    layers.append(
+        runs.transform_filter("datum.selected").mark_point(
+            size=700, shape="circle", filled=False, color="#000000", strokeWidth=3
+        )
+    )
+    # The click target: every drawn run, invisible, on top (so a click anywhere selects).
+    layers.append(
+        runs.mark_point(size=140, opacity=0, filled=True).encode(tooltip=tooltip).add_params(pick)
+    )
+    chart = alt.layer(*layers)
+    if view.facet is not None:
+        return (
+            chart.properties(height=FRONTIER_HEIGHT_PX // 2, width=360)
+            .facet(
+                facet=alt.Facet("facet:N", title=_FIELD_TITLES.get(view.facet, view.facet)),
+                columns=3,
+                data=data,
+            )
+            .properties(usermeta={"embedOptions": {"renderer": "svg"}})
+            .configure_legend(orient="right", symbolOpacity=1)
+        )
     return (
-        alt.layer(*layers)
+        chart
         # SVG keeps every mark in the DOM: readable by browser tests and exportable.
         .properties(
             height=FRONTIER_HEIGHT_PX,
             width="container",
             usermeta={"embedOptions": {"renderer": "svg"}},
-        )
-        .configure_legend(orient="right", symbolOpacity=1)
+        ).configure_legend(orient="right", symbolOpacity=1)
     )
+
+
+_FIELD_TITLES = {
+    "batch_size": "Batch size",
+    "runtime": "Runtime",
+    "device": "Device",
+    "precision": "Precision",
+    "family": "Family",
+    "threads": "Threads",
+    "host": "Host",
+}
+
+
+def parallel_chart(fp: FrontierPoints, thinned: Thinned) -> alt.LayerChart | alt.FacetChart:
+    """Parallel coordinates of the view's objectives: one line per drawn run.
+
+    Each axis is scaled to [0, 1] over the plotted runs with *better up*
+    (direction from the registry), so a line high everywhere is good; the raw
+    value is in the tooltip. Frontier runs (over all objectives) are coloured
+    by group, the rest grey.
+    """
+    keys = fp.view.objectives
+    rows = thinned.rows
+    long = []
+    for i, key in enumerate(keys):
+        m = METRICS[key]
+        v = _num(rows, key)
+        full = _num(fp.points, key)
+        lo, hi = float(full.min()) if len(full) else 0.0, float(full.max()) if len(full) else 1.0
+        span = (hi - lo) or 1.0
+        norm = (v - lo) / span
+        if m.direction == "lower":
+            norm = 1.0 - norm
+        long.append(
+            pd.DataFrame(
+                {
+                    "run_id": _text(rows, "run_id").to_numpy(),
+                    "model": _text(rows, "model").to_numpy(),
+                    "group": rows["group"].astype(str).to_numpy(),
+                    "on_frontier": rows["on_frontier"].to_numpy(dtype=bool),
+                    "axis": _short_title(m),
+                    "order": i,
+                    "score": norm.to_numpy(dtype=float),
+                    "value": [_fmt(float(a), m.fmt) for a in v.to_numpy(dtype=float)],
+                }
+            )
+        )
+    data = pd.concat(long, ignore_index=True) if long else pd.DataFrame()
+    axis_order = [_short_title(METRICS[k]) for k in keys]
+    base = alt.Chart(data).encode(
+        x=alt.X("axis:N", sort=axis_order, title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y(
+            "score:Q",
+            title="better ↑ (scaled to the plotted range)",
+            scale=alt.Scale(domain=[0, 1]),
+        ),
+        detail="run_id:N",
+        tooltip=[
+            alt.Tooltip("model:N", title="Model"),
+            alt.Tooltip("axis:N", title="Metric"),
+            alt.Tooltip("value:N", title="Value"),
+            alt.Tooltip("run_id:N", title="Run"),
+        ],
+    )
+    back = base.transform_filter("!datum.on_frontier").mark_line(
+        color="#bbbbbb", opacity=0.25, strokeWidth=1
+    )
+    front = (
+        base.transform_filter("datum.on_frontier")
+        .mark_line(strokeWidth=2, opacity=0.9)
+        .encode(color=alt.Color("group:N", title=_FIELD_TITLES.get(fp.view.by or "", "Group")))
+    )
+    return alt.layer(back, front).properties(
+        height=300, width="container", usermeta={"embedOptions": {"renderer": "svg"}}
+    )
+
+
+def latency_chart(samples_ms: Sequence[float], quantiles_ms: Sequence[float]) -> alt.Chart | None:
+    """A histogram of a run's stored latency samples (ms), else a box plot of its quantiles.
+
+    Returns None when the run stored neither.
+    """
+    if len(samples_ms) >= 2:
+        data = pd.DataFrame({"latency_ms": np.asarray(samples_ms, dtype=float)})
+        return (
+            alt.Chart(data)
+            .mark_bar(color="#4c78a8")
+            .encode(
+                x=alt.X("latency_ms:Q", bin=alt.Bin(maxbins=40), title="Latency of one batch (ms)"),
+                y=alt.Y("count():Q", title="Timed iterations"),
+            )
+            .properties(height=240, width="container")
+        )
+    if len(quantiles_ms) >= 2:
+        q = np.asarray(quantiles_ms, dtype=float)
+        data = pd.DataFrame({"latency_ms": q})
+        return (
+            alt.Chart(data)
+            .mark_boxplot(extent="min-max")
+            .encode(x=alt.X("latency_ms:Q", title="Latency of one batch (ms), stored quantiles"))
+            .properties(height=120, width="container")
+        )
+    return None
 
 
 def printf_format(m: Metric) -> str:
@@ -310,24 +564,30 @@ _PROVENANCE = {
 
 
 def frontier_table(fp: FrontierPoints) -> pd.DataFrame:
-    """The frontier runs, best x first, with units in the headers and provenance columns."""
-    mx, my = METRICS[fp.view.x], METRICS[fp.view.y]
-    rows = fp.frontier.copy()
+    """The frontier runs, by group, best x first, with units in the headers and provenance."""
+    return points_table(fp.frontier, fp.view.objectives, group=fp.view.by)
+
+
+def points_table(
+    rows: pd.DataFrame, objectives: Sequence[str], *, group: str | None = None
+) -> pd.DataFrame:
+    """Runs with the objectives' columns first (units in the headers), then provenance."""
+    objectives = list(objectives)
+    mx, my = METRICS[objectives[0]], METRICS[objectives[1]]
+    rows = rows.copy()
     rows["accuracy_origin"] = rows.get("accuracy_origin", pd.Series(dtype=object)).map(
         _origin_label
     )
-    columns = {
-        "model": "Model",
-        "family": "Family",
-        mx.key: _short_title(mx),
-        my.key: _short_title(my),
-    }
-    if mx.key == "latency_ms_p50":
+    columns = {"model": "Model", "family": "Family"}
+    if group is not None and "group" in rows.columns:
+        columns["group"] = f"Group ({_FIELD_TITLES.get(group, group)})"
+    columns |= {key: _short_title(METRICS[key]) for key in objectives}
+    if "latency_ms_p50" in (mx.key, my.key):
         columns |= {
             "latency_ms_p50_ci_low": "p50 CI low (ms)",
             "latency_ms_p50_ci_high": "p50 CI high (ms)",
         }
-    if "accuracy" in (mx.key, my.key):
+    if "accuracy" in objectives:
         columns["accuracy_origin"] = "Accuracy origin"
     columns |= _PROVENANCE | {
         "latency_n_iter": "Timed iterations",

@@ -26,26 +26,51 @@ from paretoscope.frontier import frontier_mask
 from paretoscope.metrics import METRICS, metric
 
 __all__ = [
+    "COMPARE_KEYS",
+    "DEFAULT_BY",
     "DEFAULT_X",
     "DEFAULT_Y",
+    "FIELDS",
     "FILTER_COLUMNS",
     "FILTER_KEYS",
     "FRONTIER_KEYS",
     "MAX_VALUE_CHARS",
     "RUNS_KEYS",
+    "RUN_KEYS",
     "STATUSES",
+    "CompareView",
     "FrontierPoints",
     "FrontierView",
     "RunFilters",
+    "RunView",
     "RunsView",
+    "dominated_by",
     "filter_runs",
     "frontier_points",
+    "group_labels",
+    "lineage_segments",
     "select_runs",
     "unmatched_filters",
 ]
 
 DEFAULT_X = "latency_ms_p50"
 DEFAULT_Y = "accuracy"
+# Run fields the pages colour, group and facet by: field -> label.
+FIELDS: dict[str, str] = {
+    "batch_size": "Batch size",
+    "runtime": "Runtime",
+    "device": "Device",
+    "precision": "Precision",
+    "family": "Family",
+    "threads": "Threads",
+    "host": "Host",
+}
+# One frontier per batch size by default: latency is per batch, so a batch-32
+# run and a batch-1 run are not on one scale (a frontier across them would put
+# only batch-1 runs on it). With one batch size in view this is one frontier.
+DEFAULT_BY = "batch_size"
+_NONE = "none"
+_RUN_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 STATUSES: tuple[str, ...] = ("ok", "failed")
 # Longest accepted value of one parameter: model families are short names,
 # and a pasted link should not be able to make the page render a novel.
@@ -71,7 +96,28 @@ FRONTIER_KEYS: dict[str, str] = {
     "xlog": "`1` for a log x axis, `0` for linear (default: the metric's registry default)",
     **FILTER_KEYS,
     "dom": "`0` hides runs that are not on the frontier (default `1`, shown faded)",
+    "ylog": "`1` for a log y axis, `0` for linear (default: the metric's registry default)",
+    "z": "a further objective (metric key); repeat for several; runs on the n-D frontier marked",
+    "by": f"run field to group and colour by, one frontier each (default `{DEFAULT_BY}`; "
+    "`none` for one frontier)",
+    "facet": "run field to draw one panel per value of (default none)",
+    "lin": "`0` hides the lineage lines from a parent model to its variants (default `1`)",
+    "bm": "the budget's cost metric (default: the x metric)",
+    "bv": "budget limit on the cost metric: the best y within it is answered",
+    "fl": "floor on the y metric: the cheapest run reaching it is answered",
+    "sel": "the selected run id (its details and what dominates it are shown)",
 }
+COMPARE_KEYS: dict[str, str] = {
+    "run": "a run id to compare; repeat for several",
+    "base": "the baseline run id (default: the first run)",
+    "sf": "run field whose two groups the frontier shift compares (default `device`)",
+    "sa": "the shift's first group (a value of `sf`)",
+    "sb": "the shift's second group (a value of `sf`)",
+    "x": f"the shift's cost metric, also the ranking metric (default `{DEFAULT_X}`)",
+    "y": f"the shift's quality metric (default `{DEFAULT_Y}`)",
+    **FILTER_KEYS,
+}
+RUN_KEYS: dict[str, str] = {"run": "the run id to show"}
 RUNS_KEYS: dict[str, str] = {
     "status": "run status to include (`ok`, `failed`); repeat for several; none = all",
     **FILTER_KEYS,
@@ -142,13 +188,41 @@ def _fallback_x(y: str) -> str:
     return DEFAULT_X if y != DEFAULT_X else next(k for k in METRICS if k != y)
 
 
+def _check_field(value: object, *, allow_none: bool = True) -> str | None:
+    if value is None and allow_none:
+        return None
+    if value not in FIELDS:
+        raise InputError(f"choose a run field from {', '.join(FIELDS)}; got {value!r}")
+    return str(value)
+
+
+def _check_number(name: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise InputError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _check_run_id(value: object) -> str:
+    if not isinstance(value, str) or not _RUN_ID_RE.fullmatch(value):
+        raise InputError(f"a run id is 1 to 100 letters, digits or ._:-; got {value!r:.60}")
+    return value
+
+
 @dataclass(frozen=True)
 class FrontierView:
-    """The Frontier page's whole view: axes, scale, filters, what is drawn.
+    """The Frontier page's whole view: axes, scales, objectives, grouping, budgets, selection.
 
-    ``x_log`` is ``None`` when it follows the x metric's registry default; a
-    value equal to that default is stored as ``None``, so equal views have
-    equal links. Raises ``InputError`` for an unknown metric or ``x == y``.
+    ``x_log``/``y_log`` are ``None`` when they follow the metric's registry
+    default; a value equal to that default is stored as ``None``, so equal
+    views have equal links. ``by`` groups (one frontier and one colour per
+    value; ``None`` for one frontier), ``facet`` draws one panel per value.
+    ``z`` are further objectives: the frontier is then over x, y and z.
+    ``budget_metric`` (default: x) with ``budget`` asks for the best y within
+    that cost; ``floor`` asks for the cheapest run whose y reaches it.
+    Raises ``InputError`` for an unknown metric or field, a metric named
+    twice, or a budget on the y metric.
     """
 
     x: str = DEFAULT_X
@@ -156,6 +230,15 @@ class FrontierView:
     x_log: bool | None = None
     filters: RunFilters = field(default_factory=RunFilters)
     show_dominated: bool = True
+    y_log: bool | None = None
+    z: tuple[str, ...] = ()
+    by: str | None = DEFAULT_BY
+    facet: str | None = None
+    lineage: bool = True
+    budget_metric: str | None = None
+    budget: float | None = None
+    floor: float | None = None
+    selected: str | None = None
 
     def __post_init__(self) -> None:
         mx, my = metric(self.x), metric(self.y)
@@ -163,11 +246,43 @@ class FrontierView:
             raise InputError(f"x and y are both {mx.key!r}; choose two different metrics")
         if self.x_log is not None and bool(self.x_log) == mx.log_scale_default:
             object.__setattr__(self, "x_log", None)
+        if self.y_log is not None and bool(self.y_log) == my.log_scale_default:
+            object.__setattr__(self, "y_log", None)
+        z = tuple(dict.fromkeys(metric(k).key for k in self.z))
+        if set(z) & {self.x, self.y}:
+            raise InputError("a further objective (z) must differ from x and y")
+        object.__setattr__(self, "z", z)
+        object.__setattr__(self, "by", _check_field(self.by))
+        object.__setattr__(self, "facet", _check_field(self.facet))
+        if self.budget_metric is not None:
+            if metric(self.budget_metric).key == self.y:
+                raise InputError("the budget's cost metric must differ from the y metric")
+            if self.budget_metric == self.x:
+                object.__setattr__(self, "budget_metric", None)
+        object.__setattr__(self, "budget", _check_number("budget", self.budget))
+        object.__setattr__(self, "floor", _check_number("floor", self.floor))
+        if self.selected is not None:
+            object.__setattr__(self, "selected", _check_run_id(self.selected))
 
     @property
     def log_x(self) -> bool:
         """Whether the x axis is logarithmic (the override, else the registry default)."""
         return METRICS[self.x].log_scale_default if self.x_log is None else bool(self.x_log)
+
+    @property
+    def log_y(self) -> bool:
+        """Whether the y axis is logarithmic (the override, else the registry default)."""
+        return METRICS[self.y].log_scale_default if self.y_log is None else bool(self.y_log)
+
+    @property
+    def objectives(self) -> list[str]:
+        """Every objective of the frontier: x, y, then z."""
+        return [self.x, self.y, *self.z]
+
+    @property
+    def cost(self) -> str:
+        """The budget's cost metric (the x metric unless ``bm`` names another)."""
+        return self.budget_metric or self.x
 
     def with_x(self, x: str) -> FrontierView:
         """This view with another x metric; a scale override is dropped with the old metric."""
@@ -187,6 +302,24 @@ class FrontierView:
         out.update(self.filters.to_query())
         if not self.show_dominated:
             out["dom"] = "0"
+        if self.y_log is not None:
+            out["ylog"] = "1" if self.y_log else "0"
+        if self.z:
+            out["z"] = list(self.z)
+        if self.by != DEFAULT_BY:
+            out["by"] = self.by or _NONE
+        if self.facet is not None:
+            out["facet"] = self.facet
+        if not self.lineage:
+            out["lin"] = "0"
+        if self.budget_metric is not None:
+            out["bm"] = self.budget_metric
+        if self.budget is not None:
+            out["bv"] = _number_text(self.budget)
+        if self.floor is not None:
+            out["fl"] = _number_text(self.floor)
+        if self.selected is not None:
+            out["sel"] = self.selected
         return out
 
     @classmethod
@@ -203,14 +336,151 @@ class FrontierView:
         x_log = reader.flag("xlog")
         dom = reader.flag("dom")
         filters = reader.filters()
+        z: list[str] = []
+        for key in reader.values("z", lambda v: v if v in METRICS else None, "not a metric"):
+            if key in (x, y) or key in z:
+                reader.notices.append(f"Ignored z={key}: it is already an objective.")
+            else:
+                z.append(key)
+        by = reader.field("by", DEFAULT_BY)
+        facet = reader.field("facet", None)
+        lin = reader.flag("lin")
+        bm: str | None = reader.metric("bm", x)
+        if bm == y:
+            reader.notices.append(f"Ignored bm={y}: the budget's cost must differ from y.")
+            bm = x
         view = cls(
             x=x,
             y=y,
             x_log=x_log,
             filters=filters,
             show_dominated=True if dom is None else dom,
+            y_log=reader.flag("ylog"),
+            z=tuple(z),
+            by=by,
+            facet=facet,
+            lineage=True if lin is None else lin,
+            budget_metric=bm,
+            budget=reader.number("bv"),
+            floor=reader.number("fl"),
+            selected=reader.run_id("sel"),
         )
         return view, reader.notices
+
+
+@dataclass(frozen=True)
+class CompareView:
+    """The Compare page's view: the runs side by side, the baseline, and a frontier shift.
+
+    ``runs`` keeps the order given (the table's order); ``baseline`` defaults
+    to the first run. The shift compares ``shift_field == a`` with ``== b``
+    over ``x`` (also the ranking metric) and ``y``.
+    """
+
+    runs: tuple[str, ...] = ()
+    baseline: str | None = None
+    shift_field: str = "device"
+    a: str | None = None
+    b: str | None = None
+    x: str = DEFAULT_X
+    y: str = DEFAULT_Y
+    filters: RunFilters = field(default_factory=RunFilters)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "runs", tuple(dict.fromkeys(map(_check_run_id, self.runs))))
+        if self.baseline is not None:
+            _check_run_id(self.baseline)
+            if self.baseline not in self.runs:
+                raise InputError("the baseline must be one of the compared runs")
+            if self.runs and self.baseline == self.runs[0]:
+                object.__setattr__(self, "baseline", None)
+        _check_field(self.shift_field, allow_none=False)
+        for name in ("a", "b"):
+            value = getattr(self, name)
+            if value is not None:
+                _check_text(name, value)
+        if metric(self.x).key == metric(self.y).key:
+            raise InputError(f"x and y are both {self.x!r}; choose two different metrics")
+
+    @property
+    def baseline_run(self) -> str | None:
+        """The baseline run id (the first run unless another is chosen), None with no runs."""
+        return self.baseline or (self.runs[0] if self.runs else None)
+
+    def to_query(self) -> dict[str, str | list[str]]:
+        out: dict[str, str | list[str]] = {}
+        if self.runs:
+            out["run"] = list(self.runs)
+        if self.baseline is not None:
+            out["base"] = self.baseline
+        if self.shift_field != "device":
+            out["sf"] = self.shift_field
+        if self.a is not None:
+            out["sa"] = self.a
+        if self.b is not None:
+            out["sb"] = self.b
+        if self.x != DEFAULT_X:
+            out["x"] = self.x
+        if self.y != DEFAULT_Y:
+            out["y"] = self.y
+        out.update(self.filters.to_query())
+        return out
+
+    @classmethod
+    def from_query(cls, params: object) -> tuple[CompareView, list[str]]:
+        """The view a link asks for, and a notice for every parameter ignored. Never raises."""
+        reader = _QueryReader(params, COMPARE_KEYS)
+        runs = reader.values(
+            "run", lambda v: v if _RUN_ID_RE.fullmatch(v) else None, "not a run id"
+        )
+        runs = list(dict.fromkeys(runs))
+        base = reader.run_id("base")
+        if base is not None and base not in runs:
+            reader.notices.append(f"Ignored base={_show(base)}: it is not one of the runs.")
+            base = None
+        y = reader.metric("y", DEFAULT_Y)
+        x = reader.metric("x", _fallback_x(y))
+        if x == y:
+            x = _fallback_x(y)
+            reader.notices.append(f"Ignored x={y}: it is also y.")
+        sf = reader.field("sf", "device") or "device"
+        a, b = reader.text("sa"), reader.text("sb")
+        view = cls(
+            runs=tuple(runs),
+            baseline=base,
+            shift_field=sf,
+            a=a,
+            b=b,
+            x=x,
+            y=y,
+            filters=reader.filters(),
+        )
+        return view, reader.notices
+
+
+@dataclass(frozen=True)
+class RunView:
+    """The Run detail page's view: one run id."""
+
+    run: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.run is not None:
+            _check_run_id(self.run)
+
+    def to_query(self) -> dict[str, str | list[str]]:
+        return {} if self.run is None else {"run": self.run}
+
+    @classmethod
+    def from_query(cls, params: object) -> tuple[RunView, list[str]]:
+        """The view a link asks for, and a notice for every parameter ignored. Never raises."""
+        reader = _QueryReader(params, RUN_KEYS)
+        return cls(run=reader.run_id("run")), reader.notices
+
+
+def _number_text(value: float) -> str:
+    """A number as the shortest text that reads back to it (``5`` not ``5.0``)."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
 
 
 @dataclass(frozen=True)
@@ -306,6 +576,48 @@ class _QueryReader:
         self.notices.append(f"Ignored {key}={_show(value)}: use 1 or 0.")
         return None
 
+    def field(self, key: str, default: str | None) -> str | None:
+        value = self._single(key)
+        if value is None:
+            return default
+        if value == _NONE:
+            return None
+        if value not in FIELDS:
+            self.notices.append(
+                f"Ignored {key}={_show(value)}: choose one of {', '.join(FIELDS)} or none."
+            )
+            return default
+        return value
+
+    def number(self, key: str) -> float | None:
+        value = self._single(key)
+        if value is None:
+            return None
+        try:
+            number = float(value) if len(value) <= 40 else float("nan")
+        except ValueError:
+            number = float("nan")
+        if not np.isfinite(number):
+            self.notices.append(f"Ignored {key}={_show(value)}: not a finite number.")
+            return None
+        return number
+
+    def run_id(self, key: str) -> str | None:
+        value = self._single(key)
+        if value is not None and not _RUN_ID_RE.fullmatch(value):
+            self.notices.append(f"Ignored {key}={_show(value)}: not a run id.")
+            return None
+        return value
+
+    def text(self, key: str) -> str | None:
+        value = self._single(key)
+        if value is not None and not 0 < len(value) <= MAX_VALUE_CHARS:
+            self.notices.append(
+                f"Ignored {key}: empty or longer than {MAX_VALUE_CHARS} characters."
+            )
+            return None
+        return value
+
     def values(self, key: str, parse: Callable[[str], Any], why: str) -> list[Any]:
         out = []
         for raw in self.params.get(key, []):
@@ -386,10 +698,11 @@ def unmatched_filters(frame: pd.DataFrame, filters: RunFilters) -> list[str]:
 class FrontierPoints:
     """What the Frontier page draws: the runs a view selects, split by plottability.
 
-    ``points`` are the filtered runs with both metrics present, with a boolean
-    column ``on_frontier``; ``n_filtered_out`` runs were hidden by the filters
-    and ``excluded`` lists why the others could not be placed (one line per
-    reason, with its count).
+    ``points`` are the filtered runs with every objective present, with a
+    boolean column ``on_frontier`` (over all the view's objectives, one
+    frontier per ``group``) and a text column ``group``; ``n_filtered_out``
+    runs were hidden by the filters and ``excluded`` lists why the others
+    could not be placed (one line per reason, with its count).
     """
 
     view: FrontierView
@@ -400,50 +713,139 @@ class FrontierPoints:
     n_excluded: int
     log_x: bool
     notices: tuple[str, ...] = ()
+    log_y: bool = False
 
     @property
     def frontier(self) -> pd.DataFrame:
-        """The runs on the frontier, in order along x (best x first)."""
+        """The runs on the frontier, by group, in order along x (best x first)."""
         on = self.points[self.points["on_frontier"]]
         mx = METRICS[self.view.x]
         return on.sort_values(
-            [self.view.x, self.view.y],
-            ascending=[mx.direction == "lower", METRICS[self.view.y].direction == "lower"],
+            ["group", self.view.x, self.view.y],
+            ascending=[True, mx.direction == "lower", METRICS[self.view.y].direction == "lower"],
             kind="stable",
         )
 
+    @property
+    def groups(self) -> list[str]:
+        """The groups present, in sorted order (numbers by value)."""
+        values = self.points["group"].dropna().unique().tolist()
+        return sorted(values, key=_group_sort_key)
+
+
+def _group_sort_key(value: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, 0.0, value)
+
+
+def group_labels(frame: pd.DataFrame, by: str | None) -> pd.Series:
+    """The group of each row as text (``<none>`` for a missing value; ``all`` without ``by``)."""
+    if by is None:
+        return pd.Series("all", index=frame.index, dtype=object)
+    if by not in frame.columns:
+        return pd.Series("<none>", index=frame.index, dtype=object)
+    col = frame[by]
+    if by in ("batch_size", "threads"):
+        col = pd.to_numeric(col, errors="coerce").astype("Int64")
+    return col.astype("string").fillna("<none>").astype(object)
+
 
 def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
-    """Apply ``view`` to a runs frame: filter, set aside runs missing x or y, mark the frontier.
+    """Apply ``view`` to a runs frame: filter, set aside runs missing an objective, mark frontiers.
 
-    O(n log n) for n runs (the 2-D frontier sweep).
+    O(n log n) for n runs with two or three objectives (the frontier sweeps).
     """
     total = len(frame)
     kept = filter_runs(frame, view.filters)
-    x, y = view.x, view.y
-    xs = _numeric(kept, x)
-    ys = _numeric(kept, y)
-    ok = np.isfinite(xs) & np.isfinite(ys)
+    objectives = view.objectives
+    ok = np.ones(len(kept), dtype=bool)
+    for key in objectives:
+        ok &= np.isfinite(_numeric(kept, key))
     missing = kept[~ok]
     points = kept[ok].copy()
-    points["on_frontier"] = frontier_mask(points, [x, y]).to_numpy(dtype=bool)
+    points["group"] = group_labels(points, view.by)
+    points["on_frontier"] = frontier_mask(
+        points, objectives, by="group" if view.by is not None else None
+    ).to_numpy(dtype=bool)
     notices: list[str] = []
-    log_x = view.log_x
-    if log_x and len(points) and bool((points[x] <= 0).any()):
-        log_x = False
-        notices.append(
-            f"Some {METRICS[x].label} values are zero or negative, which a log axis cannot "
-            "place; the x axis is linear."
-        )
+    log_x, log_y = view.log_x, view.log_y
+    for axis, key, log in (("x", view.x, log_x), ("y", view.y, log_y)):
+        if log and len(points) and bool((points[key] <= 0).any()):
+            notices.append(
+                f"Some {METRICS[key].label} values are zero or negative, which a log axis cannot "
+                f"place; the {axis} axis is linear."
+            )
+            if axis == "x":
+                log_x = False
+            else:
+                log_y = False
     return FrontierPoints(
         view=view,
         points=points,
         n_total=total,
         n_filtered_out=total - len(kept),
-        excluded=tuple(_missing_reasons(missing, [x, y])),
+        excluded=tuple(_missing_reasons(missing, objectives)),
         n_excluded=len(missing),
         log_x=log_x,
         notices=tuple(notices),
+        log_y=log_y,
+    )
+
+
+def dominated_by(fp: FrontierPoints, run_id: str) -> pd.DataFrame:
+    """The frontier runs of ``run_id``'s group that dominate it over the view's objectives.
+
+    Empty when the run is on the frontier or not plotted. O(f·k) for f frontier runs.
+    """
+    pts = fp.points
+    if "run_id" not in pts.columns:
+        return pts.iloc[0:0]
+    me = pts[pts["run_id"].astype(str) == run_id]
+    if me.empty:
+        return pts.iloc[0:0]
+    row = me.iloc[0]
+    front = pts[pts["on_frontier"] & (pts["group"] == row["group"])]
+    objectives = fp.view.objectives
+    signs = np.array([METRICS[k].sign for k in objectives], dtype=np.float64)
+    mine = row[objectives].to_numpy(dtype=np.float64) * signs
+    theirs = front[objectives].to_numpy(dtype=np.float64) * signs
+    dom = (theirs <= mine).all(axis=1) & (theirs < mine).any(axis=1)
+    return front[dom]
+
+
+_LINEAGE_MATCH = ("runtime", "device", "batch_size", "threads")
+
+
+def lineage_segments(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Segments from a parent model's run to each variant's run, for the lineage lines.
+
+    A variant's run is joined to its parent's run on the same runtime, device,
+    batch size and threads (the comparison a quantisation claim rests on).
+    Columns: ``x``, ``y`` (parent), ``x2``, ``y2`` (variant), ``group``. O(n).
+    """
+    cols = {"model_id", "parent_model_id", "run_id", *_LINEAGE_MATCH}
+    if points.empty or not cols <= set(points.columns):
+        return pd.DataFrame(columns=["x", "y", "x2", "y2", "group"])
+    keys = [c for c in _LINEAGE_MATCH]
+    child = points[points["parent_model_id"].notna()]
+    parent = points[points["model_id"].isin(child["parent_model_id"].unique())]
+    parent = parent.drop_duplicates(["model_id", *keys])
+    merged = child.merge(
+        parent[["model_id", *keys, x, y]].rename(columns={x: "px", y: "py"}),
+        left_on=["parent_model_id", *keys],
+        right_on=["model_id", *keys],
+        suffixes=("", "_parent"),
+    )
+    return pd.DataFrame(
+        {
+            "x": merged["px"].to_numpy(dtype=float),
+            "y": merged["py"].to_numpy(dtype=float),
+            "x2": merged[x].to_numpy(dtype=float),
+            "y2": merged[y].to_numpy(dtype=float),
+            "group": merged["group"].to_numpy() if "group" in merged.columns else "all",
+        }
     )
 
 

@@ -18,6 +18,8 @@ PAGES = {
     "frontier": "app_pages/frontier.py",
     "runs": "app_pages/runs.py",
     "methodology": "app_pages/methodology.py",
+    "compare": "app_pages/compare.py",
+    "run_detail": "app_pages/run_detail.py",
 }
 
 RunApp = Callable[..., AppTest]

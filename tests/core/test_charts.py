@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +17,7 @@ from paretoscope.charts import (
     step_interpolation,
 )
 from paretoscope.metrics import METRICS
+from paretoscope.sampling import MAX_MARKS
 from paretoscope.views import FrontierView, frontier_points
 
 
@@ -71,13 +71,20 @@ def _scale(enc: dict[str, Any], channel: str) -> dict[Any, Any]:
 
 
 def _marks(spec: dict[str, Any]) -> list[str]:
-    return [layer["mark"]["type"] for layer in spec["layer"]]
+    # The last two layers are always the selected-run ring and the invisible click target.
+    return [layer["mark"]["type"] for layer in spec["layer"][:-2]]
+
+
+def _front(spec: dict[str, Any]) -> dict[str, Any]:
+    """The frontier runs' layer (the last layer before the ring and the click target)."""
+    layer: dict[str, Any] = spec["layer"][-3]
+    return layer
 
 
 def test_layers_titles_and_scales() -> None:
-    spec = _spec(FrontierView())
+    spec = _spec(FrontierView(by=None))
     assert _marks(spec) == ["rule", "point", "line", "point"]
-    ci, dominated, line, front = spec["layer"]
+    ci, dominated, line, front = spec["layer"][:-2]
     assert ci["encoding"]["x"]["field"] == "ci_low" and ci["encoding"]["x2"]["field"] == "ci_high"
     assert front["encoding"]["x"]["title"] == "Latency p50 (ms, lower is better; log scale)"
     assert front["encoding"]["x"]["scale"]["type"] == "log"
@@ -92,7 +99,7 @@ def test_layers_titles_and_scales() -> None:
 
 def test_tooltip_carries_provenance_with_units() -> None:
     spec = _spec(FrontierView())
-    tips = {t["title"]: t for t in spec["layer"][-1]["encoding"]["tooltip"]}
+    tips = {t["title"]: t for t in _front(spec)["encoding"]["tooltip"]}
     for title in ("Model", "Family", "Runtime", "Device", "Host", "Precision", "Batch",
                   "Threads", "Timed iterations", "Accuracy origin", "Started", "Run",
                   "p50 95% CI"):  # fmt: skip
@@ -116,7 +123,7 @@ def test_chart_data_labels_reported_accuracy_and_provenance() -> None:
 
 
 def test_reported_accuracy_is_hollow_and_dashed() -> None:
-    enc = _spec(FrontierView())["layer"][-1]["encoding"]
+    enc = _front(_spec(FrontierView()))["encoding"]
     fill = _scale(enc, "fillOpacity")
     assert fill[REPORTED] == 0.0 and fill["measured"] > 0.5
     dash = _scale(enc, "strokeDash")
@@ -124,7 +131,7 @@ def test_reported_accuracy_is_hollow_and_dashed() -> None:
 
 
 def test_no_origin_encoding_when_accuracy_is_not_drawn() -> None:
-    enc = _spec(FrontierView(x="peak_mem_mb", y="latency_ms_p50"))["layer"][-1]["encoding"]
+    enc = _front(_spec(FrontierView(x="peak_mem_mb", y="latency_ms_p50")))["encoding"]
     assert "fillOpacity" not in enc and "strokeDash" not in enc
 
 
@@ -143,9 +150,10 @@ def test_linear_axis_and_hidden_dominated_runs() -> None:
 
 
 def test_colours_and_shapes_are_stable_and_cover_unknown_values() -> None:
-    enc = _spec(FrontierView())["layer"][-1]["encoding"]
+    enc = _front(_spec(FrontierView(by="runtime")))["encoding"]
     colours = _scale(enc, "fill")
     assert colours["ort"] != colours["torch"] and "tvm" in colours
+    assert enc["fill"]["field"] == "group"
     assert enc["fill"]["scale"] == enc["stroke"]["scale"]
     shapes = _scale(enc, "shape")
     assert shapes["fp32"] == "circle" and "int4" in shapes
@@ -157,8 +165,11 @@ def test_step_interpolation_follows_the_x_direction() -> None:
 
 
 def test_frontier_table_headers_order_and_formats() -> None:
-    table = frontier_table(frontier_points(_runs(), FrontierView()))
+    table = frontier_table(frontier_points(_runs(), FrontierView(by=None)))
     assert list(table["Model"]) == ["m1", "m2", "m3", "card"]
+    # One frontier per batch size by default: batch 1 first, then batch 32 (m3).
+    grouped = frontier_table(frontier_points(_runs(), FrontierView()))
+    assert list(grouped["Model"]) == ["m1", "m2", "card", "m3"]
     headers = ["Latency p50 (ms)", "Accuracy (fraction)", "Accuracy origin", "Host"]
     headers += ["Runtime version", "Threads", "Batch", "Precision", "Started (UTC)"]
     assert set(headers) <= set(table.columns)
@@ -192,7 +203,8 @@ def test_thousands_of_runs() -> None:
     big["accuracy"] = rng.uniform(0.5, 1.0, len(big))
     fp = frontier_points(big, FrontierView())
     assert len(fp.points) == n and 0 < len(fp.frontier) < 100
-    # Streamlit ships the data as Arrow; Altair's own 5000-row guard is for inline JSON.
-    with alt.data_transformers.disable_max_rows():
-        spec = frontier_chart(fp).to_dict()
-    assert len(next(iter(spec["datasets"].values()))) == n
+    # The chart is thinned to MAX_MARKS: every frontier run is drawn, the rest sampled.
+    spec = frontier_chart(fp).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert len(rows) <= MAX_MARKS
+    assert set(fp.frontier["run_id"]) <= {r["run_id"] for r in rows}

@@ -61,6 +61,15 @@ def test_every_emitted_key_is_a_documented_key() -> None:
         x_log=False,
         filters=RunFilters(("ort",), ("cpu",), ("int8",), (1,), ("mlp",)),
         show_dominated=False,
+        y_log=True,
+        z=("accuracy",),
+        by=None,
+        facet="device",
+        lineage=False,
+        budget_metric="latency_ms_p50",
+        budget=5.0,
+        floor=0.9,
+        selected="abc123",
     )
     assert set(view.to_query()) == set(FRONTIER_KEYS)
     runs = RunsView(status=("failed",), filters=view.filters)

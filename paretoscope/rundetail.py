@@ -1,0 +1,133 @@
+"""One run, read closely: configuration and provenance as rows, and where its measurement is weak.
+
+``measurement_warnings`` says, in words, why a number deserves less trust: a
+wide confidence interval of the median, few timed iterations, high variance
+or a heavy tail, a timing loop stopped by its time budget before its CI
+target, an accuracy copied from elsewhere or measured on few samples.
+Thresholds are the constants below. Pure: no Streamlit, DuckDB or torch.
+"""
+
+from __future__ import annotations
+
+import math
+
+from paretoscope.records import RunRecord
+
+__all__ = [
+    "CI_REL_MAX",
+    "CV_MAX",
+    "MIN_ACCURACY_SAMPLES",
+    "MIN_ITERS",
+    "TAIL_RATIO_MAX",
+    "config_rows",
+    "measurement_warnings",
+]
+
+CI_REL_MAX = 0.05  # half-width of the median's 95% CI, relative to the median
+MIN_ITERS = 30  # fewer timed iterations than this and the CI rests on few order statistics
+CV_MAX = 0.25  # standard deviation over mean
+TAIL_RATIO_MAX = 3.0  # p99 over p50
+MIN_ACCURACY_SAMPLES = 200  # below this the 95% interval of a proportion is wider than ±7 points
+
+
+def measurement_warnings(rec: RunRecord) -> list[str]:
+    """One sentence per weakness of ``rec``'s measurement (empty when none is found)."""
+    out: list[str] = []
+    lat = rec.latency
+    if lat is not None and lat.p50_ms > 0:
+        half = (lat.ci_high_ms - lat.ci_low_ms) / 2.0
+        if math.isfinite(half) and half / lat.p50_ms > CI_REL_MAX:
+            out.append(
+                f"Wide confidence interval: the median's 95% CI is ±{half / lat.p50_ms:.1%} "
+                f"(over {CI_REL_MAX:.0%}); differences smaller than that are noise."
+            )
+        if lat.n_iter < MIN_ITERS:
+            out.append(
+                f"Few timed iterations ({lat.n_iter}, fewer than {MIN_ITERS}): the median "
+                "and its interval rest on few samples."
+            )
+        if lat.mean_ms > 0 and lat.std_ms / lat.mean_ms > CV_MAX:
+            out.append(
+                f"High variance: the standard deviation is {lat.std_ms / lat.mean_ms:.0%} of "
+                "the mean (other load on the host, frequency scaling, or a cold cache)."
+            )
+        if lat.p99_ms / lat.p50_ms > TAIL_RATIO_MAX:
+            out.append(
+                f"Heavy tail: p99 is {lat.p99_ms / lat.p50_ms:.1f}× the median; tail-latency "
+                "budgets need more than the median."
+            )
+        if lat.stop_reason != "ci_target":
+            out.append(
+                f"The timing loop stopped at its {lat.stop_reason.replace('_', ' ')} limit "
+                "before the CI reached its target width."
+            )
+    for acc in rec.accuracy:
+        if acc.origin == "reported":
+            out.append(
+                f"Accuracy ({acc.metric}) was reported elsewhere, not measured here"
+                + (f": {acc.note}" if acc.note else ".")
+            )
+        elif acc.n_samples < MIN_ACCURACY_SAMPLES and 0 <= acc.value <= 1:
+            p, n = acc.value, max(acc.n_samples, 1)
+            half = 1.96 * math.sqrt(max(p * (1 - p), 0.25 / n) / n)
+            out.append(
+                f"Accuracy measured on {acc.n_samples} samples: its 95% interval is about "
+                f"±{half * 100:.1f} points."
+            )
+    return out
+
+
+def config_rows(rec: RunRecord) -> list[tuple[str, str]]:
+    """(what, value) rows: the run's configuration, host, device and provenance, as text."""
+    spec = rec.spec
+    rows = [
+        ("Run", rec.run_id),
+        ("Status", rec.status + (f" — {rec.error}" if rec.error else "")),
+        ("Origin", rec.origin),
+        ("Model", spec.model.name),
+        ("Family", spec.model.family or "—"),
+        ("Parent model", spec.model.parent_model_id or "—"),
+        ("Transformation", spec.model.transformation or "—"),
+        ("Artifact", f"{spec.artifact.format}, sha256 {spec.artifact.sha256[:16]}…"),
+        ("Runtime", spec.runtime),
+        ("Device", spec.device),
+        ("Precision", spec.precision),
+        ("Batch size", str(spec.batch_size)),
+        ("Threads", str(spec.threads)),
+        ("Started (UTC)", rec.started_at),
+        ("Finished (UTC)", rec.finished_at),
+    ]
+    if spec.dataset is not None:
+        ds = spec.dataset
+        rows.append(("Dataset", f"{ds.name} ({ds.split}, {ds.n_samples} samples)"))
+    if rec.host is not None:
+        h = rec.host
+        rows += [
+            ("Host", f"{h.hostname} ({h.os})"),
+            ("CPU", f"{h.cpu_model}, {h.cpu_cores_logical} logical cores"),
+            ("Python", h.python_version),
+        ]
+    if rec.device is not None:
+        rows.append(("Device name", rec.device.name or rec.device.kind))
+    prov = rec.provenance
+    if prov is not None:
+        rows.append(("Runtime version", prov.runtime_version))
+        rows.append(("Execution provider", prov.execution_provider or "—"))
+        rows += [(f"Version of {k}", v) for k, v in sorted(prov.library_versions.items())]
+        rows += [(f"Input {k}", "×".join(map(str, v))) for k, v in prov.input_shapes.items()]
+        rows += [(f"Env {k}", v) for k, v in sorted(prov.env.items())]
+        rows += [("Note", n) for n in prov.notes]
+    lat = rec.latency
+    if lat is not None:
+        rows += [
+            ("Timer", lat.timer),
+            ("Warm-up iterations", str(lat.warmup_iter)),
+            ("Timed iterations", f"{lat.n_iter} (stopped: {lat.stop_reason})"),
+            ("Timed window (s)", f"{lat.total_time_s:.3g}"),
+        ]
+    if rec.memory is not None:
+        rows.append(("Memory source", rec.memory.source))
+    if rec.energy is not None:
+        en = rec.energy
+        rows.append(("Energy source", en.source or f"unavailable: {en.unavailable_reason}"))
+    return rows
