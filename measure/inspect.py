@@ -155,7 +155,8 @@ def inspect_onnx(path: str | Path, *, check_runtime: bool = True) -> ModelInfo:
         )
     external = external_data_files(model, path.parent)
     try:
-        onnx.checker.check_model(model, full_check=False)
+        # With external data the checker must know the model's folder: give it the path.
+        onnx.checker.check_model(str(path) if external else model, full_check=False)
     except onnx.checker.ValidationError as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(

@@ -117,8 +117,11 @@ def two_inputs(path: Path, seed: int = 0) -> Path:
     return _save(graph, path)
 
 
-def token_classifier(path: Path, vocab: int = 50, dim: int = 8, classes: int = 4) -> Path:
-    """``ids int64 [batch, seq] → Gather(embedding) → ReduceMean(seq) → MatMul → [batch, C]``."""
+def token_classifier(path: Path, vocab: int = 100, dim: int = 8, classes: int = 4) -> Path:
+    """``ids int64 [batch, seq] → Gather(embedding) → ReduceMean(seq) → MatMul → [batch, C]``.
+
+    ``vocab`` is at least 100: random inputs (no data) draw token ids from [0, 100).
+    """
     rng = np.random.default_rng(1)
     emb = rng.standard_normal((vocab, dim)).astype(np.float32)
     w = rng.standard_normal((dim, classes)).astype(np.float32)
@@ -164,7 +167,7 @@ def hanging(path: Path, features: int = 4) -> Path:
             helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
             helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, ["batch", features]),
         ],
-        [numpy_helper.from_array(np.float32(1.0), "one")],
+        [numpy_helper.from_array(np.array(1.0, dtype=np.float32), "one")],
     )
     graph = helper.make_graph(
         [helper.make_node("Loop", ["trips", "cond", "x"], ["y"], body=body)],
