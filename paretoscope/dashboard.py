@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from paretoscope import background
+from paretoscope import background, share_panel
 from paretoscope.charts import MISSING, column_formats
 from paretoscope.progressbar import format_duration
 from paretoscope.views import FILTER_COLUMNS, RunFilters
@@ -98,8 +98,11 @@ def _runs(path: str, version: tuple[int, ...], status: str | None, _store: Store
 
 
 def load_runs(store: Store, status: str | None = "ok") -> pd.DataFrame:
-    """``store.runs_frame(status)``, cached until the store's file changes."""
-    return _runs(str(store.path), store.data_version(), status, store)
+    """``store.runs_frame(status)``, cached until the store's file changes.
+
+    On a page opened from a pinned saved view, only that view's runs.
+    """
+    return share_panel.pin_runs(_runs(str(store.path), store.data_version(), status, store))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -113,15 +116,29 @@ def run_counts(store: Store) -> tuple[int, int]:
 
 
 def query_params() -> dict[str, list[str]]:
-    """The URL's query parameters, repeated keys kept as lists."""
-    return {key: st.query_params.get_all(key) for key in st.query_params}
+    """The URL's query parameters, repeated keys kept as lists.
+
+    Leaves out ``view`` (the saved view, which the frame handles for every page).
+    """
+    share_panel.mark_params_read()
+    return {
+        key: st.query_params.get_all(key) for key in st.query_params if key != share_panel.VIEW_KEY
+    }
 
 
 def write_query(query: dict[str, str | list[str]]) -> None:
-    """Make the URL hold ``query`` (a view's ``to_query()``), touching it only when it differs."""
-    wanted = {k: [v] if isinstance(v, str) else list(v) for k, v in query.items()}
-    if query_params() != wanted:
-        st.query_params.from_dict(query)
+    """Make the URL hold ``query`` (a view's ``to_query()``), touching it only when it differs.
+
+    The open saved view (``view=…``) stays in the URL.
+    """
+    full = dict(query)
+    view_id = share_panel.active_view_id()
+    if view_id is not None:
+        full[share_panel.VIEW_KEY] = view_id
+    wanted = {k: [v] if isinstance(v, str) else list(v) for k, v in full.items()}
+    current = {key: st.query_params.get_all(key) for key in st.query_params}
+    if current != wanted:
+        st.query_params.from_dict(full)
 
 
 def show_notices(notices: Sequence[str], *, what: str = "the link") -> None:

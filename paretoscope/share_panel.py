@@ -2,9 +2,12 @@
 
 Pages call ``share_panel(query, chart=..., table=..., run_ids=...)`` once,
 below what they draw. ``app.py`` calls ``remember_navigation`` (so links and
-saved views know the pages) and ``saved_view_banner`` (so a page opened from
-a saved view says which, and a pinned one shows only its runs; see
-``pinned_run_ids``). Never imports ``measure``.
+saved views know the pages), ``saved_view_banner`` before the page (so a page
+opened from a saved view says which, and a pinned one shows only its runs; see
+``pinned_run_ids``) and ``ignored_params_notice`` after it: a page that never
+read the URL (``dashboard.query_params`` or ``ignored_params``) says that it
+ignored the link's parameters, so no page drops a parameter silently. Never
+imports ``measure``.
 """
 
 from __future__ import annotations
@@ -24,8 +27,11 @@ from store.saved_views import VIEW_KEY, SavedView, get_view, save_view
 __all__ = [
     "VIEW_KEY",
     "active_saved_view",
+    "active_view_id",
     "current_page_path",
     "ignored_params",
+    "ignored_params_notice",
+    "mark_params_read",
     "pin_runs",
     "pinned_run_ids",
     "remember_navigation",
@@ -37,6 +43,7 @@ __all__ = [
 _PAGES_KEY = "paretoscope.pages"
 _PAGE_PATH_KEY = "paretoscope.page_path"
 _ACTIVE_KEY = "paretoscope.saved_view"
+_READ_KEY = "paretoscope.params_read"
 
 
 def remember_navigation(pages: Sequence[Any], current: Any) -> None:
@@ -67,9 +74,9 @@ def _page_url() -> str | None:
 def view_link(query: Mapping[str, Any]) -> str:
     """The full link to this page with ``query`` (and the open saved view, if any)."""
     full = dict(query)
-    saved = st.session_state.get(_ACTIVE_KEY)
-    if isinstance(saved, SavedView) and saved.page == current_page_path():
-        full[VIEW_KEY] = saved.view_id
+    view_id = active_view_id()
+    if view_id is not None:
+        full[VIEW_KEY] = view_id
     return sharing.view_url(_page_url(), full)
 
 
@@ -96,8 +103,13 @@ def active_saved_view(store: Store) -> tuple[SavedView | None, list[str]]:
     return saved, []
 
 
-def saved_view_banner(store: Store) -> None:
-    """Say which saved view this page shows (pinned or live), or why the link's one is ignored."""
+def saved_view_banner(store: Store) -> Any:
+    """Say which saved view this page shows (pinned or live), or why the link's one is ignored.
+
+    Returns a placeholder for ``ignored_params_notice``, at the top of the page.
+    """
+    st.session_state[_READ_KEY] = False
+    placeholder = st.empty()
     try:
         saved, notices = active_saved_view(store)
     except StoreError as err:
@@ -106,7 +118,7 @@ def saved_view_banner(store: Store) -> None:
     for notice in notices:
         st.warning(notice)
     if saved is None:
-        return
+        return placeholder
     n = len(saved.run_ids or ())
     what = (
         f"pinned: exactly the {n} run{'s' if n != 1 else ''} visible when it was saved "
@@ -118,6 +130,30 @@ def saved_view_banner(store: Store) -> None:
     if saved.description:
         text += f"\n\n{saved.description}"
     st.info(text, icon=":material/bookmark:")
+    return placeholder
+
+
+def active_view_id() -> str | None:
+    """The id of the saved view open on this page (kept in the URL when the page rewrites it)."""
+    saved = st.session_state.get(_ACTIVE_KEY)
+    if isinstance(saved, SavedView) and saved.page == current_page_path():
+        return saved.view_id
+    return None
+
+
+def mark_params_read() -> None:
+    """Note that the page read its URL parameters (and so reports what it ignored)."""
+    st.session_state[_READ_KEY] = True
+
+
+def ignored_params_notice(placeholder: Any) -> None:
+    """After a page ran: if it never read the URL, say which of the link's parameters it ignored."""
+    if st.session_state.get(_READ_KEY, True):
+        return
+    notices = ignored_params()
+    if notices:
+        body = "\n".join(f"- {n}" for n in notices)
+        placeholder.warning(f"Some of the link could not be used.\n\n{body}")
 
 
 def pinned_run_ids() -> frozenset[str] | None:
@@ -138,6 +174,7 @@ def pin_runs(frame: pd.DataFrame) -> pd.DataFrame:
 
 def ignored_params(known: Sequence[str] = ()) -> list[str]:
     """A notice for each URL parameter a page without (these) keys ignores."""
+    mark_params_read()
     skip = {VIEW_KEY, "embed", "embed_options", *known}
     out = []
     for key in st.query_params:

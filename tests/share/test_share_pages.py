@@ -136,3 +136,40 @@ def test_an_import_by_one_session_does_not_break_anothers_page(
     viewer.run()
     assert not viewer.exception and not viewer.error
     assert "8 of 8 runs shown" in _texts(viewer)  # the cache follows Store.data_version()
+
+
+def _plotted_models(at: AppTest) -> set[str]:
+    """The models in the page's tables (the Frontier page lists the runs on the frontier)."""
+    return {str(m) for d in at.dataframe if "Model" in d.value.columns for m in d.value["Model"]}
+
+
+def test_a_pinned_view_shows_exactly_its_runs_and_keeps_view_in_the_url(
+    small_store: Store, open_page: OpenPage
+) -> None:
+    ids = small_store.runs_frame().set_index("model").loc[["mlp-a", "cnn-a"], "run_id"]
+    pinned = save_view(small_store, name="two runs", page="", query={},
+                       pinned=True, run_ids=list(ids))  # fmt: skip
+    live = save_view(small_store, name="everything", page="", query={})
+    small_store.ingest(make_record(model="newer", latency_ms=0.1, accuracy=0.99))
+
+    at = open_page(small_store, query={"view": pinned.view_id})
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    assert "Saved view **two runs** — pinned: exactly the 2 runs" in _texts(at)
+    assert _plotted_models(at) == {"mlp-a", "cnn-a"}
+    assert at.query_params.get("view") == pinned.view_id  # the page keeps it in the URL
+
+    at = open_page(small_store, query={"view": live.view_id})
+    assert "live: it follows the store's current runs" in _texts(at)
+    assert _plotted_models(at) == {"newer"}  # it dominates every other run
+
+
+def test_a_stale_or_foreign_view_id_is_ignored_with_a_notice(
+    small_store: Store, open_page: OpenPage
+) -> None:
+    runs_view = save_view(small_store, name="runs view", page="runs", query={})
+    at = open_page(small_store, query={"view": "0123456789ab"})
+    assert not at.exception
+    assert "no saved view has this id" in "\n".join(w.value for w in at.warning)
+    at = open_page(small_store, query={"view": runs_view.view_id})
+    assert "belongs to another page" in "\n".join(w.value for w in at.warning)
+    assert "newer" not in _texts(at)
