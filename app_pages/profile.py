@@ -37,7 +37,9 @@ st.caption(
 def receive(role: str, upload: Any) -> tuple[uploads.Upload | None, str | None]:
     """Quarantine an uploaded file once per upload; (saved file, refusal message)."""
     key = f"{K}.saved.{role}.{upload.file_id}"
-    if key not in st.session_state:
+    done = st.session_state.get(key)
+    if done is None or (done[0] is not None and not done[0].path.exists()):
+        # New, or its quarantine copy went with a finished job: save it (again).
         try:
             saved = uploads.save_upload(
                 store, upload.name, upload, role=role, limit_mb=limit_mb, size_bytes=upload.size

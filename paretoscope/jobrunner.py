@@ -242,10 +242,17 @@ def run_job(
     else:
         log.info("job %s %s: %s", job.job_id, status, message)
         jobs.finish_job(store, job.job_id, status, message, **fields)
-    # The engine has stored what it needed content-addressed; uploads leave quarantine.
+    # The engine has stored what it needed content-addressed; uploads leave quarantine
+    # unless a job still waiting names the same file (the same upload submitted twice).
+    waiting = {
+        str(j.request.get(key))
+        for j in jobs.list_jobs(store, statuses=jobs.ACTIVE_STATUSES, limit=None)
+        for key in ("model_path", "data_path")
+    }
     for key in ("model_path", "data_path"):
-        if isinstance(job.request.get(key), str):
-            uploads.remove_upload(store, job.request[key])
+        path = job.request.get(key)
+        if isinstance(path, str) and path not in waiting:
+            uploads.remove_upload(store, path)
     return jobs.get_job(store, job.job_id)
 
 

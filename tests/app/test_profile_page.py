@@ -112,6 +112,13 @@ def test_an_upload_is_inspected_and_can_be_submitted(
     assert "Queued behind 1 job(s)" in text(at)
     assert [j.status for j in jobs.list_jobs(store)] == ["queued", "queued"]
 
+    # The runner removes a finished job's quarantine copy; the page saves the upload again.
+    uploads.remove_upload(store, job.request["model_path"])
+    at.button(key="profile.submit").click().run()
+    newest = jobs.list_jobs(store)[0]
+    assert newest.request["model_path"] != job.request["model_path"]
+    assert Path(newest.request["model_path"]).exists()
+
 
 def test_a_reported_accuracy_is_labelled_reported(
     store: Store, monkeypatch: pytest.MonkeyPatch, tiny_onnx: bytes, launches: list[Store]

@@ -276,3 +276,24 @@ def test_the_dashboard_can_import_jobs_without_torch(module: str) -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
     assert "torch" not in out and "onnxruntime" not in out and "measure" not in out
+
+
+def test_uploads_leave_quarantine_when_no_waiting_job_names_them(store: Store) -> None:
+    import io
+
+    from paretoscope import uploads
+
+    saved = uploads.save_upload(
+        store, "m.onnx", io.BytesIO(b"\x08\x07onnx"), role="model", limit_mb=1
+    )
+    request = {"model_path": str(saved.path), "steps": 1, "step_s": 0.0}
+    jobs.submit_job(store, request)
+    jobs.submit_job(store, request)  # the same upload submitted twice
+    first = jobs.claim_next_job(store)
+    assert first is not None
+    jobrunner.run_job(store, first, handlers=HANDLERS)
+    assert saved.path.exists(), "the second job still needs the file"
+    second = jobs.claim_next_job(store)
+    assert second is not None
+    jobrunner.run_job(store, second, handlers=HANDLERS)
+    assert not saved.path.exists() and not saved.path.parent.exists()
