@@ -254,11 +254,9 @@ def frontier_chart(
     y_title = _title(my, fp.log_y)
     x_enc = alt.X(f"{mx.key}:Q", title=x_title, scale=x_scale)
     y_enc = alt.Y(f"{my.key}:Q", title=y_title, scale=y_scale)
-    base = (
-        alt.Chart(data).encode(x=x_enc, y=y_enc)
-        if view.facet is None
-        else alt.Chart().encode(x=x_enc, y=y_enc)
-    )
+    # The data sits once at the top (layer or facet), not in each layer: Altair
+    # would otherwise hash and merge every layer's copy (~1 s at 3 000 rows).
+    base = alt.Chart().encode(x=x_enc, y=y_enc)
     has_lineage = bool((data["kind"] == "lineage").any())
     runs = base.transform_filter("datum.kind == 'run'") if has_lineage else base
 
@@ -307,7 +305,6 @@ def frontier_chart(
             title="Precision",
             scale=_stable_scale(run_rows["precision"], _PRECISION_SHAPES),
         ),
-        "tooltip": tooltip,
     }
     if "accuracy" in (mx.key, my.key):
         # A reported accuracy is drawn hollow with a dashed outline.
@@ -393,21 +390,23 @@ def frontier_chart(
         )
     if len(answers):
         layers.append(
-            runs.transform_filter("datum.answer")
-            .mark_point(size=420, shape="circle", filled=False, color="#b22222", strokeWidth=2.5)
-            .encode(tooltip=tooltip)
+            runs.transform_filter("datum.answer").mark_point(
+                size=420, shape="circle", filled=False, color="#b22222", strokeWidth=2.5
+            )
         )
     layers.append(
         runs.transform_filter("datum.selected").mark_point(
             size=700, shape="circle", filled=False, color="#000000", strokeWidth=3
         )
     )
-    # The click target: every drawn run, invisible, on top (so a click anywhere selects).
+    # The click target and the tooltip: every drawn run, invisible, on top. The
+    # tooltip lives only here (one copy in the spec: Streamlit validates the
+    # whole spec on every rerun, and its size is most of that cost).
     layers.append(
         runs.mark_point(size=140, opacity=0, filled=True).encode(tooltip=tooltip).add_params(pick)
     )
-    chart = alt.layer(*layers)
     if view.facet is not None:
+        chart = alt.layer(*layers)
         return (
             chart.properties(height=FRONTIER_HEIGHT_PX // 2, width=360)
             .facet(
@@ -419,13 +418,14 @@ def frontier_chart(
             .configure_legend(orient="right", symbolOpacity=1)
         )
     return (
-        chart
+        alt.layer(*layers, data=data)
         # SVG keeps every mark in the DOM: readable by browser tests and exportable.
         .properties(
             height=FRONTIER_HEIGHT_PX,
             width="container",
             usermeta={"embedOptions": {"renderer": "svg"}},
-        ).configure_legend(orient="right", symbolOpacity=1)
+        )
+        .configure_legend(orient="right", symbolOpacity=1)
     )
 
 

@@ -655,18 +655,22 @@ def _show(value: str) -> str:
 
 def filter_runs(frame: pd.DataFrame, filters: RunFilters) -> pd.DataFrame:
     """The rows of a runs frame that ``filters`` allow (all of them when none is set)."""
-    keep = pd.Series(True, index=frame.index)
+    return frame[_filter_mask(frame, filters)]
+
+
+def _filter_mask(frame: pd.DataFrame, filters: RunFilters) -> np.ndarray:
+    keep = np.ones(len(frame), dtype=bool)
     for column in FILTER_COLUMNS.values():
         allowed = getattr(filters, column)
         if not allowed:
             continue
         if column not in frame.columns:
-            return frame.iloc[0:0]
+            return np.zeros(len(frame), dtype=bool)
         col = frame[column]
         if column == "batch_size":
             col = pd.to_numeric(col, errors="coerce")
-        keep &= col.isin(list(allowed)).fillna(False).astype(bool)
-    return frame[keep]
+        keep &= col.isin(list(allowed)).fillna(False).to_numpy(dtype=bool)
+    return keep
 
 
 def select_runs(frame: pd.DataFrame, view: RunsView) -> pd.DataFrame:
@@ -758,13 +762,16 @@ def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
     O(n log n) for n runs with two or three objectives (the frontier sweeps).
     """
     total = len(frame)
-    kept = filter_runs(frame, view.filters)
+    keep = _filter_mask(frame, view.filters)
     objectives = view.objectives
-    ok = np.ones(len(kept), dtype=bool)
+    ok = np.ones(len(frame), dtype=bool)
     for key in objectives:
-        ok &= np.isfinite(_numeric(kept, key))
-    missing = kept[~ok]
-    points = kept[ok].copy()
+        ok &= np.isfinite(_numeric(frame, key))
+    # One row selection each for the plotted and the set-aside runs (each is a
+    # copy of every column: at 100 000 runs the copies dominate a rerun).
+    missing = frame[keep & ~ok]
+    points = frame[keep & ok]
+    n_kept = int(keep.sum())
     points["group"] = group_labels(points, view.by)
     points["on_frontier"] = frontier_mask(
         points, objectives, by="group" if view.by is not None else None
@@ -785,7 +792,7 @@ def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
         view=view,
         points=points,
         n_total=total,
-        n_filtered_out=total - len(kept),
+        n_filtered_out=total - n_kept,
         excluded=tuple(_missing_reasons(missing, objectives)),
         n_excluded=len(missing),
         log_x=log_x,

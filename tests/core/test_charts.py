@@ -99,7 +99,7 @@ def test_layers_titles_and_scales() -> None:
 
 def test_tooltip_carries_provenance_with_units() -> None:
     spec = _spec(FrontierView())
-    tips = {t["title"]: t for t in _front(spec)["encoding"]["tooltip"]}
+    tips = {t["title"]: t for t in spec["layer"][-1]["encoding"]["tooltip"]}  # the click target
     for title in ("Model", "Family", "Runtime", "Device", "Host", "Precision", "Batch",
                   "Threads", "Timed iterations", "Accuracy origin", "Started", "Run",
                   "p50 95% CI"):  # fmt: skip
