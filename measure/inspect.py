@@ -26,9 +26,27 @@ from paretoscope.profiling import ModelInfo, TensorInfo
 from paretoscope.records import to_dict
 from paretoscope.safety import refuse_untrusted
 
-__all__ = ["ModelInfo", "TensorInfo", "external_data_files", "inspect_onnx", "main"]
+__all__ = [
+    "ModelInfo",
+    "TensorInfo",
+    "export_torch",
+    "external_data_files",
+    "inspect_onnx",
+    "main",
+]
 
 # The standard operator domains onnxruntime's CPU provider implements.
+_NUMPY_DTYPES = {
+    "float32",
+    "float64",
+    "float16",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint8",
+    "bool",
+}
 _STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "com.microsoft", "ai.onnx.preview.training"}
 
 
@@ -193,14 +211,129 @@ def inspect_onnx(path: str | Path, *, check_runtime: bool = True) -> ModelInfo:
     )
 
 
+def _torch_tensor_info(name: str, val: Any) -> TensorInfo:
+    import torch
+
+    if not isinstance(val, torch.Tensor):
+        raise InputError(f"the program's input or output {name!r} is not a tensor; not supported")
+    shape = tuple(d if isinstance(d, int) else str(d) for d in val.shape)
+    dtype = str(val.dtype).removeprefix("torch.")
+    return TensorInfo(name, dtype if dtype in _NUMPY_DTYPES else f"<{dtype}>", shape)
+
+
+def _program_info(program: Any, path: Path) -> ModelInfo:
+    user_inputs = set(program.graph_signature.user_inputs)
+    inputs: list[TensorInfo] = []
+    outputs: list[TensorInfo] = []
+    for node in program.graph.nodes:
+        if node.op == "placeholder" and node.name in user_inputs:
+            inputs.append(_torch_tensor_info(node.name, node.meta.get("val")))
+        elif node.op == "output":
+            args = node.args[0] if node.args else ()
+            for i, arg in enumerate(args if isinstance(args, tuple | list) else (args,)):
+                meta = getattr(arg, "meta", {})
+                outputs.append(_torch_tensor_info(f"output{i}", meta.get("val")))
+    state = program.state_dict
+    params = sum(int(state[n].numel()) for n in program.graph_signature.parameters if n in state)
+    return ModelInfo(
+        path=str(path),
+        sha256=_sha256(path),
+        size_bytes=path.stat().st_size,
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        opsets={},
+        ir_version=0,
+        producer="torch.export",
+        params=params,
+        n_nodes=len(program.graph.nodes),
+        format="pt2",
+    )
+
+
+def export_torch(target: str, out_dir: Path, *, onnx_export: bool) -> dict[str, Any]:
+    """Load a trusted PyTorch model and describe it; optionally export it to ONNX.
+
+    ``target`` is a ``.pt2`` file (torch.export) or ``module:function``
+    returning ``(module, example_inputs)``; the latter is exported with a
+    dynamic first dimension (static when torch.export cannot) to
+    ``out_dir/model.pt2``. With ``onnx_export`` the program is also exported
+    to ``out_dir/model.onnx``. Loading PyTorch files and importing modules
+    runs their code: only for trusted local models. Returns
+    ``{"info": ModelInfo dict, "onnx": path or None, "notes": [...]}``.
+    Raises ``InputError`` when the target cannot be loaded or exported.
+    """
+    import contextlib
+    import importlib
+    import io
+    import warnings
+
+    import torch
+
+    notes: list[str] = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        path = Path(target)
+        if path.is_file():
+            try:
+                program = torch.export.load(str(path))
+            except Exception as err:
+                raise InputError(
+                    f"cannot load {path.name} as a torch.export program: {err}"
+                ) from err
+            pt2 = path
+        else:
+            module_name, _, func_name = target.partition(":")
+            try:
+                func = getattr(importlib.import_module(module_name), func_name)
+                built = func()
+                module, example = built
+            except Exception as err:
+                raise InputError(
+                    f"cannot build the model from {target}: {type(err).__name__}: {err}; the "
+                    "function must return (torch.nn.Module, example_inputs)"
+                ) from err
+            example = (example,) if isinstance(example, torch.Tensor) else tuple(example)
+            module = module.eval()
+            try:
+                dynamic = tuple({0: torch.export.Dim("batch")} for _ in example)
+                program = torch.export.export(module, example, dynamic_shapes=dynamic)
+            except Exception:
+                program = torch.export.export(module, example)
+                notes.append("torch.export could not make the batch dynamic: it is fixed")
+            pt2 = out_dir / "model.pt2"
+            torch.export.save(program, str(pt2))
+        onnx_path = None
+        if onnx_export:
+            onnx_path = out_dir / "model.onnx"
+            try:
+                torch.onnx.export(program, (), str(onnx_path), dynamo=True, external_data=False)
+            except Exception as err:
+                raise InputError(
+                    f"cannot export {target} to ONNX for the ort runtime: "
+                    f"{type(err).__name__}: {err}; profile it with --runtime torch only"
+                ) from err
+    info = _program_info(program, pt2)
+    return {"info": to_dict(info), "onnx": str(onnx_path) if onnx_path else None, "notes": notes}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Child entry: inspect PATH, write ``ModelInfo`` JSON (or ``{"error": …}``) to ``--result``."""
+    """Child entry: inspect PATH, write ``ModelInfo`` JSON (or ``{"error": …}``) to ``--result``.
+
+    With ``--torch OUT_DIR`` PATH is a trusted PyTorch target (see
+    ``export_torch``) and the JSON is ``export_torch``'s answer.
+    """
     parser = argparse.ArgumentParser(prog="python -m measure.inspect")
-    parser.add_argument("path", type=Path)
+    parser.add_argument("path")
     parser.add_argument("--result", required=True, type=Path)
+    parser.add_argument("--torch", type=Path, metavar="OUT_DIR", help="a PyTorch target")
+    parser.add_argument("--onnx", action="store_true", help="with --torch: export to ONNX too")
     args = parser.parse_args(argv)
     try:
-        payload: Any = to_dict(inspect_onnx(args.path))
+        if args.torch is not None:
+            payload: Any = export_torch(args.path, args.torch, onnx_export=args.onnx)
+        else:
+            payload = to_dict(inspect_onnx(args.path))
     except InputError as err:
         payload = {"error": str(err)}
     tmp = args.result.with_name(args.result.name + ".partial")

@@ -292,7 +292,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
-    from paretoscope.profiling import ProfileRequest, run_profile
+    from paretoscope.profiling import ProfileRequest, plan_profile, run_profile
     from paretoscope.records import TimingBudget
 
     dims: dict[str, tuple[int, ...]] = {}
@@ -324,11 +324,19 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     )
     store = _open_store(args.store)
     print(f"store: {store.path}", file=sys.stderr)
+    plan = plan_profile(store, request)
+    print(
+        f"profiling {plan.model.name}: {len(plan.variants)} variant(s) to make, "
+        f"{plan.n_runs} run(s) to measure",
+        file=sys.stderr,
+    )
+    for note in plan.notes:
+        print(f"  note: {note}", file=sys.stderr)
     bar = TerminalBar()
     try:
         summary = run_profile(
             store,
-            request,
+            plan,
             executor=_executor(args),
             on_progress=lambda p: bar.update(p.done, p.total, p.label, p.elapsed_s, p.eta_s),
         )

@@ -21,10 +21,12 @@ imported inside the functions that run them (``plan_profile``,
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -65,9 +67,13 @@ __all__ = [
     "TensorInfo",
     "VariantStep",
     "inspect_in_worker",
+    "inspect_torch_in_worker",
+    "is_torch_target",
     "plan_profile",
     "run_profile",
+    "sweep_points",
     "torch_uploads_allowed",
+    "validate_options",
 ]
 
 Task = Literal["classification", "regression"]
@@ -296,6 +302,10 @@ class ProfilePlan:
     variants: tuple[VariantStep, ...]
     sweep: tuple[SweepPoint, ...]
     notes: tuple[str, ...] = ()
+    # PyTorch targets: the torch.export program that ``torch`` runs measure
+    # (``artifact`` is then its ONNX export, or the program itself when only
+    # ``torch`` runs are asked for).
+    torch_artifact: ArtifactRef | None = None
 
     @property
     def n_runs(self) -> int:
@@ -382,6 +392,46 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+def _run_inspector(
+    args: list[str], timeout_s: float, what: str, python: str, crash_prefix: str
+) -> dict[str, Any]:
+    """Run ``python -m measure.inspect ARGS --result FILE``; its JSON answer, errors mapped."""
+    with tempfile.TemporaryDirectory(prefix="paretoscope-inspect-") as tmp:
+        result = Path(tmp) / "info.json"
+        stderr_path = Path(tmp) / "stderr.txt"
+        with stderr_path.open("wb") as err:
+            proc = subprocess.Popen(
+                [python, "-m", "measure.inspect", *args, "--result", str(result)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=_child_env(),
+                start_new_session=True,
+            )
+            try:
+                rc = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                _kill(proc)
+                raise InputError(
+                    f"inspecting {what} took longer than {timeout_s:g} s; the file may be "
+                    "hostile or far larger than it looks"
+                ) from None
+        data: Any = None
+        if result.exists():
+            try:
+                data = json.loads(result.read_text())
+            except (OSError, ValueError):
+                data = None
+        if isinstance(data, dict) and "error" in data:
+            raise InputError(str(data["error"]))
+        if isinstance(data, dict) and rc == 0:
+            return data
+        tail = stderr_path.read_text(errors="replace").strip().splitlines()
+        why = f"exit status {rc}" if rc >= 0 else f"signal {-rc}"
+        last = f": {tail[-1][:300]}" if tail else ""
+        raise InputError(f"{crash_prefix}{what} crashed the inspector ({why}{last})")
+
+
 def inspect_in_worker(
     path: str | Path, timeout_s: float = _INSPECT_TIMEOUT_S, *, python: str = sys.executable
 ) -> ModelInfo:
@@ -397,40 +447,40 @@ def inspect_in_worker(
 
     path = Path(path)
     refuse_untrusted(path, {"onnx-candidate"})
-    with tempfile.TemporaryDirectory(prefix="paretoscope-inspect-") as tmp:
-        result = Path(tmp) / "info.json"
-        stderr_path = Path(tmp) / "stderr.txt"
-        with stderr_path.open("wb") as err:
-            proc = subprocess.Popen(
-                [python, "-m", "measure.inspect", str(path), "--result", str(result)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=_child_env(),
-                start_new_session=True,
-            )
-            try:
-                rc = proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                _kill(proc)
-                raise InputError(
-                    f"inspecting {path.name} took longer than {timeout_s:g} s; the file may be "
-                    "hostile or far larger than it looks"
-                ) from None
-        data: Any = None
-        if result.exists():
-            try:
-                data = json.loads(result.read_text())
-            except (OSError, ValueError):
-                data = None
-        if isinstance(data, dict) and "error" in data:
-            raise InputError(str(data["error"]))
-        if isinstance(data, dict) and rc == 0:
-            return from_dict(ModelInfo, data)
-        tail = stderr_path.read_text(errors="replace").strip().splitlines()
-        why = f"exit status {rc}" if rc >= 0 else f"signal {-rc}"
-        last = f": {tail[-1][:300]}" if tail else ""
-        raise InputError(f"not a valid ONNX model: {path.name} crashed the inspector ({why}{last})")
+    data = _run_inspector([str(path)], timeout_s, path.name, python, "not a valid ONNX model: ")
+    return from_dict(ModelInfo, data)
+
+
+def is_torch_target(model: str) -> bool:
+    """Whether ``model`` names a PyTorch model: a ``.pt2`` file or ``module:function``."""
+    from paretoscope.safety import sniff
+
+    path = Path(model)
+    if path.is_file():
+        return path.suffix.lower() == ".pt2" or sniff(path).kind == "pt2"
+    return re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", model) is not None
+
+
+def inspect_torch_in_worker(
+    target: str,
+    out_dir: Path,
+    *,
+    onnx_export: bool,
+    timeout_s: float = 300.0,
+    python: str = sys.executable,
+) -> tuple[ModelInfo, Path | None, tuple[str, ...]]:
+    """Load a trusted PyTorch model in a child process: its ``ModelInfo``, ONNX export, notes.
+
+    Runs ``measure.inspect.export_torch``; a ``module:function`` target is
+    exported to ``out_dir/model.pt2`` (and with ``onnx_export`` to
+    ``out_dir/model.onnx``). The child imports the module from the current
+    directory. Raises ``InputError`` with the reason when loading, building
+    or exporting fails, crashes or exceeds ``timeout_s`` seconds.
+    """
+    args = [target, "--torch", str(out_dir)] + (["--onnx"] if onnx_export else [])
+    data = _run_inspector(args, timeout_s, target, python, "")
+    onnx_path = Path(data["onnx"]) if data.get("onnx") else None
+    return from_dict(ModelInfo, data["info"]), onnx_path, tuple(data.get("notes", ()))
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -650,11 +700,48 @@ def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
     from measure.variants import transformation_text
 
     validate_options(request)
+    with tempfile.TemporaryDirectory(prefix="paretoscope-plan-") as tmp:
+        return _plan_in(
+            store, request, Path(tmp), load_eval_set, store_eval_set, transformation_text
+        )
+
+
+def _plan_in(
+    store: Store,
+    request: ProfileRequest,
+    tmp: Path,
+    load_eval_set: Any,
+    store_eval_set: Any,
+    transformation_text: Callable[[str, int], str],
+) -> ProfilePlan:
+    notes: list[str] = []
     model_path = Path(request.model_path)
-    if not model_path.is_file():
-        raise InputError(f"model file not found: {model_path}")
-    info = inspect_in_worker(model_path, timeout_s=min(request.timeout_s, 120.0))
-    _check_model(info, request)
+    torch_info: ModelInfo | None = None
+    info: ModelInfo
+    if is_torch_target(request.model_path):
+        if request.source != "cli" and not torch_uploads_allowed():
+            raise InputError(
+                f"refused {model_path.name}: PyTorch programs run code when loaded; they are "
+                f"profiled from the command line, or uploaded only where the server sets "
+                f"{ALLOW_TORCH_UPLOADS_ENV}=1"
+            )
+        torch_info, onnx_path, torch_notes = inspect_torch_in_worker(
+            request.model_path,
+            tmp / "torch",
+            onnx_export="ort" in request.runtimes,
+            timeout_s=request.timeout_s,
+        )
+        notes.extend(torch_notes)
+        info = torch_info
+        if onnx_path is not None:
+            info = inspect_in_worker(onnx_path, timeout_s=min(request.timeout_s, 120.0))
+            _check_model(info, dataclasses.replace(request, runtimes=("ort",)))
+            notes.append("ort runs measure the model's ONNX export (torch.onnx, dynamo)")
+    else:
+        if not model_path.is_file():
+            raise InputError(f"model file not found: {model_path}")
+        info = inspect_in_worker(model_path, timeout_s=min(request.timeout_s, 120.0))
+        _check_model(info, request)
 
     data = None
     data_dims: dict[str, int] | None = None
@@ -670,36 +757,78 @@ def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
     sweep = sweep_points(
         request.runtimes, request.precisions, request.batches, request.threads, dims
     )
+    if torch_info is not None:
+        # A torch.export program runs at the precision it was exported in;
+        # the cheaper variants are made from its ONNX export.
+        skipped = sorted(
+            {p.precision for p in sweep if p.runtime == "torch" and p.precision != "fp32"}
+        )
+        if skipped:
+            notes.append(
+                f"torch runs a .pt2 program at fp32 only: skipped torch × {', '.join(skipped)} "
+                "(the ort runs measure those variants)"
+            )
+        sweep = tuple(p for p in sweep if p.runtime != "torch" or p.precision == "fp32")
+        if not sweep:
+            raise InputError(
+                "nothing to run: the torch runtime measures a PyTorch program at fp32 only; "
+                "add --precision fp32 or --runtime ort for fp16/int8 variants of its ONNX export"
+            )
 
     # Everything is valid: from here on, write.
     calib = min(request.calib_items, data.n_items) if data is not None else 0
     variants = tuple(
-        VariantStep(p, transformation_text(p, calib)) for p in request.precisions if p != "fp32"
+        VariantStep(p, transformation_text(p, calib))
+        for p in request.precisions
+        if p != "fp32" and info.format == "onnx"
     )
     dataset = None
     if data is not None:
-        with tempfile.TemporaryDirectory(prefix="paretoscope-data-") as tmp:
-            dataset = store_eval_set(store, data, info, Path(tmp))
-    sha, stored = _store_model(store, info)
-    name = request.name or model_path.stem
+        dataset = store_eval_set(store, data, info, tmp)
+    torch_artifact = None
+    if torch_info is not None:
+        tsha, tstored = store.put_file(Path(torch_info.path), "artifacts", ".pt2")
+        torch_artifact = ArtifactRef(
+            sha256=tsha, format="pt2", path=str(tstored), size_bytes=torch_info.size_bytes
+        )
+    if info.format == "onnx":
+        sha, stored = _store_model(store, info)
+        artifact = ArtifactRef(
+            sha256=sha, format="onnx", path=str(stored), size_bytes=info.size_bytes
+        )
+    else:
+        assert torch_artifact is not None  # info is torch_info: set just above
+        sha, artifact = torch_artifact.sha256, torch_artifact
+    name = request.name or (
+        model_path.stem if model_path.is_file() else request.model_path.replace(":", ".")
+    )
+    producer = info.producer or "unknown producer"
+    source_sha = torch_artifact.sha256 if torch_artifact is not None else sha
     model = ModelRef(
-        model_id=f"{request.source}-{sha[:16]}",
+        model_id=f"{request.source}-{source_sha[:16]}",
         name=name,
         family="user",
         task=request.task,
         params=info.params,
         source=request.source,
-        description=f"{model_path.name}; {info.producer or 'unknown producer'}; opset {info.opset}",
+        description=f"{request.model_path}; {producer}"
+        + (f"; opset {info.opset}" if info.opset is not None else ""),
     )
-    artifact = ArtifactRef(
-        sha256=sha, format="onnx", path=str(stored), size_bytes=info.size_bytes, precision="fp32"
-    )
-    notes = []
     if dataset is None:
         notes.append("efficiency only: no evaluation data, timed on random inputs")
     if request.reported_accuracy is not None:
         notes.append("the accuracy given is stored as reported, not measured")
-    return ProfilePlan(request, info, model, artifact, dataset, variants, sweep, tuple(notes))
+    return ProfilePlan(
+        request,
+        info,
+        model,
+        artifact,
+        dataset,
+        variants,
+        sweep,
+        tuple(notes),
+        torch_artifact=torch_artifact,
+    )
 
 
 def _keep_as(keep: Callable[[Any, str], None], label: str, record: Any) -> None:
@@ -740,8 +869,6 @@ def run_profile(
     Raises ``InputError`` only from planning; failed measurements are
     failed records, counted in the summary.
     """
-    import dataclasses
-
     from measure.executor import LocalExecutor
     from measure.executor import Progress as ExecProgress
     from measure.variants import make_variant_in_worker
@@ -843,7 +970,9 @@ def run_profile(
         spec = RunSpec(
             run_id=new_run_id(),
             model=models.get(precision, plan.model),
-            artifact=artifacts.get(precision, plan.artifact),
+            artifact=plan.torch_artifact
+            if point.runtime == "torch" and plan.torch_artifact is not None
+            else artifacts.get(precision, plan.artifact),
             runtime=point.runtime,  # type: ignore[arg-type]  # validated in plan_profile
             precision=precision,
             batch_size=point.batch_size,
