@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import os
 from typing import Any
 
 import pandas as pd
@@ -15,6 +15,7 @@ from paretoscope.progressbar import format_duration
 from paretoscope.records import TimingBudget, to_dict
 
 K = "profile"  # widget key prefix
+LIST_LIMIT = 20
 QUICK = TimingBudget(warmup_iters=3, min_iters=10, max_iters=5000, min_time_s=0.02, max_time_s=0.2)
 STATUS_ICON = {
     "queued": ":gray[:material/schedule:]",
@@ -195,7 +196,10 @@ if saved is not None and info is not None:
     for col, p in zip(cols, profiling.PROFILE_PRECISIONS, strict=True):
         col.checkbox(p, value=p == "fp32", key=f"{K}.p.{p}")
     st.multiselect("Batch sizes", [1, 2, 4, 8, 16, 32, 64, 128], default=[1], key=f"{K}.batches")
-    st.multiselect("Threads", [1, 2, 4, 8, 16], default=[1], key=f"{K}.threads")
+    cores = os.cpu_count() or 1
+    threads = sorted({t for t in (1, 2, 4, 8, 16, 32, 64) if t <= cores} | {cores})
+    st.multiselect(f"Threads (this host has {cores} logical cores)", threads, default=[1],
+                   key=f"{K}.threads")  # fmt: skip
     st.radio("Timing budget", BUDGETS, key=f"{K}.budget", horizontal=True)
     if st.button("Submit", type="primary", key=f"{K}.submit"):
         try:
@@ -218,7 +222,7 @@ if saved is not None and info is not None:
                 + ", ".join(map(str, request.batches))
                 + f" · {n} run(s)"
             )
-            job = jobs.submit_job(store, to_dict(dataclasses.replace(request)), title=title)
+            job = jobs.submit_job(store, to_dict(request), title=title)
             ahead = jobs.queue_position(store, job)
             try:
                 jobrunner.ensure_runner(store)
@@ -263,6 +267,9 @@ def show_job(job: jobs.Job) -> None:
                       args=(store, job.job_id))  # fmt: skip
         elif job.active:
             st.caption("Cancelling: it stops at the next step.")
+        if job.status in ("failed", "cancelled", "interrupted") and uploads.inputs_present(job):
+            st.button("Run again", key=f"{K}.again.{job.job_id}", on_click=run_again,
+                      args=(job.job_id,))  # fmt: skip
         if job.status in ("done", "cancelled") and job.runs_ok:
             st.page_link(
                 "app_pages/frontier.py",
@@ -275,9 +282,14 @@ def start_runner() -> None:
     jobrunner.ensure_runner(store)
 
 
+def run_again(job_id: str) -> None:
+    jobs.resubmit_job(store, job_id)
+    start_runner()
+
+
 def jobs_section() -> None:
     jobs.recover_interrupted(store)
-    listed = jobs.list_jobs(store, limit=20)
+    listed = jobs.list_jobs(store, limit=LIST_LIMIT)
     active = any(j.active for j in listed)
     if st.session_state.get(f"{K}.was_active") and not active:
         st.session_state[f"{K}.was_active"] = False
@@ -292,6 +304,8 @@ def jobs_section() -> None:
         st.button("Start the job runner", key=f"{K}.start_runner", on_click=start_runner)
     for job in listed:
         show_job(job)
+    if len(listed) == LIST_LIMIT:
+        st.caption(f"The {LIST_LIMIT} most recent jobs are shown.")
 
 
 polling = any(j.active for j in jobs.list_jobs(store, statuses=jobs.ACTIVE_STATUSES, limit=1))

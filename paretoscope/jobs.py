@@ -55,6 +55,7 @@ __all__ = [
     "queue_position",
     "recover_interrupted",
     "report_progress",
+    "resubmit_job",
     "submit_job",
 ]
 
@@ -173,6 +174,19 @@ def list_jobs(
 def get_job(store: Store, job_id: str) -> Job | None:
     row = sql.select_job(store, job_id)
     return _job(row) if row else None
+
+
+def resubmit_job(store: Store, job_id: str) -> Job:
+    """Queue a finished job's request again, as a new job at the end of the queue.
+
+    Raises ``InputError`` for an unknown job or one still queued or running.
+    """
+    job = get_job(store, job_id)
+    if job is None:
+        raise InputError(f"no job {job_id!r} in this store")
+    if job.active:
+        raise InputError(f"job {job_id} is still {job.status}; cancel it first")
+    return submit_job(store, job.request, kind=job.kind, title=job.title)
 
 
 def queue_position(store: Store, job: Job) -> int:

@@ -28,6 +28,7 @@ from paretoscope.errors import InputError
 from paretoscope.safety import refuse_untrusted
 
 if TYPE_CHECKING:
+    from paretoscope.jobs import Job
     from paretoscope.profiling import BuiltinDataset, ModelInfo
     from store import Store
 
@@ -37,6 +38,7 @@ __all__ = [
     "Upload",
     "fitting_builtins",
     "in_quarantine",
+    "inputs_present",
     "parse_values",
     "remove_upload",
     "save_upload",
@@ -152,6 +154,12 @@ def sweep_quarantine(
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed
+
+
+def inputs_present(job: Job) -> bool:
+    """Whether the files a profile job names still exist (so it can be run again)."""
+    paths = [job.request.get(k) for k in ("model_path", "data_path")]
+    return bool(paths[0]) and all(Path(p).is_file() for p in paths if isinstance(p, str))
 
 
 def parse_values(text: str, what: str) -> tuple[int, ...]:

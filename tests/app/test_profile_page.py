@@ -243,3 +243,21 @@ def test_the_config_sets_a_documented_upload_limit() -> None:
 
     config = tomllib.loads((APP.parent / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == 500
+
+
+def test_an_interrupted_job_can_run_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, launches: list[Store]
+) -> None:
+    model = tmp_path / "kept.onnx"
+    model.write_bytes(b"onnx")
+    job = jobs.submit_job(store, {"model_path": str(model)}, title="stopped")
+    claimed = jobs.claim_next_job(store)
+    assert claimed is not None
+    jobs.interrupt_job(store, claimed, "Interrupted: the job runner stopped.")
+    gone = jobs.submit_job(store, {"model_path": str(tmp_path / "gone.onnx")}, title="no file")
+    jobs.cancel_job(store, gone.job_id)
+    at = open_page(store, monkeypatch)
+    assert [b.key for b in at.button if b.label == "Run again"] == [f"profile.again.{job.job_id}"]
+    at.button(key=f"profile.again.{job.job_id}").click().run()
+    newest = jobs.list_jobs(store)[0]
+    assert newest.status == "queued" and newest.request == job.request and len(launches) == 1

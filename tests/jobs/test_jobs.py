@@ -297,3 +297,15 @@ def test_uploads_leave_quarantine_when_no_waiting_job_names_them(store: Store) -
     assert second is not None
     jobrunner.run_job(store, second, handlers=HANDLERS)
     assert not saved.path.exists() and not saved.path.parent.exists()
+
+
+def test_resubmit_queues_a_finished_jobs_request_again(store: Store) -> None:
+    job = jobs.submit_job(store, {"steps": 1}, title="again")
+    with pytest.raises(InputError, match="still queued"):
+        jobs.resubmit_job(store, job.job_id)
+    jobs.cancel_job(store, job.job_id)
+    again = jobs.resubmit_job(store, job.job_id)
+    assert again.job_id != job.job_id and again.status == "queued"
+    assert again.request == job.request and again.title == "again" and again.seq > job.seq
+    with pytest.raises(InputError, match="no job"):
+        jobs.resubmit_job(store, "nope")
