@@ -8,7 +8,9 @@ When the queue is empty it exits. At start it marks ``interrupted`` every
 job left ``running`` by a runner that is gone.
 
 The dashboard calls ``ensure_runner`` after a submit: it starts a runner
-unless one holds the lock. The race between a runner deciding to exit and a
+unless one runs (``jobrunner.pid`` names a launched runner while it lives;
+failing that, the lock is tested, which also finds a runner started by
+hand). The race between a runner deciding to exit and a
 new submit is closed by a second lock, ``jobrunner-launch.lock``: the runner
 checks the queue one last time and drops its lock while holding it, and
 ``ensure_runner`` tests and launches while holding it, so either the runner

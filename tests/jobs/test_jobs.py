@@ -309,3 +309,20 @@ def test_resubmit_queues_a_finished_jobs_request_again(store: Store) -> None:
     assert again.request == job.request and again.title == "again" and again.seq > job.seq
     with pytest.raises(InputError, match="no job"):
         jobs.resubmit_job(store, "nope")
+
+
+def test_the_real_profile_handler_turns_a_refusal_into_a_failed_job(
+    store: Store, tmp_path: Path
+) -> None:
+    from paretoscope.profiling import ProfileRequest
+    from paretoscope.records import to_dict
+
+    bad = tmp_path / "weights.onnx"
+    bad.write_bytes(b"\x80\x04\x95" + b"\x00" * 32)  # a pickle header under an .onnx name
+    job = jobs.submit_job(store, to_dict(ProfileRequest(model_path=str(bad), source="upload")))
+    assert jobrunner.run_queue(store) == 1
+    failed = jobs.get_job(store, job.job_id)
+    assert failed is not None and failed.status == "failed"
+    assert "pickle" in failed.message and failed.error == "InputError"
+    assert store.run_count() == 0, "nothing half-written"
+    assert jobrunner.profile_request(failed).job_id == job.job_id
