@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope import dashboard as dash
+from paretoscope import share_panel as share
 from paretoscope.charts import runs_table
 from paretoscope.views import STATUSES, RunsView, select_runs, unmatched_filters
 
@@ -44,7 +45,16 @@ st.caption(
     f"{len(rows)} of {len(runs)} runs shown, {failed} failed. Missing values show as —; "
     "energy that no hardware counter could measure says why in *Energy unavailable because*."
 )
-dash.show_table(runs_table(rows))
+table = runs_table(rows)
+dash.show_table(table)
+share.share_panel(
+    view.to_query(),
+    store=store,
+    table=table,
+    run_ids=rows["run_id"].astype(str).tolist(),
+    stem="runs",
+    key="runs.share",
+)
 
 if failed:
     st.subheader("Why runs failed")

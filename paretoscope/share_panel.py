@@ -223,11 +223,16 @@ def share_panel(
     with st.expander("Share this view", icon=":material/share:"):
         st.markdown("**Link** — opens this page with exactly this view (copy it from the box):")
         st.code(view_link(query), language=None, wrap_lines=True)
+        spec = sharing.chart_spec(chart) if chart is not None else None
+        if spec is not None:
+            st.caption(
+                f"Chart fingerprint `{sharing.chart_fingerprint(spec)}`: whoever opens the "
+                "link sees the same fingerprint when the chart (settings and data) is the same."
+            )
         _save_form(query, store, run_ids, key)
         st.markdown("**Download**")
         cols = st.columns(6)
-        if chart is not None:
-            spec = sharing.chart_spec(chart)
+        if spec is not None:
             _download(cols[0], "PNG", lambda: sharing.chart_png(spec), stem, "png", f"{key}.png")
             _download(cols[1], "SVG", lambda: sharing.chart_svg(spec), stem, "svg", f"{key}.svg")
             _download(

@@ -13,6 +13,7 @@ and Parquet. Pure: no Streamlit, DuckDB or torch.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -24,6 +25,7 @@ import pandas as pd
 
 __all__ = [
     "EXPORT_FORMATS",
+    "chart_fingerprint",
     "chart_html",
     "chart_png",
     "chart_spec",
@@ -87,6 +89,20 @@ def chart_spec(chart: Any) -> dict[str, Any]:
     if spec.get("width") == "container" or "width" not in spec:
         spec["width"] = EXPORT_WIDTH_PX
     return spec
+
+
+# Altair names a chart's views after a hash and a per-process counter; the
+# counter is not part of what the chart shows.
+_VIEW_NAME_RE = re.compile(r"\bview_([0-9a-f]+_)?[0-9]+\b")
+
+
+def chart_fingerprint(chart: Any) -> str:
+    """A short hash of a chart's specification, data included: equal charts, equal fingerprints.
+
+    Shown beside the link, so whoever opens it can see they look at the same chart.
+    """
+    text = json.dumps(chart_spec(chart), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(_VIEW_NAME_RE.sub("view", text).encode("utf-8")).hexdigest()[:12]
 
 
 def _vl_version(spec: Mapping[str, Any]) -> str | None:

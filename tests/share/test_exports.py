@@ -13,6 +13,7 @@ import pytest
 
 from paretoscope.charts import frontier_chart, frontier_table
 from paretoscope.sharing import (
+    chart_fingerprint,
     chart_html,
     chart_png,
     chart_spec,
@@ -102,3 +103,15 @@ def test_links() -> None:
     )
     assert view_url(None, {}) == "/"
     assert view_url("http://h/", {"fam": "a&b=c"}) == "http://h/?fam=a%26b%3Dc"
+
+
+def test_fingerprint_follows_the_chart_and_its_data() -> None:
+    frame = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
+    one = alt.Chart(frame).mark_point().encode(x="a", y="b")
+    assert chart_fingerprint(one) == chart_fingerprint(one.to_dict())
+    assert chart_fingerprint(one) == chart_fingerprint(
+        alt.Chart(frame).mark_point().encode(x="a", y="b")
+    )
+    assert chart_fingerprint(one) != chart_fingerprint(one.encode(x="b", y="a"))
+    other = alt.Chart(frame.assign(b=[3, 5])).mark_point().encode(x="a", y="b")
+    assert chart_fingerprint(one) != chart_fingerprint(other)

@@ -173,3 +173,48 @@ def test_a_stale_or_foreign_view_id_is_ignored_with_a_notice(
     at = open_page(small_store, query={"view": runs_view.view_id})
     assert "belongs to another page" in "\n".join(w.value for w in at.warning)
     assert "newer" not in _texts(at)
+
+
+def _save_through_panel(at: AppTest, key: str, name: str, mode: str) -> None:
+    at.text_input(key=f"{key}.name").set_value(name)
+    at.text_area(key=f"{key}.description").set_value(f"{name}, saved in a test")
+    at.radio(key=f"{key}.mode").set_value(mode)
+    (form,) = [f for f in at.get("form") if f.proto.form.form_id == f"{key}.save"]
+    form.button[0].click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_runs_page_panel_links_and_saves_pinned_and_live_views(
+    small_store: Store, open_page: OpenPage
+) -> None:
+    at = open_page(small_store, "app_pages/runs.py", query={"status": "failed"})
+    assert not at.exception
+    links = [c.value for c in at.code if "status=failed" in c.value]
+    assert links == ["?status=failed"]  # relative: AppTest has no browser address
+
+    _save_through_panel(at, "runs.share", "failures, pinned", "pinned")
+    assert "Saved **failures, pinned** (pinned)" in _texts(at)
+    _save_through_panel(at, "runs.share", "failures, live", "live")
+    saved = {v.name: v for v in list_views(small_store)}
+    pinned, live = saved["failures, pinned"], saved["failures, live"]
+    failed_ids = set(small_store.runs_frame(status="failed")["run_id"])
+    assert pinned.pinned and set(pinned.run_ids or ()) == failed_ids
+    assert not live.pinned and live.run_ids is None
+    assert pinned.page == live.page == "runs" and pinned.query == {"status": ["failed"]}
+
+    # A new failed run: the live view shows it, the pinned view does not.
+    small_store.ingest(make_record(model="late", status="failed", error="timed out"))
+    pinned_at = open_page(small_store, "app_pages/runs.py",
+                          query={**pinned.query, "view": pinned.view_id})  # fmt: skip
+    live_at = open_page(small_store, "app_pages/runs.py",
+                        query={**live.query, "view": live.view_id})  # fmt: skip
+    assert "1 of 1 runs shown, 1 failed" in _texts(pinned_at)
+    assert "2 of 6 runs shown, 2 failed" in _texts(live_at)
+    # The copied link of an open saved view names it, so it opens the same way.
+    assert f"?status=failed&view={pinned.view_id}" in [c.value for c in pinned_at.code]
+
+    # The same name again is refused with a message, and nothing is added.
+    _save_through_panel(at, "runs.share", "failures, live", "live")
+    assert "Not saved: a saved view named 'failures, live' exists" in _texts(at)
+    assert len(list_views(small_store)) == 2
