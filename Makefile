@@ -39,3 +39,4 @@ typecheck: $(PY) ## mypy over the library packages
 
 bench: $(PY) ## run the benchmark scripts (see benchmarks/README.md)
 	$(PY) benchmarks/harness_overhead.py
+	$(PY) benchmarks/cluster.py

@@ -373,7 +373,8 @@ class DaskExecutor:
     whose worker raised; a worker that dies mid-run makes Dask run the task
     on another matching worker, up to its ``allowed-failures`` setting.
     A task no worker can run for ``no_worker_timeout_s`` seconds is cancelled
-    and recorded failed.
+    and recorded failed. Shipped files stay on the workers for the next call
+    until ``close``.
     """
 
     def __init__(
@@ -395,6 +396,8 @@ class DaskExecutor:
         self.connect_timeout_s = connect_timeout_s
         self.no_worker_timeout_s = no_worker_timeout_s
         self._own_client: Any = None
+        # sha256 -> the file's bytes, scattered: sent once per executor, not per call.
+        self._blobs: dict[str, Any] = {}
 
     def _connect(self) -> Any:
         distributed = _import_distributed()
@@ -414,7 +417,10 @@ class DaskExecutor:
         return self._own_client
 
     def close(self) -> None:
-        """Disconnect from the scheduler, if this executor connected (a given client stays open)."""
+        """Free the shipped files on the workers; disconnect if this executor connected."""
+        blobs, self._blobs = list(self._blobs.values()), {}
+        if blobs and self.client is not None:
+            self.client.cancel(blobs)
         if self._own_client is not None:
             self._own_client.close()
             self._own_client = None
@@ -494,28 +500,32 @@ class DaskExecutor:
             for ref in (p.spec.artifact, p.spec.dataset):
                 if ref is not None:
                     needs.setdefault(ref.sha256, set()).update(wanted)
-        blobs: dict[str, Any] = {}  # sha256 -> scattered bytes, or why it cannot be sent
+        unsendable: dict[str, InputError] = {}  # sha256 -> why it cannot be sent
 
         def shipped(path: str, sha256: str) -> Any:
-            if sha256 not in blobs:
-                try:
-                    data = Path(path).read_bytes()
-                except OSError as err:
-                    blobs[sha256] = InputError(f"cannot read {path}: {err.strerror or err}")
-                    raise blobs[sha256] from err
-                got = hashlib.sha256(data).hexdigest()
-                if got != sha256:
-                    blobs[sha256] = InputError(
-                        f"{path} has sha256 {got[:12]}…, not the registered {sha256[:12]}…; "
-                        "the file changed after it was added"
-                    )
-                else:
-                    blobs[sha256] = client.scatter(
-                        data, workers=sorted(needs[sha256]), broadcast=True, hash=True
-                    )
-            if isinstance(blobs[sha256], InputError):
-                raise blobs[sha256]
-            return blobs[sha256]
+            if sha256 in unsendable:
+                raise unsendable[sha256]
+            blob = self._blobs.get(sha256)
+            if blob is not None and blob.status == "finished":
+                return blob  # sent by an earlier call; Dask copies it to new workers as needed
+            try:
+                data = Path(path).read_bytes()
+            except OSError as err:
+                unsendable[sha256] = InputError(f"cannot read {path}: {err.strerror or err}")
+                raise unsendable[sha256] from err
+            got = hashlib.sha256(data).hexdigest()
+            if got != sha256:
+                unsendable[sha256] = InputError(
+                    f"{path} has sha256 {got[:12]}…, not the registered {sha256[:12]}…; "
+                    "the file changed after it was added"
+                )
+                raise unsendable[sha256]
+            # A key of its own (hash=False): another executor on the same
+            # cluster releasing the same bytes cannot pull them from under us.
+            self._blobs[sha256] = client.scatter(
+                data, workers=sorted(needs[sha256]), broadcast=True, hash=False
+            )
+            return self._blobs[sha256]
 
         futures: dict[Any, Placement] = {}
         for p in placements:
@@ -551,9 +561,6 @@ class DaskExecutor:
             # Interrupted (a callback raised, Ctrl-C): the cluster stops working for us.
             if futures:
                 client.cancel(list(futures))
-            for blob in blobs.values():
-                if not isinstance(blob, InputError):
-                    blob.release()
         report(None, "done")
 
     def _collect(
@@ -573,7 +580,11 @@ class DaskExecutor:
             batch = pending.next_batch(block=False)
             for future in batch:
                 p = futures.pop(future)
-                reason = cancelled.get(future.key, "the Dask task was cancelled")
+                reason = cancelled.get(
+                    future.key,
+                    "the Dask task was cancelled (a file it needed was lost with its workers, "
+                    "or another client cancelled it)",
+                )
                 emit(self._record_of(future, p, reason, describe_exception, failed_record), p.key)
                 future.release()  # a finished run must not be recomputed when its worker leaves
             if batch:

@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from measure import testing
-from measure.cluster import ALL_DEVICES, DaskExecutor
+from measure.cluster import ALL_DEVICES, DaskExecutor, place
 from measure.executor import Progress
 from paretoscope.records import RunRecord
 from store import Store
@@ -85,9 +85,17 @@ def test_a_job_fans_out_to_every_device_and_lands_in_the_store(
     assert got is not None and got.status == "failed" and got.error is not None
     assert "the file changed after it was added" in got.error
 
-    # Running the same batch again stores nothing twice.
-    DaskExecutor(client=cluster.client, target=ALL_DEVICES).run([spec], store.ingest)
+    # The fanned-out ids are stable, so a batch placed again and delivered again
+    # stores nothing twice.
+    again = [p.spec.run_id for p in place([spec], workers_of(cluster), ALL_DEVICES)[0]]
+    assert sorted(again) == sorted(r.run_id for r in records)
+    store.ingest_many(records)
     assert store.run_count() == 7
+
+
+def workers_of(cluster: Cluster) -> dict[str, dict[str, float]]:
+    info = cluster.client.scheduler_info(n_workers=-1)["workers"]
+    return {str(w["name"]): dict(w["resources"]) for w in info.values()}
 
 
 def _kill_tree(pid: int) -> None:
