@@ -82,7 +82,8 @@ TASKS: tuple[str, ...] = ("classification", "regression")
 PROFILE_PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "int8-static")
 #: Setting that lets the browser accept PyTorch programs; loading one can run code.
 ALLOW_TORCH_UPLOADS_ENV = "PARETOSCOPE_ALLOW_TORCH_UPLOADS"
-_INSPECT_TIMEOUT_S = 30.0
+# Parsing plus an onnxruntime session; generous because a busy host is slow to import.
+_INSPECT_TIMEOUT_S = 60.0
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
 Dim = int | str | None
@@ -734,13 +735,13 @@ def _plan_in(
         notes.extend(torch_notes)
         info = torch_info
         if onnx_path is not None:
-            info = inspect_in_worker(onnx_path, timeout_s=min(request.timeout_s, 120.0))
+            info = inspect_in_worker(onnx_path, timeout_s=_INSPECT_TIMEOUT_S)
             _check_model(info, dataclasses.replace(request, runtimes=("ort",)))
             notes.append("ort runs measure the model's ONNX export (torch.onnx, dynamo)")
     else:
         if not model_path.is_file():
             raise InputError(f"model file not found: {model_path}")
-        info = inspect_in_worker(model_path, timeout_s=min(request.timeout_s, 120.0))
+        info = inspect_in_worker(model_path, timeout_s=_INSPECT_TIMEOUT_S)
         _check_model(info, request)
 
     data = None

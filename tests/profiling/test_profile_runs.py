@@ -215,3 +215,17 @@ def test_cancel_stops_between_runs_and_keeps_what_was_stored(models: Models, sto
     assert summary.cancelled and summary.n_ok == 1 and summary.n_planned == 3
     assert store.run_count() == 1
     assert "cancelled" in str(summary)
+
+
+def test_external_data_is_stored_beside_its_model_and_runs(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(np.ones((4, 2), dtype=np.float32).tobytes())
+    model = onnx_models.with_external_data(folder / "ext.onnx", "weights.bin")
+    summary = run_profile(store, request_for(model))
+    assert summary.ok
+    (record,) = store.records(summary.run_ids)
+    stored = Path(record.spec.artifact.path)
+    assert stored.parent.parent == store.files_dir / "artifacts"
+    assert (stored.parent / "weights.bin").read_bytes() == (folder / "weights.bin").read_bytes()
+    assert record.model_size_mb == pytest.approx((stored.stat().st_size + 32) / 1e6)
