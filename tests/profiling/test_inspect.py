@@ -85,3 +85,18 @@ def test_torch_uploads_are_off_unless_the_setting_says_so() -> None:
     assert not torch_uploads_allowed({})
     assert not torch_uploads_allowed({"PARETOSCOPE_ALLOW_TORCH_UPLOADS": "0"})
     assert torch_uploads_allowed({"PARETOSCOPE_ALLOW_TORCH_UPLOADS": "1"})
+
+
+def test_an_inspector_that_crashes_or_hangs_is_an_input_error(
+    models: Models, tmp_path: Path
+) -> None:
+    crash = tmp_path / "crash.sh"
+    crash.write_text("#!/bin/sh\necho 'Segmentation fault' >&2\nkill -SEGV $$\n")
+    crash.chmod(0o755)
+    with pytest.raises(InputError, match=r"classifier.onnx crashed the inspector \(signal 11"):
+        inspect_in_worker(models.classifier, python=str(crash))
+    hang = tmp_path / "hang.sh"
+    hang.write_text("#!/bin/sh\nexec sleep 30\n")
+    hang.chmod(0o755)
+    with pytest.raises(InputError, match=r"took longer than 0.5 s"):
+        inspect_in_worker(models.classifier, timeout_s=0.5, python=str(hang))
