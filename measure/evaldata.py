@@ -350,6 +350,13 @@ def _check_labels(labels: np.ndarray, info: ModelInfo, task: str, name: str) -> 
                 "if it predicts values"
             )
         classes = out.shape[1]
+        if classes == 1:
+            raise InputError(
+                f"the model outputs one score per item ({out.name!r} is "
+                f"{_shape_text(out.shape)}), so top-1 accuracy over classes is meaningless; "
+                "export a binary classifier with two outputs (one per class), or choose the "
+                "regression task to measure the error of the score"
+            )
         if isinstance(classes, int) and classes > 0:
             bad = (labels < 0) | (labels >= classes)
             if bad.any():

@@ -290,3 +290,13 @@ def test_a_missing_model_file(store: Store, unchanged: Callable[[], None], tmp_p
     with pytest.raises(InputError, match="model file not found"):
         plan_profile(store, request_for(tmp_path / "nope.onnx"))
     unchanged()
+
+
+def test_a_single_score_model_is_not_scored_as_a_classifier(
+    store: Store, unchanged: Callable[[], None], tmp_path: Path
+) -> None:
+    model = onnx_models.regressor(tmp_path / "score.onnx", np.ones((3, 1)))
+    data = _npz(tmp_path / "d.npz", x=np.zeros((5, 3)), labels=np.array([0, 1, 0, 1, 1]))
+    with pytest.raises(InputError, match="outputs one score per item"):
+        plan_profile(store, request_for(model, data_path=data))
+    unchanged()
