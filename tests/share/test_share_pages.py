@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from store import Store
 from store.bundle import export_bundle
 from store.saved_views import list_views, save_view
+from tests.app.catalogue import CATALOGUE, build_store
 from tests.factories import make_record
 from tests.share.conftest import OpenPage
 
@@ -218,3 +220,15 @@ def test_runs_page_panel_links_and_saves_pinned_and_live_views(
     _save_through_panel(at, "runs.share", "failures, live", "live")
     assert "Not saved: a saved view named 'failures, live' exists" in _texts(at)
     assert len(list_views(small_store)) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(CATALOGUE))
+def test_sharing_pages_over_every_catalogue_store(
+    name: str, open_page: OpenPage, tmp_path: Path
+) -> None:
+    store = build_store(tmp_path / f"{name}.duckdb", name)
+    for page in (VIEWS, DATA, "app_pages/runs.py"):
+        at = open_page(store, page)
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert at.title and not at.error, page
