@@ -35,12 +35,15 @@ st.caption(
 )
 
 
-def receive(role: str, upload: Any) -> tuple[uploads.Upload | None, str | None]:
-    """Quarantine an uploaded file once per upload; (saved file, refusal message)."""
+def receive(role: str, upload: Any, *, fresh: bool = False) -> tuple[Any, str | None]:
+    """Quarantine an uploaded file once per upload; (saved ``Upload``, refusal message).
+
+    ``fresh``: save it again if its quarantine copy went with a finished job.
+    """
     key = f"{K}.saved.{role}.{upload.file_id}"
     done = st.session_state.get(key)
-    if done is None or (done[0] is not None and not done[0].path.exists()):
-        # New, or its quarantine copy went with a finished job: save it (again).
+    if done is None or (fresh and done[0] is not None and not done[0].path.exists()):
+        upload.seek(0)
         try:
             saved = uploads.save_upload(
                 store, upload.name, upload, role=role, limit_mb=limit_mb, size_bytes=upload.size
@@ -52,8 +55,8 @@ def receive(role: str, upload: Any) -> tuple[uploads.Upload | None, str | None]:
     return result
 
 
-def inspect(saved: uploads.Upload) -> tuple[profiling.ModelInfo | None, str | None]:
-    key = f"{K}.info.{saved.path}"
+def inspect(saved: uploads.Upload, file_id: str) -> tuple[Any, str | None]:
+    key = f"{K}.info.{file_id}"
     if key not in st.session_state:
         with st.spinner(f"Inspecting {saved.original_name} in a separate process…"):
             try:
@@ -141,7 +144,7 @@ saved = info = None
 if model_file is not None:
     saved, refusal = receive("model", model_file)
     if saved is not None:
-        info, refusal = inspect(saved)
+        info, refusal = inspect(saved, model_file.file_id)
     if refusal:
         st.error(refusal)
 if saved is not None and info is not None:
@@ -155,7 +158,7 @@ if saved is not None and info is not None:
     kind = st.radio(
         "Accuracy from", (DATA_UPLOAD, DATA_BUILTIN, DATA_REPORTED, DATA_NONE), key=f"{K}.eval"
     )
-    st.session_state[f"{K}.data_saved"] = None
+    st.session_state[f"{K}.data_saved"] = data_file = None
     if kind == DATA_UPLOAD:
         data_file = st.file_uploader(
             "Labelled data: .npz (one array per input, by name, plus `labels`), or .csv/.parquet "
@@ -202,6 +205,10 @@ if saved is not None and info is not None:
                    key=f"{K}.threads")  # fmt: skip
     st.radio("Timing budget", BUDGETS, key=f"{K}.budget", horizontal=True)
     if st.button("Submit", type="primary", key=f"{K}.submit"):
+        # A finished job takes its quarantined files along; the same upload is saved again.
+        saved = receive("model", model_file, fresh=True)[0] or saved
+        if data_file is not None:
+            st.session_state[f"{K}.data_saved"] = receive("data", data_file, fresh=True)[0]
         try:
             request = request_from_form(saved, info)
             profiling.validate_options(request)
