@@ -2,7 +2,7 @@
 
 These forms are a public contract (users' scripts rely on them):
 
-    paretoscope demo [--store PATH] [--cluster ADDRESS]
+    paretoscope demo [--store PATH] [--cluster ADDRESS] [--device cpu,cuda] [--example h100]
     paretoscope runs [--store PATH] [--format csv|json]
     paretoscope frontier --x METRIC --y METRIC [--z METRIC ...] [--by FIELD]
                          [--store PATH] [--format csv|json]
@@ -90,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="measure again even if this host has demo runs"
     )
     demo.add_argument("--progress-file", metavar="FILE", help=argparse.SUPPRESS)
+    demo.add_argument(
+        "--device",
+        default="cpu",
+        metavar="LIST",
+        help="comma list of devices to measure on: cpu, cuda, cuda:N (default cpu)",
+    )
+    demo.add_argument(
+        "--example",
+        metavar="NAME",
+        help="import a committed example bundle instead of measuring (h100: CPU and H100 GPU)",
+    )
 
     runs = sub.add_parser("runs", help="list successful runs, one row each")
     _store_arg(runs)
@@ -178,9 +189,12 @@ def _open_store(path: str | None) -> Store:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from paretoscope.demo import run_demo
+    from paretoscope.demo import import_example, run_demo
 
     store = _open_store(args.store)
+    if getattr(args, "example", None):
+        print(import_example(store, args.example).summary(), file=sys.stderr)
+        return 0
     bar = TerminalBar()
     pfile = ProgressFile(args.progress_file) if args.progress_file else None
 
@@ -204,6 +218,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             force=args.force,
             on_progress=on_progress,
             executor=_executor(args),
+            devices=_csv_list(getattr(args, "device", "cpu")) or ["cpu"],
         )
     except BaseException as err:
         bar.close()

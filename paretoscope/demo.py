@@ -8,7 +8,11 @@ worker process through an executor, and ingests each record as it arrives.
 Every run evaluates accuracy itself on the held-out split: an int8 variant's
 accuracy is measured, never copied from its parent.
 
-Idempotent per host: a variant already measured here (``ok``, with at least
+``devices`` adds GPUs (``cuda:N``): there each model runs in torch at fp32,
+fp16 and bf16, and in ONNX Runtime at fp32 and int8 when onnxruntime has
+its CUDA execution provider (torch's int8 is CPU-only).
+
+Idempotent per host and device: a variant already measured here (``ok``, with at least
 the planned timing budget) is not measured again unless ``force``; a demo that
 was interrupted resumes with what is missing.
 
@@ -25,7 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from paretoscope.errors import MeasurementError
+from paretoscope.errors import InputError, MeasurementError, ParetoscopeError
 from paretoscope.records import (
     ArtifactRef,
     DatasetRef,
@@ -41,14 +45,19 @@ if TYPE_CHECKING:
     from measure.executor import Executor, Progress
     from measure.zoo import TrainConfig, ZooModel
     from store import Store
+    from store.bundle import ImportResult
 
 __all__ = [
     "DEMO_BATCH_SIZES",
     "DEMO_THREADS",
+    "EXAMPLE_BUNDLES",
     "FULL_BUDGET",
+    "GPU_PRECISIONS",
     "QUICK_BUDGET",
     "DemoProgress",
     "DemoSummary",
+    "example_bundle_path",
+    "import_example",
     "run_demo",
 ]
 
@@ -66,6 +75,15 @@ QUICK_BUDGET = TimingBudget(
     warmup_iters=3, min_iters=10, max_iters=5_000, min_time_s=0.02, max_time_s=0.1
 )
 RUN_TIMEOUT_S = 120.0
+# Result bundles measured elsewhere and committed as examples (name -> path in
+# the repository); `paretoscope demo --example NAME` imports one as imported runs.
+EXAMPLE_BUNDLES: dict[str, str] = {"h100": "examples/h100/h100-demo.parquet"}
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+# What the demo measures on a GPU, per runtime (torch's int8 runs on CPU only).
+GPU_PRECISIONS: dict[str, tuple[str, ...]] = {
+    "torch": ("fp32", "fp16", "bf16"),
+    "ort": ("fp32", "int8"),
+}
 
 Phase = Literal["prepare", "measure", "done"]
 
@@ -97,14 +115,16 @@ class DemoSummary:
     runs_planned: int
     runs_already_stored: int
     run_ids: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         zoo = f"demo zoo v{self.zoo_version}{' (quick)' if self.quick else ''}"
         if self.skipped:
-            return (
+            text = (
                 f"{zoo}: this host already has all {self.runs_planned} runs in the store; "
                 "nothing measured (use --force to measure again)"
             )
+            return "\n".join((text, *self.notes))
         text = (
             f"{zoo}: {self.runs_ok} run(s) ok, {self.runs_failed} failed, in {self.elapsed_s:.0f} s"
         )
@@ -112,7 +132,7 @@ class DemoSummary:
             text += f"; {self.runs_already_stored} were already stored"
         if self.runs_failed:
             text += "; failed runs are stored with their reason (see `paretoscope runs --all`)"
-        return text
+        return "\n".join((text, *self.notes))
 
 
 @dataclass(frozen=True)
@@ -132,14 +152,16 @@ class _PlannedRun:
     runtime: Literal["ort", "torch"]
     precision: str
     batch_size: int
+    device: str = "cpu"
 
     @property
-    def key(self) -> tuple[str, str, str, int]:
-        return (self.model_id, self.runtime, self.precision, self.batch_size)
+    def key(self) -> tuple[str, str, str, int, str]:
+        return (self.model_id, self.runtime, self.precision, self.batch_size, self.device)
 
     @property
     def label(self) -> str:
-        return f"{self.entry_name} {self.runtime} {self.precision} b{self.batch_size}"
+        where = "" if self.device == "cpu" else f" {self.device}"
+        return f"{self.entry_name} {self.runtime} {self.precision} b{self.batch_size}{where}"
 
 
 class _Clock:
@@ -226,6 +248,7 @@ def run_demo(
     force: bool = False,
     on_progress: Callable[[DemoProgress], None] | None = None,
     executor: Executor | None = None,
+    devices: Sequence[str] = ("cpu",),
 ) -> DemoSummary:
     """Train, export and measure the demo zoo on this host into ``store``; return what happened.
 
@@ -233,9 +256,11 @@ def run_demo(
     fp32 and int8, two batch sizes: 24 runs) with short timing budgets.
     ``force`` measures again what this host already has. ``executor`` runs
     the specs (default: ``measure.executor.LocalExecutor``, one fresh worker
-    process per run). A run that fails is stored as failed and the demo goes
-    on. Raises ``MeasurementError`` when a model cannot be trained or
-    exported, and ``StoreError`` when the store cannot be written.
+    process per run). ``devices`` are ``cpu`` and/or ``cuda:N`` (see the
+    module docstring for what runs on a GPU). A run that fails is stored as
+    failed and the demo goes on. Raises ``InputError`` for a device this host
+    lacks, ``MeasurementError`` when a model cannot be trained or exported,
+    and ``StoreError`` when the store cannot be written.
     """
     from measure import zoo
     from measure.datasets import eval_dataset_id
@@ -246,7 +271,8 @@ def run_demo(
     config = zoo.TrainConfig()
     budget = QUICK_BUDGET if quick else FULL_BUDGET
     dataset_id = eval_dataset_id()
-    plan = _plan(entries, config, dataset_id)
+    device_list, notes = _check_devices(devices)
+    plan = _plan(entries, config, dataset_id, device_list, ort_gpu=not notes)
 
     done_keys = set() if force else _measured_keys(store, host_info().host_id, budget)
     todo = [p for p in plan if p.key not in done_keys]
@@ -261,6 +287,7 @@ def run_demo(
         models=len(entries),
         runs_planned=len(plan),
         runs_already_stored=already,
+        notes=tuple(notes),
     )
     if not todo:
         return replace(summary, elapsed_s=time.monotonic() - started)
@@ -275,13 +302,15 @@ def run_demo(
     specs: list[RunSpec] = []
     labels: list[str] = []
     for p in todo:
-        v = variants[(p.model_id, p.runtime, p.precision)]
+        # torch's fp16 and bf16 cast the fp32 model when it is loaded.
+        precision = "fp32" if p.precision in ("fp16", "bf16") else p.precision
+        v = variants[(p.model_id, p.runtime, precision)]
         spec = RunSpec(
             run_id=new_run_id(),
             model=v.model,
             artifact=v.artifact,
             runtime=p.runtime,
-            device="cpu",
+            device=p.device,
             precision=p.precision,
             batch_size=p.batch_size,
             threads=DEMO_THREADS,
@@ -303,29 +332,79 @@ def run_demo(
     )
 
 
-def _plan(entries: Sequence[ZooModel], config: TrainConfig, dataset_id: str) -> list[_PlannedRun]:
+def _check_devices(devices: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The devices to measure on (``cuda`` means ``cuda:0``), and notes on what is left out.
+
+    Raises ``InputError`` for an unknown device or a GPU this host lacks.
+    """
+    out: list[str] = []
+    for d in devices:
+        name = "cuda:0" if d == "cuda" else d
+        if name not in out:
+            out.append(name)
+    gpus = [d for d in out if d != "cpu"]
+    if not gpus:
+        return out, []
+    from measure.devices import device_for, host_info
+
+    host = host_info()
+    try:
+        for d in gpus:
+            device_for(d, host)
+    except ParetoscopeError as err:
+        raise InputError(f"cannot run the demo on {', '.join(gpus)}: {err}") from err
+    try:
+        import onnxruntime
+
+        providers = onnxruntime.get_available_providers()
+    except ImportError:
+        providers = []
+    if "CUDAExecutionProvider" in providers:
+        return out, []
+    return out, [
+        "ONNX Runtime runs were not planned on the GPU: this onnxruntime has no "
+        "CUDAExecutionProvider (install onnxruntime-gpu instead of onnxruntime)"
+    ]
+
+
+def _plan(
+    entries: Sequence[ZooModel],
+    config: TrainConfig,
+    dataset_id: str,
+    devices: Sequence[str] = ("cpu",),
+    *,
+    ort_gpu: bool = True,
+) -> list[_PlannedRun]:
     """Every run of the demo, by recipe-derived model id (known without training)."""
     from measure import zoo
 
     plan = []
     for e in entries:
         parent = zoo.model_id(e, config, dataset_id)
-        variants: list[tuple[str, Literal["ort", "torch"], str]] = [
-            (parent, "ort", "fp32"),
-            (zoo.variant_id(parent, zoo.ORT_INT8_TRANSFORMATION), "ort", "int8"),
-            (parent, "torch", "fp32"),
-            (zoo.variant_id(parent, zoo.TORCH_INT8_TRANSFORMATION), "torch", "int8"),
-        ]
-        for mid, runtime, precision in variants:
-            for batch in DEMO_BATCH_SIZES:
-                plan.append(_PlannedRun(e.name, mid, runtime, precision, batch))
+        ort_int8 = zoo.variant_id(parent, zoo.ORT_INT8_TRANSFORMATION)
+        for device in devices:
+            variants: list[tuple[str, Literal["ort", "torch"], str]]
+            if device == "cpu":
+                variants = [
+                    (parent, "ort", "fp32"),
+                    (ort_int8, "ort", "int8"),
+                    (parent, "torch", "fp32"),
+                    (zoo.variant_id(parent, zoo.TORCH_INT8_TRANSFORMATION), "torch", "int8"),
+                ]
+            else:
+                variants = [(parent, "torch", p) for p in GPU_PRECISIONS["torch"]]
+                if ort_gpu:
+                    variants += [(parent, "ort", "fp32"), (ort_int8, "ort", "int8")]
+            for mid, runtime, precision in variants:
+                for batch in DEMO_BATCH_SIZES:
+                    plan.append(_PlannedRun(e.name, mid, runtime, precision, batch, device))
     return plan
 
 
 def _measured_keys(
     store: Store, host_id: str, budget: TimingBudget
-) -> set[tuple[str, str, str, int]]:
-    """Variants this host has measured ``ok`` with one thread and at least ``budget``.
+) -> set[tuple[str, str, str, int, str]]:
+    """Variants this host has measured ``ok``, per device, with one thread and at least ``budget``.
 
     A quick demo's runs (short budget) do not count for the full demo, so
     ``--quick`` first does not leave the full demo with noisier numbers.
@@ -337,13 +416,12 @@ def _measured_keys(
         (frame["host_id"] == host_id)
         & (frame["model_source"] == "demo")
         & (frame["threads"] == DEMO_THREADS)
-        & (frame["device"] == "cpu")
     ]
-    keys: set[tuple[str, str, str, int]] = set()
+    keys: set[tuple[str, str, str, int, str]] = set()
     for rec in store.records(mine["run_id"].tolist()):
         s = rec.spec
         if s.budget.max_time_s >= budget.max_time_s:
-            keys.add((s.model.model_id, s.runtime, s.precision, s.batch_size))
+            keys.add((s.model.model_id, s.runtime, s.precision, s.batch_size, s.device))
     return keys
 
 
@@ -498,3 +576,30 @@ def _measure(
     clock.start_runs()
     executor.run(specs, on_result, on_progress)
     return records
+
+
+def example_bundle_path(name: str) -> Path:
+    """The committed example bundle called ``name``; ``InputError`` when unknown or absent."""
+    if name not in EXAMPLE_BUNDLES:
+        raise InputError(
+            f"unknown example {name!r}; choose one of: {', '.join(sorted(EXAMPLE_BUNDLES))}"
+        )
+    path = _REPO_ROOT / EXAMPLE_BUNDLES[name]
+    if not path.is_file():
+        raise InputError(
+            f"the example bundle {EXAMPLE_BUNDLES[name]} is not part of this installation; "
+            "get it from the repository and run `paretoscope import FILE`"
+        )
+    return path
+
+
+def import_example(store: Store, name: str) -> ImportResult:
+    """Import the example bundle ``name`` into ``store`` (idempotent; runs marked imported).
+
+    The runs keep the host and device they were measured on (e.g. an H100
+    machine), so the dashboard shows them beside this host's runs, labelled
+    as imported. Raises ``InputError`` for an unknown or broken bundle.
+    """
+    from store.bundle import import_bundle
+
+    return import_bundle(store, example_bundle_path(name), name=f"example {name}")
