@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -178,11 +179,17 @@ def _summaries(store: Store, run_ids: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for row in frame[["run_id", *keys]].to_dict(orient="records"):
         out[str(row["run_id"])] = {
-            str(k): (None if v is None or v != v else v)  # NaN -> None
-            for k, v in row.items()
-            if k != "run_id"
+            str(k): (None if _missing(v) else v) for k, v in row.items() if k != "run_id"
         }
     return out
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN, pd.NA and NaT: a metric the run does not have."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _table(store: Store, records: list[RunRecord]) -> pa.Table:

@@ -209,3 +209,21 @@ def test_import_from_bytes_and_a_missing_file(source: Store, tmp_path: Path) -> 
         read_bundle(tmp_path / "nope.parquet")
     code, _, err = run_cli("import", str(tmp_path / "nope.parquet"), "--store", str(dest.path))
     assert code == 2 and "does not exist" in err
+
+
+def test_runs_missing_metrics_and_counts_export(tmp_path: Path) -> None:
+    """Nullable columns (params, energy, latency) are None in the bundle, never an error."""
+    s = Store(tmp_path / "s.duckdb")
+    s.ingest_many(
+        [
+            make_record(model="no-params", params=None, latency_ms=None, accuracy=None),
+            make_record(model="full"),
+        ]
+    )
+    out = tmp_path / "b.parquet"
+    assert export_bundle(s, out) == 2
+    rows = {r["model"]: r for r in pq.read_table(out).to_pylist()}
+    assert rows["no-params"]["params"] is None and rows["no-params"]["latency_ms_p50"] is None
+    assert rows["full"]["params"] == 10_000
+    dest = Store(tmp_path / "t.duckdb")
+    assert import_bundle(dest, out).inserted == 2
