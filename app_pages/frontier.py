@@ -218,7 +218,8 @@ if view.selected is not None:
         else:
             st.markdown(
                 f"**Dominated by {len(dom)} frontier run{'s' if len(dom) > 1 else ''}** "
-                "(at least as good on every objective, better on one):"
+                "(at least as good on every objective, better on one): "
+                + ", ".join(f"**{m}**" for m in dom["model"].astype(str).head(10))
             )
             dash.show_table(points_table(dom, view.objectives, group=view.by))
         st.page_link(

@@ -196,7 +196,7 @@ def _group_scale(fp: FrontierPoints, data: pd.DataFrame) -> alt.Scale | None:
     if fp.view.by == "runtime":
         return _stable_scale(data["group"], _RUNTIME_COLOURS)
     groups = [g for g in fp.groups if g in set(data["group"])]
-    return alt.Scale(domain=groups) if groups else None
+    return alt.Scale(domain=groups, scheme="tableau10") if groups else None
 
 
 def frontier_chart(
@@ -359,7 +359,7 @@ def frontier_chart(
     if not view.z:
         line_colour: Any = alt.value(_LINE_COLOUR)
         if view.by is not None:
-            line_colour = alt.Color(f"{colour_field}:N", legend=None, **colour_kw)
+            line_colour = alt.Color(f"{colour_field}:N", **colour_kw)  # one legend with fill
         layers.append(
             runs.transform_filter("datum.on_frontier")
             .mark_line(interpolate=step_interpolation(mx), strokeWidth=1.5)
@@ -375,16 +375,18 @@ def frontier_chart(
         .encode(**marks)
     )
     cost = view.cost
+    # A budget line is one mark (per panel): aggregate the data to one row first.
+    one = alt.Chart().transform_aggregate(n="count()")
     if view.budget is not None and cost in (mx.key, my.key):
         channel = "x" if cost == mx.key else "y"
         layers.append(
-            base.mark_rule(color="#b22222", strokeDash=[6, 4], strokeWidth=1.5).encode(
+            one.mark_rule(color="#b22222", strokeDash=[6, 4], strokeWidth=1.5).encode(
                 **{channel: alt.datum(view.budget)}
             )
         )
     if view.floor is not None:
         layers.append(
-            base.mark_rule(color="#2e7d32", strokeDash=[6, 4], strokeWidth=1.5).encode(
+            one.mark_rule(color="#2e7d32", strokeDash=[6, 4], strokeWidth=1.5).encode(
                 y=alt.datum(view.floor)
             )
         )
@@ -394,11 +396,12 @@ def frontier_chart(
                 size=420, shape="circle", filled=False, color="#b22222", strokeWidth=2.5
             )
         )
-    layers.append(
-        runs.transform_filter("datum.selected").mark_point(
-            size=700, shape="circle", filled=False, color="#000000", strokeWidth=3
+    if bool(data["selected"].any()):
+        layers.append(
+            runs.transform_filter("datum.selected").mark_point(
+                size=700, shape="circle", filled=False, color="#000000", strokeWidth=3
+            )
         )
-    )
     # The click target and the tooltip: every drawn run, invisible, on top. The
     # tooltip lives only here (one copy in the spec: Streamlit validates the
     # whole spec on every rerun, and its size is most of that cost).

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from paretoscope.records import EnergyStats, RunRecord
 from store import Store
+from store.bulk import bulk_ingest
+from tests.explore.synthetic import synthetic_records
 from tests.factories import make_record
 
 
@@ -112,6 +114,13 @@ def many() -> list[RunRecord]:
     ]
 
 
+def huge() -> list[RunRecord]:
+    """100 000 synthetic runs (labelled imported), stored with the bulk path (issue 4's scale)."""
+    return synthetic_records(HUGE_RUNS, seed=0)
+
+
+HUGE_RUNS = 100_000
+
 CATALOGUE: dict[str, Callable[[], list[RunRecord]]] = {
     "empty": empty,
     "one_run": one_run,
@@ -122,6 +131,7 @@ CATALOGUE: dict[str, Callable[[], list[RunRecord]]] = {
     "reported_accuracy": reported_accuracy,
     "mixed": mixed,
     "many": many,
+    "huge": huge,
 }
 
 
@@ -129,6 +139,8 @@ def build_store(path: Path, name: str) -> Store:
     """A store at ``path`` holding catalogue entry ``name``."""
     store = Store(path)
     records = CATALOGUE[name]()
-    if records:
+    if len(records) > 1000:
+        bulk_ingest(store, records)  # the spooled path takes ~25 ms a run
+    elif records:
         store.ingest_many(records)
     return store

@@ -71,20 +71,20 @@ def _scale(enc: dict[str, Any], channel: str) -> dict[Any, Any]:
 
 
 def _marks(spec: dict[str, Any]) -> list[str]:
-    # The last two layers are always the selected-run ring and the invisible click target.
-    return [layer["mark"]["type"] for layer in spec["layer"][:-2]]
+    # The last layer is always the invisible click target (with the tooltip).
+    return [layer["mark"]["type"] for layer in spec["layer"][:-1]]
 
 
 def _front(spec: dict[str, Any]) -> dict[str, Any]:
-    """The frontier runs' layer (the last layer before the ring and the click target)."""
-    layer: dict[str, Any] = spec["layer"][-3]
+    """The frontier runs' layer (the last layer before the click target)."""
+    layer: dict[str, Any] = spec["layer"][-2]
     return layer
 
 
 def test_layers_titles_and_scales() -> None:
     spec = _spec(FrontierView(by=None))
     assert _marks(spec) == ["rule", "point", "line", "point"]
-    ci, dominated, line, front = spec["layer"][:-2]
+    ci, dominated, line, front = spec["layer"][:-1]
     assert ci["encoding"]["x"]["field"] == "ci_low" and ci["encoding"]["x2"]["field"] == "ci_high"
     assert front["encoding"]["x"]["title"] == "Latency p50 (ms, lower is better; log scale)"
     assert front["encoding"]["x"]["scale"]["type"] == "log"
