@@ -2,8 +2,9 @@
 
 Client side, ``DaskExecutor`` (the ``Executor`` protocol of ``measure.executor``):
 places each ``RunSpec`` on the cluster as one Dask task per matching device,
-restricted by worker resources; sends the model file and evaluation set as
-bytes (scattered once per sha256); and hands each record to ``on_result`` as it
+restricted by worker resources; sends the model file (with an ONNX model's
+external data files) and the evaluation set as bytes, once per executor and
+file, to the workers that may need them; and hands each record to ``on_result`` as it
 completes, so the caller (the store's single writer) ingests it. A run that
 cannot be placed, or whose worker died more often than Dask allows, becomes a
 failed record with the reason; every placement yields exactly one record.
@@ -43,7 +44,7 @@ from typing import Any
 
 from measure.executor import Progress, run_label
 from paretoscope.errors import InputError, UnavailableError
-from paretoscope.records import RunRecord, RunSpec, from_dict, to_dict
+from paretoscope.records import ArtifactRef, RunRecord, RunSpec, from_dict, to_dict
 
 __all__ = [
     "ALL_DEVICES",
@@ -52,7 +53,10 @@ __all__ = [
     "DaskExecutor",
     "Placement",
     "device_map",
+    "external_data",
     "main",
+    "materialise",
+    "materialise_with_extras",
     "place",
     "resource_name",
     "worker_main",
@@ -268,6 +272,63 @@ def materialise(blob: bytes | None, sha256: str, suffix: str, cache: Path) -> Pa
     return path
 
 
+def materialise_with_extras(
+    blob: bytes | None,
+    sha256: str,
+    extras: Sequence[tuple[str, str, bytes | None]],
+    cache: Path,
+) -> Path:
+    """An ONNX model and its external data files, laid out as the model expects them.
+
+    ``extras`` are (relative name, sha256, bytes) of the files beside the
+    model. The set goes into ``cache/<sha256>.d/`` with the model as
+    ``model.onnx``; each file's hash is checked, and a name that is absolute
+    or leaves that folder is refused. Raises ``InputError``.
+    """
+    model = materialise(blob, sha256, ".onnx", cache)
+    folder = cache / f"{sha256}.d"
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel, digest, data in extras:
+        parts = Path(rel).parts
+        if not rel or Path(rel).is_absolute() or ".." in parts:
+            raise InputError(
+                f"refused external data name {rel[:80]!r}: not inside the model folder"
+            )
+        source = materialise(data, digest, "", cache)
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not (target.is_file() and _sha256_file(target) == digest):
+            tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")
+            tmp.write_bytes(source.read_bytes())
+            os.replace(tmp, target)
+    target = folder / "model.onnx"
+    if not (target.is_file() and _sha256_file(target) == sha256):
+        tmp = folder / f".tmp-{os.getpid()}-model.onnx"
+        tmp.write_bytes(model.read_bytes())
+        os.replace(tmp, target)
+    return target
+
+
+def external_data(artifact: ArtifactRef) -> list[tuple[str, Path]]:
+    """(relative name, path) of each external data file of an ONNX artifact; [] for others.
+
+    Raises ``InputError`` when the model refers to files outside its folder
+    or missing ones (see ``measure.inspect.external_data_files``).
+    """
+    if artifact.format != "onnx":
+        return []
+    import onnx
+
+    from measure.inspect import external_data_files
+
+    path = Path(artifact.path)
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as err:  # onnx raises several types; the run would fail the same way
+        raise InputError(f"cannot read the ONNX model {path}: {err}") from err
+    return [(rel, path.parent / rel) for rel in external_data_files(model, path.parent)]
+
+
 def _local_device_map() -> dict[str, list[str]]:
     text = os.environ.get(DEVICES_ENV)
     if text:
@@ -291,6 +352,7 @@ def profile_task(
     slot: int,
     artifact_blob: bytes | None,
     dataset_blob: bytes | None,
+    extras: Sequence[tuple[str, str, bytes | None]] = (),
 ) -> dict[str, Any]:
     """Dask task: measure one spec on this worker; ``{"record": dict, "worker": name}``.
 
@@ -320,12 +382,17 @@ def profile_task(
         return failed(f"runtime {spec.runtime!r} unavailable: {module} is not installed")
     cache = _cache_dir()
     try:
-        artifact_path = materialise(
-            artifact_blob,
-            spec.artifact.sha256,
-            _SUFFIX.get(spec.artifact.format, ""),
-            cache / "artifacts",
-        )
+        if extras:
+            artifact_path = materialise_with_extras(
+                artifact_blob, spec.artifact.sha256, extras, cache / "artifacts"
+            )
+        else:
+            artifact_path = materialise(
+                artifact_blob,
+                spec.artifact.sha256,
+                _SUFFIX.get(spec.artifact.format, ""),
+                cache / "artifacts",
+            )
         dataset = spec.dataset
         if dataset is not None:
             data_path = materialise(dataset_blob, dataset.sha256, ".npz", cache / "datasets")
@@ -527,6 +594,16 @@ class DaskExecutor:
             )
             return self._blobs[sha256]
 
+        listed: dict[str, list[tuple[str, Path, str]]] = {}  # model sha256 -> its extra files
+
+        def extra_files(artifact: ArtifactRef) -> list[tuple[str, Path, str]]:
+            if artifact.sha256 not in listed:
+                found = external_data(artifact)
+                listed[artifact.sha256] = [(rel, f, _sha256_file(f)) for rel, f in found]
+                for _, _, sha in listed[artifact.sha256]:
+                    needs.setdefault(sha, set()).update(needs.get(artifact.sha256, set()))
+            return listed[artifact.sha256]
+
         futures: dict[Any, Placement] = {}
         for p in placements:
             try:
@@ -534,6 +611,10 @@ class DaskExecutor:
                 data = (
                     shipped(p.spec.dataset.path, p.spec.dataset.sha256) if p.spec.dataset else None
                 )
+                extras = [
+                    (rel, sha, shipped(str(path), sha))
+                    for rel, path, sha in extra_files(p.spec.artifact)
+                ]
             except InputError as err:
                 emit(failed_record(p.spec, describe_exception(err), started_at=utc_now()), p.key)
                 continue
@@ -544,6 +625,7 @@ class DaskExecutor:
                 p.slot,
                 art,
                 data,
+                extras,
                 key=f"paretoscope-run-{p.spec.run_id}",
                 resources={p.resource: 1},
                 workers=[p.worker] if p.worker is not None else None,

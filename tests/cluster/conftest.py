@@ -72,6 +72,30 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Models:
     )
 
 
+def onnx_with_external_data(folder: Path) -> Path:
+    """A 64→10 linear ONNX classifier whose weights sit in ``weights.bin`` beside it."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weight = numpy_helper.from_array(rng.normal(size=(64, 10)).astype(np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["logits"])],
+        "linear",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 64])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 10])],
+        [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = folder / "linear.onnx"
+    onnx.save_model(
+        model, str(path), save_as_external_data=True, location="weights.bin", size_threshold=0
+    )
+    return path
+
+
 def _start_worker(address: str, name: str, device: str, cache: Path, log: Path) -> Any:
     cmd = [
         sys.executable, "-m", "measure.cluster", "worker",

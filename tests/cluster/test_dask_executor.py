@@ -19,7 +19,7 @@ from measure.executor import Progress
 from paretoscope.records import RunRecord
 from store import Store
 
-from .conftest import Cluster, Models
+from .conftest import Cluster, Models, onnx_with_external_data
 
 pytestmark = pytest.mark.slow
 
@@ -85,12 +85,22 @@ def test_a_job_fans_out_to_every_device_and_lands_in_the_store(
     assert got is not None and got.status == "failed" and got.error is not None
     assert "the file changed after it was added" in got.error
 
+    # An ONNX model whose weights are a file beside it travels with that file.
+    folder = tmp_path / "external"
+    folder.mkdir()
+    external = testing.make_spec(
+        testing.artifact_ref(onnx_with_external_data(folder), "onnx"), "ort", name="external"
+    )
+    DaskExecutor(client=cluster.client, target="dev-a").run([external], store.ingest)
+    got = store.get_record(external.run_id)
+    assert got is not None and got.status == "ok", got and got.error
+
     # The fanned-out ids are stable, so a batch placed again and delivered again
     # stores nothing twice.
     again = [p.spec.run_id for p in place([spec], workers_of(cluster), ALL_DEVICES)[0]]
     assert sorted(again) == sorted(r.run_id for r in records)
     store.ingest_many(records)
-    assert store.run_count() == 7
+    assert store.run_count() == 8
 
 
 def workers_of(cluster: Cluster) -> dict[str, dict[str, float]]:

@@ -14,7 +14,7 @@ from measure.executor import LocalExecutor, executor_from_env
 from paretoscope.errors import InputError
 from paretoscope.records import RunRecord, from_dict, to_dict
 
-from .conftest import Models
+from .conftest import Models, onnx_with_external_data
 
 WORKERS = {
     "worker-a": {"cpu": 1.0, "dev-a": 1.0},
@@ -176,3 +176,30 @@ def test_an_unreachable_scheduler_is_an_actionable_error() -> None:
         UnavailableError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"
     ):
         executor.run([], lambda record: None)
+
+
+def test_an_onnx_model_travels_with_its_external_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    artifact = testing.artifact_ref(onnx_with_external_data(source), "onnx")
+    found = cluster.external_data(artifact)
+    assert [(rel, path.name) for rel, path in found] == [("weights.bin", "weights.bin")]
+
+    monkeypatch.setenv(cluster.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(cluster.DEVICES_ENV, json.dumps({"cpu": ["cpu"]}))
+    weights = (source / "weights.bin").read_bytes()
+    extras = [("weights.bin", hashlib.sha256(weights).hexdigest(), weights)]
+    spec = testing.make_spec(artifact, "ort", name="external")
+    blob = Path(artifact.path).read_bytes()
+    result = cluster.profile_task(json.dumps(to_dict(spec)), "cpu", 0, blob, None, extras)
+    record = from_dict(RunRecord, result["record"])
+    assert record.status == "ok", record.error
+    # Measured from the worker's copies, which sit together in its cache.
+    assert (tmp_path / "cache" / "artifacts" / f"{artifact.sha256}.d" / "weights.bin").is_file()
+
+    bad = [("../weights.bin", extras[0][1], weights)]
+    result = cluster.profile_task(json.dumps(to_dict(spec)), "cpu", 0, blob, None, bad)
+    record = from_dict(RunRecord, result["record"])
+    assert record.status == "failed" and "not inside the model folder" in (record.error or "")
