@@ -70,9 +70,11 @@ def test_upload_profile_and_see_four_measured_runs(
     # Watch it run: the bar counts steps (variants to make, then runs), with an ETA.
     page.locator('[data-testid="stProgress"]').first.wait_for(timeout=60_000)
     page.get_by_text(re.compile(r"^\d/\d — ")).first.wait_for(timeout=30_000)
+    page.locator('[data-testid="stProgress"]').first.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "2-running.png"), full_page=True)
     link = page.get_by_text("See its 4 run(s) on the Frontier page")
     link.wait_for(timeout=150_000)
+    link.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "3-done.png"), full_page=True)
 
     store = Store(server.store_path)
