@@ -261,3 +261,36 @@ def test_an_interrupted_job_can_run_again(
     at.button(key=f"profile.again.{job.job_id}").click().run()
     newest = jobs.list_jobs(store)[0]
     assert newest.status == "queued" and newest.request == job.request and len(launches) == 1
+
+
+def _token_model() -> bytes:
+    """An ONNX model over int64 token ids of shape [batch, seq] (both symbolic)."""
+    from onnx import TensorProto, helper
+
+    ids = helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "seq"])
+    out = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", "seq"])
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["ids"], ["scores"], to=TensorProto.FLOAT)], "g", [ids], [out]
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def test_every_symbolic_dimension_besides_the_batch_gets_values(
+    store: Store, monkeypatch: pytest.MonkeyPatch, launches: list[Store]
+) -> None:
+    at = upload_model(open_page(store, monkeypatch), "tokens.onnx", _token_model())
+    assert not at.error, [e.value for e in at.error]
+    (table,) = [d.value for d in at.dataframe if "Shape" in d.value.columns]
+    assert list(table["Type"]) == ["int64", "float32"]
+    assert list(table["Shape"]) == ["[batch, seq]", "[batch, seq]"]
+    assert [t.label for t in at.text_input] == ["Values of `seq` (comma-separated; each is a run)"]
+    at.radio(key="profile.eval").set_value("None: efficiency only").run()
+    at.button(key="profile.submit").click().run()
+    assert any("give at least one value for `seq`" in e.value for e in at.error)
+    assert jobs.list_jobs(store) == []
+    at.text_input(key="profile.dim.seq").input("16, 32")
+    at.button(key="profile.submit").click().run()
+    (job,) = jobs.list_jobs(store)
+    assert job.request["dims"] == {"seq": [16, 32]} and "2 run(s)" in job.title
