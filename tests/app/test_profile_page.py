@@ -294,3 +294,19 @@ def test_every_symbolic_dimension_besides_the_batch_gets_values(
     at.button(key="profile.submit").click().run()
     (job,) = jobs.list_jobs(store)
     assert job.request["dims"] == {"seq": [16, 32]} and "2 run(s)" in job.title
+
+
+def test_only_built_in_sets_that_fit_are_offered(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tiny_onnx: bytes, launches: list[Store]
+) -> None:
+    at = upload_model(open_page(store, monkeypatch), "m.onnx", tiny_onnx)
+    at.radio(key="profile.eval").set_value("A built-in data set").run()
+    assert at.selectbox(key="profile.builtin").options == [
+        "scikit-learn digits: 8×8 grey images in [0, 1], 10 classes; fits inputs of 64 features "
+        "or 1×8×8 / 8×8 images"
+    ]
+    at.checkbox(key="profile.p.int8-static").check()
+    at.button(key="profile.submit").click().run()
+    (job,) = jobs.list_jobs(store)
+    assert job.request["builtin_data"] == "digits" and job.request["data_path"] is None
+    assert job.request["precisions"] == ["fp32", "int8-static"]
