@@ -6,9 +6,6 @@ Runs everywhere (no GPU needed): it reads what was measured on the H100 machine.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pandas as pd
 import pytest
 
 from paretoscope.demo import EXAMPLE_BUNDLES, example_bundle_path, import_example
@@ -111,10 +108,3 @@ def test_frontier_groups_cpu_and_gpu_side_by_side_on_energy(h100_store: Store) -
         FrontierView(x="latency_ms_p50", y="accuracy", filters=RunFilters(device=("cuda:0",))),
     )
     assert set(only_gpu.points["device"]) == {"cuda:0"}
-
-
-def test_bundle_file_is_not_touched(tmp_path: Path) -> None:
-    before = example_bundle_path("h100").read_bytes()
-    import_example(Store(tmp_path / "s.duckdb"), "h100")
-    assert example_bundle_path("h100").read_bytes() == before
-    assert isinstance(pd.read_parquet(example_bundle_path("h100")), pd.DataFrame)
