@@ -46,7 +46,26 @@ _TRAILING = (
     "origin",
     "started_at",
 )
-RUN_COLUMNS: tuple[str, ...] = _ID_COLUMNS + tuple(metric_keys()) + _TRAILING
+# The metric keys of the first release, in their places; metrics registered
+# later are appended after the trailing columns so no existing column moves.
+_FIRST_METRICS = (
+    "accuracy",
+    "latency_ms_p50",
+    "latency_ms_p90",
+    "latency_ms_p99",
+    "latency_ms_mean",
+    "throughput_per_s",
+    "peak_mem_mb",
+    "model_size_mb",
+    "params",
+    "energy_j_per_item",
+)
+RUN_COLUMNS: tuple[str, ...] = (
+    _ID_COLUMNS
+    + _FIRST_METRICS
+    + _TRAILING
+    + tuple(k for k in metric_keys() if k not in _FIRST_METRICS)
+)
 
 # Run fields a frontier may be grouped by (``--by``).
 GROUP_FIELDS: tuple[str, ...] = (
