@@ -124,6 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-demo", action="store_true", help="do not measure the demo zoo on an empty store"
     )
+    serve.add_argument(
+        "--no-example",
+        action="store_true",
+        help="do not import the example H100 bundle (examples/h100) into an empty store",
+    )
     _share_parsers(sub)
     _profile_parser(sub)
     return parser
@@ -254,11 +259,20 @@ def _cmd_frontier(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     store = _open_store(args.store)
-    if not args.no_demo and store.run_count(status="ok") == 0:
-        print("The store is empty: measuring the demo zoo on this host first.", file=sys.stderr)
-        _cmd_demo(
-            argparse.Namespace(store=str(store.path), quick=False, force=False, progress_file=None)
-        )
+    if store.run_count(status="ok") == 0:
+        if not args.no_demo:
+            print("The store is empty: measuring the demo zoo on this host first.", file=sys.stderr)
+            _cmd_demo(
+                argparse.Namespace(
+                    store=str(store.path), quick=False, force=False, progress_file=None
+                )
+            )
+        if not args.no_example:
+            from paretoscope.demo import import_example
+
+            # Runs measured on an H100 machine, kept as imported with that host,
+            # so a new user sees CPU-vs-GPU frontiers beside this host's.
+            print(import_example(store, "h100").summary(), file=sys.stderr)
     app = _REPO_ROOT / "app.py"
     if not app.exists():
         raise InputError(
