@@ -183,6 +183,7 @@ def _progress_fields(event: Any) -> tuple[int, int | None, str, float | None]:
 def _profile_handler(
     store: Store, job: jobs.Job, reporter: jobs.ProgressReporter
 ) -> tuple[str, str, dict[str, Any]]:
+    from measure.executor import executor_from_env  # Dask when $PARETOSCOPE_DASK_SCHEDULER is set
     from paretoscope import profiling  # the engine; it loads measuring code lazily itself
 
     request = profile_request(job)
@@ -191,6 +192,7 @@ def _profile_handler(
         request,
         on_progress=lambda event: reporter.update(*_progress_fields(event)),
         should_cancel=reporter.should_cancel,
+        executor=executor_from_env(None),
     )
     fields = {"run_ids": summary.run_ids, "runs_ok": summary.n_ok, "runs_failed": summary.n_failed}
     if summary.cancelled:
