@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope import dashboard as dash
+from paretoscope import share_panel as share
 from paretoscope.budget import budget_answers
 from paretoscope.charts import drawn_points, frontier_chart, parallel_chart, points_table
 from paretoscope.methodology import METHODOLOGY_SUMMARY
@@ -184,7 +185,7 @@ if fp.points.empty:
     event = None
 else:
     thinned = drawn_points(fp, answer_ids)
-    lineage = lineage_segments(thinned.rows, view.x, view.y) if view.lineage else None
+    lineage = lineage_segments(thinned.rows, view.x, view.y, view.facet) if view.lineage else None
     chart = frontier_chart(fp, answer_ids, thinned, lineage)
     event = st.altair_chart(chart, width="stretch", on_select="rerun", key=f"{K}.chart")
     if thinned.note:
@@ -233,6 +234,14 @@ if view.z and not fp.points.empty:
     st.altair_chart(parallel_chart(fp, thinned), width="stretch")
 st.subheader("Runs on the frontier")
 dash.show_table(points_table(fp.frontier, view.objectives, group=view.by))
+share.share_panel(
+    view.to_query(),
+    store=store,
+    chart=chart if not fp.points.empty else None,
+    table=points_table(fp.points, view.objectives, group=view.by),
+    run_ids=fp.points["run_id"].astype(str).tolist(),
+    stem="frontier",
+)
 st.caption(METHODOLOGY_SUMMARY)
 st.page_link(
     "app_pages/methodology.py", label="How each number is measured", icon=":material/science:"

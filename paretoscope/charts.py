@@ -411,7 +411,7 @@ def frontier_chart(
     if view.facet is not None:
         chart = alt.layer(*layers)
         return (
-            chart.properties(height=FRONTIER_HEIGHT_PX // 2, width=360)
+            chart.properties(height=FRONTIER_HEIGHT_PX // 2, width=250)
             .facet(
                 facet=alt.Facet("facet:N", title=_FIELD_TITLES.get(view.facet, view.facet)),
                 columns=3,
@@ -500,7 +500,13 @@ def parallel_chart(fp: FrontierPoints, thinned: Thinned) -> alt.LayerChart | alt
     front = (
         base.transform_filter("datum.on_frontier")
         .mark_line(strokeWidth=2, opacity=0.9)
-        .encode(color=alt.Color("group:N", title=_FIELD_TITLES.get(fp.view.by or "", "Group")))
+        .encode(
+            color=alt.Color(
+                "group:N",
+                title=_FIELD_TITLES.get(fp.view.by or "", "Group"),
+                scale=alt.Scale(domain=fp.groups, scheme="tableau10"),  # as the frontier chart
+            )
+        )
     )
     return alt.layer(back, front).properties(
         height=300, width="container", usermeta={"embedOptions": {"renderer": "svg"}}
@@ -513,12 +519,20 @@ def latency_chart(samples_ms: Sequence[float], quantiles_ms: Sequence[float]) ->
     Returns None when the run stored neither.
     """
     if len(samples_ms) >= 2:
-        data = pd.DataFrame({"latency_ms": np.asarray(samples_ms, dtype=float)})
+        samples = np.asarray(samples_ms, dtype=float)
+        # Up to the samples' p99: one 1000x outlier would squash the rest into one bin
+        # (the page says how many samples lie beyond).
+        cut = float(np.percentile(samples, 99))
+        data = pd.DataFrame({"latency_ms": samples[samples <= cut]})
         return (
             alt.Chart(data)
             .mark_bar(color="#4c78a8")
             .encode(
-                x=alt.X("latency_ms:Q", bin=alt.Bin(maxbins=40), title="Latency of one batch (ms)"),
+                x=alt.X(
+                    "latency_ms:Q",
+                    bin=alt.Bin(maxbins=40),
+                    title="Latency of one batch (ms), samples up to their p99",
+                ),
                 y=alt.Y("count():Q", title="Timed iterations"),
             )
             .properties(height=240, width="container")

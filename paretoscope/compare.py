@@ -8,9 +8,10 @@ in percentage points, memory and size as ratios (run / baseline).
 GPU, PyTorch against ONNX Runtime). Runs are matched across the groups by
 their *counterpart key*: the lineage root of the model (the parent for a
 variant, else the model itself) and every configuration field except the one
-compared. Each key is then on or off each group's frontier ("moves onto",
-"moves off", "stays on", "off in both", or present in one group only), and
-ranked within each group by the x metric (1 = best), so rank changes across
+compared. Each key is then on or off its group's frontier ("moves onto",
+"moves off", "stays on", "off in both", or present in one group only; one
+frontier per batch size, as on the Frontier page, unless batch size is what
+is compared), and ranked within each group by the x metric (1 = best), so rank changes across
 devices read directly.
 
 Pure: pandas and the frontier. O(n log n).
@@ -136,7 +137,9 @@ def frontier_shift(
     counts = []
     for label, value in (("a", a), ("b", b)):
         group = frame[(values == value).fillna(False).to_numpy(dtype=bool)]
-        on = frontier_mask(group, list(metrics)) if len(group) else pd.Series(dtype=bool)
+        # One frontier per batch size, as on the Frontier page: latency is per batch.
+        by = "batch_size" if field != "batch_size" and "batch_size" in group.columns else None
+        on = frontier_mask(group, list(metrics), by=by) if len(group) else pd.Series(dtype=bool)
         counts.append(int(on.sum()))
         part = pd.DataFrame(
             {
@@ -174,4 +177,4 @@ def frontier_shift(
     table = table.sort_values(["_o", "rank_b", "rank_a"], na_position="last").drop(columns="_o")
     cols = ["model", "change", "run_id_a", "run_id_b", "on_a", "on_b", "x_a", "x_b"]
     cols += ["rank_a", "rank_b", "rank_change"]
-    return FrontierShift(table.reset_index()[["key", *cols]], field, a, b, counts[0], counts[1])
+    return FrontierShift(table.reset_index()[[*cols, "key"]], field, a, b, counts[0], counts[1])

@@ -825,12 +825,15 @@ def dominated_by(fp: FrontierPoints, run_id: str) -> pd.DataFrame:
 _LINEAGE_MATCH = ("runtime", "device", "batch_size", "threads")
 
 
-def lineage_segments(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+def lineage_segments(
+    points: pd.DataFrame, x: str, y: str, facet: str | None = None
+) -> pd.DataFrame:
     """Segments from a parent model's run to each variant's run, for the lineage lines.
 
     A variant's run is joined to its parent's run on the same runtime, device,
     batch size and threads (the comparison a quantisation claim rests on).
-    Columns: ``x``, ``y`` (parent), ``x2``, ``y2`` (variant), ``group``. O(n).
+    Columns: ``x``, ``y`` (parent), ``x2``, ``y2`` (variant), ``group`` and,
+    with ``facet``, ``facet`` (the variant's value of that field). O(n).
     """
     cols = {"model_id", "parent_model_id", "run_id", *_LINEAGE_MATCH}
     if points.empty or not cols <= set(points.columns):
@@ -845,7 +848,7 @@ def lineage_segments(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
         right_on=["model_id", *keys],
         suffixes=("", "_parent"),
     )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "x": merged["px"].to_numpy(dtype=float),
             "y": merged["py"].to_numpy(dtype=float),
@@ -854,6 +857,10 @@ def lineage_segments(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
             "group": merged["group"].to_numpy() if "group" in merged.columns else "all",
         }
     )
+    if facet is not None:
+        col = merged[facet] if facet in merged.columns else pd.Series(pd.NA, index=merged.index)
+        out["facet"] = col.astype("string").fillna("—").to_numpy()
+    return out
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
