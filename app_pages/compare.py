@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope import dashboard as dash
+from paretoscope import share_panel as share
 from paretoscope.compare import delta_table, frontier_shift
 from paretoscope.metrics import METRICS
 from paretoscope.views import FIELDS, CompareView, FrontierView, filter_runs, frontier_points
@@ -119,6 +120,13 @@ if len(present) >= 2:
 else:
     st.info("Pick two or more runs to see them side by side.")
 
+share.share_panel(
+    view.to_query(),
+    store=store,
+    run_ids=pool["run_id"].astype(str).tolist(),
+    stem="compare",
+    key="compare.share",
+)
 st.subheader("Frontier shift between two groups")
 c = st.columns([2, 2, 2, 3, 3], vertical_alignment="bottom")
 st.session_state[f"{K}.sf"] = view.shift_field
