@@ -185,7 +185,7 @@ if fp.points.empty:
     event = None
 else:
     thinned = drawn_points(fp, answer_ids)
-    lineage = lineage_segments(thinned.rows, view.x, view.y) if view.lineage else None
+    lineage = lineage_segments(thinned.rows, view.x, view.y, view.facet) if view.lineage else None
     chart = frontier_chart(fp, answer_ids, thinned, lineage)
     event = st.altair_chart(chart, width="stretch", on_select="rerun", key=f"{K}.chart")
     if thinned.note:

@@ -5,6 +5,7 @@ The run id is in the URL (``/run?run=ID``, docs/url.md).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -63,18 +64,32 @@ for warning in measurement_warnings(rec):
 
 lat = rec.latency
 if lat is not None:
-    cols = st.columns(5)
+    half = (lat.ci_high_ms - lat.ci_low_ms) / 2
+    cols = st.columns(6)
     cols[0].metric("Latency p50 (ms)", f"{lat.p50_ms:.4g}")
-    cols[1].metric("95% CI of p50 (ms)", f"{lat.ci_low_ms:.4g}–{lat.ci_high_ms:.4g}")
-    cols[2].metric("p90 / p99 (ms)", f"{lat.p90_ms:.3g} / {lat.p99_ms:.3g}")
-    cols[3].metric("Mean ± sd (ms)", f"{lat.mean_ms:.3g} ± {lat.std_ms:.2g}")
-    cols[4].metric("Timed iterations", f"{lat.n_iter}")
+    cols[1].metric(
+        "95% CI of p50",
+        f"±{half / lat.p50_ms:.2%}" if lat.p50_ms > 0 else "—",
+        help=f"{lat.ci_low_ms:.6g}–{lat.ci_high_ms:.6g} ms",
+    )
+    cols[2].metric("p90 (ms)", f"{lat.p90_ms:.3g}")
+    cols[3].metric("p99 (ms)", f"{lat.p99_ms:.3g}")
+    cols[4].metric("sd (ms)", f"{lat.std_ms:.2g}", help=f"Mean {lat.mean_ms:.4g} ms")
+    cols[5].metric("Timed iterations", f"{lat.n_iter:,}")
     chart = latency_chart(lat.samples_ms, lat.quantiles_ms)
     if chart is None:
         st.caption("No latency samples or quantiles were stored for this run.")
     else:
         st.altair_chart(chart, width="stretch")
         what = "the stored timed samples" if len(lat.samples_ms) >= 2 else "the stored quantiles"
+        if len(lat.samples_ms) >= 2:
+            cut = float(np.percentile(lat.samples_ms, 99))
+            beyond = [v for v in lat.samples_ms if v > cut]
+            if beyond:
+                what += (
+                    f"; {len(beyond)} samples above their p99 ({cut:.3g} ms, up to "
+                    f"{max(beyond):.3g} ms) are left out of the histogram"
+                )
         st.caption(
             f"Distribution of one batch's latency, from {what} ({len(lat.samples_ms)} "
             f"samples kept of {lat.n_iter} timed iterations)."
