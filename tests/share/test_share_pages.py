@@ -223,7 +223,9 @@ def test_runs_page_panel_links_and_saves_pinned_and_live_views(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(CATALOGUE))
+# "huge" is left to tests/app (which builds it once per session): building it here
+# again would take a minute for pages that do not depend on the number of runs.
+@pytest.mark.parametrize("name", [n for n in CATALOGUE if n != "huge"])
 def test_sharing_pages_over_every_catalogue_store(
     name: str, open_page: OpenPage, tmp_path: Path
 ) -> None:
