@@ -191,11 +191,13 @@ else:
     if thinned.note:
         st.caption(thinned.note)
 picked = (event.selection.get("pick") if event is not None else None) or []
-if picked and picked[0].get("run_id") not in (None, view.selected):
-    dash.write_query(
-        FrontierView.from_query({**view.to_query(), "sel": picked[0]["run_id"]})[0].to_query()
-    )
-    st.rerun()
+pick = picked[0].get("run_id") if picked else None
+# Act on a new click only: the chart keeps its last pick, and a link's sel must win over it.
+if pick is not None and pick != st.session_state.get(f"{K}.last_pick"):
+    st.session_state[f"{K}.last_pick"] = pick
+    if pick != view.selected:
+        dash.write_query(FrontierView.from_query({**view.to_query(), "sel": pick})[0].to_query())
+        st.rerun()
 on = int(fp.points["on_frontier"].sum())
 parts = [f"{len(fp.points)} runs plotted, {on} on the frontier"]
 if view.by is not None:

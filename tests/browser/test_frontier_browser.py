@@ -37,7 +37,8 @@ def test_frontier_page_draws_the_demo_points(
     page.wait_for_function(
         f"document.querySelectorAll('{selector}').length >= {n_runs}", timeout=30_000
     )
-    assert page.locator(selector).count() == n_runs
+    # Each run is drawn once visibly and once in the invisible click/tooltip layer on top.
+    assert page.locator(selector).count() == 2 * n_runs
     # The frontier's step line is drawn.
     assert page.locator(".vega-embed svg g.mark-line.role-mark path").count() >= 1
     # Axis titles carry units and direction.
