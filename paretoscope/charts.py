@@ -229,8 +229,8 @@ def frontier_chart(
         seg = pd.DataFrame(
             {
                 "kind": "lineage",
-                mx.key: lineage["x"].to_numpy(),
-                my.key: lineage["y"].to_numpy(),
+                "lx": lineage["x"].to_numpy(),
+                "ly": lineage["y"].to_numpy(),
                 "lx2": lineage["x2"].to_numpy(),
                 "ly2": lineage["y2"].to_numpy(),
                 "group": lineage["group"].astype(str).to_numpy(),
@@ -334,9 +334,15 @@ def frontier_chart(
     layers: list[alt.Chart] = []
     if has_lineage:
         layers.append(
-            base.transform_filter("datum.kind == 'lineage'")
+            alt.Chart()
+            .transform_filter("datum.kind == 'lineage'")
             .mark_rule(strokeWidth=1, opacity=0.5, color="#8c8c8c", strokeDash=[4, 3])
-            .encode(x2="lx2:Q", y2="ly2:Q")
+            .encode(
+                x=alt.X("lx:Q", title=x_title, scale=x_scale),
+                y=alt.Y("ly:Q", title=y_title, scale=y_scale),
+                x2="lx2:Q",
+                y2="ly2:Q",
+            )
         )
     if "ci_low" in data.columns:
         ci_x = mx.key == "latency_ms_p50"
