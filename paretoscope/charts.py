@@ -17,7 +17,7 @@ import pandas as pd
 
 from paretoscope.metrics import METRICS, Metric
 from paretoscope.sampling import Thinned, thin_points
-from paretoscope.views import FrontierPoints
+from paretoscope.views import FIELDS, FrontierPoints
 
 __all__ = [
     "FRONTIER_HEIGHT_PX",
@@ -438,15 +438,7 @@ def frontier_chart(
     )
 
 
-_FIELD_TITLES = {
-    "batch_size": "Batch size",
-    "runtime": "Runtime",
-    "device": "Device",
-    "precision": "Precision",
-    "family": "Family",
-    "threads": "Threads",
-    "host": "Host",
-}
+_FIELD_TITLES = FIELDS  # one table of run-field labels, in paretoscope.views
 
 
 def parallel_chart(fp: FrontierPoints, thinned: Thinned) -> alt.LayerChart | alt.FacetChart:

@@ -60,6 +60,9 @@ FIELDS: dict[str, str] = {
     "batch_size": "Batch size",
     "runtime": "Runtime",
     "device": "Device",
+    # The device's own name (CPU model, GPU model): "cpu" alone would merge the
+    # CPUs of different hosts, e.g. this host's and an imported bundle's.
+    "device_name": "Device name",
     "precision": "Precision",
     "family": "Family",
     "threads": "Threads",
