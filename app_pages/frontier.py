@@ -201,7 +201,8 @@ if pick is not None and pick != st.session_state.get(f"{K}.last_pick"):
 on = int(fp.points["on_frontier"].sum())
 parts = [f"{len(fp.points)} runs plotted, {on} on the frontier"]
 if view.by is not None:
-    parts[0] += f" ({len(fp.groups)} groups by {fields[view.by].lower()})"
+    n_groups = len(fp.groups)
+    parts[0] += f" ({n_groups} group{'s' if n_groups != 1 else ''} by {fields[view.by].lower()})"
 if fp.n_filtered_out:
     parts.append(f"{fp.n_filtered_out} hidden by the filters")
 if fp.excluded:
