@@ -279,6 +279,15 @@ def _log_tail(job: DemoJob) -> str:
     return text[-_LOG_TAIL_CHARS:]
 
 
+_REAP_GRACE_S = 1.0
+
+
+def _exit_code(job: DemoJob) -> str | None:
+    with contextlib.suppress(OSError):
+        return job.exit_file.read_text(encoding="utf-8").strip() or None
+    return None
+
+
 def job_state(job: DemoJob) -> JobState:
     """Where ``job`` stands, from its progress file, its exit status and its pid."""
     progress = read_progress(job.progress_file) or Progress()
@@ -286,11 +295,16 @@ def job_state(job: DemoJob) -> JobState:
         if progress.ok:
             return JobState("succeeded", progress, progress.message)
         return JobState("failed", progress, progress.message or "the demo reported a failure")
-    exit_code: str | None = None
-    with contextlib.suppress(OSError):
-        exit_code = job.exit_file.read_text(encoding="utf-8").strip()
+    exit_code = _exit_code(job)
     if exit_code is None and _alive(job):
         return JobState("running", progress)
+    if exit_code is None:
+        # The child may have just died: the reaper thread (in the process that
+        # launched it) writes its status a moment later. Give it that moment.
+        deadline = time.monotonic() + _REAP_GRACE_S
+        while exit_code is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+            exit_code = _exit_code(job)
     # Gone without its final line: it crashed, was killed, or never started.
     how = f"exited with status {exit_code}" if exit_code else "is no longer running"
     message = f"The demo process (pid {job.pid}) {how} without reporting that it finished."
