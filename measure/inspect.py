@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from measure.child import exit_child, write_result
 from paretoscope.errors import InputError
 from paretoscope.profiling import ModelInfo, TensorInfo
 from paretoscope.records import to_dict
@@ -336,14 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             payload = to_dict(inspect_onnx(args.path))
     except InputError as err:
         payload = {"error": str(err)}
-    tmp = args.result.with_name(args.result.name + ".partial")
-    tmp.write_text(json.dumps(payload))
-    os.replace(tmp, args.result)
+    write_result(args.result, payload)
     return 0
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_child(main)

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from measure.child import exit_child, write_result
 from paretoscope.errors import InputError, MeasurementError
 
 __all__ = [
@@ -241,14 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, MeasurementError) as err:
         traceback.print_exc()
         payload = {"ok": False, "kind": type(err).__name__, "error": str(err)}
-    tmp = args.result.with_name(args.result.name + ".partial")
-    tmp.write_text(json.dumps(payload))
-    os.replace(tmp, args.result)
+    write_result(args.result, payload)
     return 0
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_child(main)

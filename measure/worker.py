@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from measure.child import exit_child, write_result
 from measure.devices import cpu_device, host_info
 from measure.memory import process_rss_mb
 from measure.profile import THREAD_ENV_VARS, profile_run, utc_now
@@ -307,13 +308,6 @@ def _status_writer() -> Callable[[str], None]:
     return write
 
 
-def _write_atomically(path: Path, record: RunRecord) -> None:
-    # Write then rename, so the parent never reads half a record.
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(to_dict(record)))
-    os.replace(tmp, path)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Child entry: read a ``RunSpec`` as JSON on stdin, write the ``RunRecord`` to ``--result``.
 
@@ -345,14 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=host,
             device=cpu_device(host) if spec.device == "cpu" else None,
         )
-    _write_atomically(args.result, record)
+    write_result(args.result, to_dict(record))
     return 0
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Skip interpreter teardown: the record is on disk, and native runtimes'
-    # thread pools and exit hooks have been known to hang or crash there.
-    os._exit(code)
+    exit_child(main)
