@@ -37,6 +37,7 @@ __all__ = [
     "Progress",
     "current_job",
     "demo_command",
+    "exclusive_lock",
     "job_state",
     "launch_demo",
     "read_progress",
@@ -110,9 +111,13 @@ def demo_command(store_path: Path, progress_file: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def _locked(files_dir: Path) -> Iterator[None]:
-    files_dir.mkdir(parents=True, exist_ok=True)
-    with (files_dir / _LOCK_FILE).open("a") as fh:
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created, with its folder, if absent).
+
+    It serialises launches across the server's sessions and across processes.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -130,7 +135,7 @@ def launch_demo(
     when the command does not already name it. Raises ``OSError`` when the
     child cannot be started.
     """
-    with _locked(files_dir):
+    with exclusive_lock(files_dir / _LOCK_FILE):
         running = current_job(files_dir)
         if running is not None and job_state(running).status == "running":
             return running

@@ -25,7 +25,6 @@ it for ``ensure_runner`` and must not load torch.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import fcntl
 import logging
@@ -35,12 +34,13 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any
 
 from paretoscope import jobs, uploads
+from paretoscope.background import exclusive_lock
 from paretoscope.errors import ParetoscopeError
 from store import Store
 
@@ -74,17 +74,6 @@ Handler = Callable[[Store, jobs.Job, jobs.ProgressReporter], tuple[str, str, dic
 
 
 # -- locks and launching --------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _launch_lock(files_dir: Path) -> Iterator[None]:
-    files_dir.mkdir(parents=True, exist_ok=True)
-    with (files_dir / LAUNCH_LOCK).open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _try_runner_lock(files_dir: Path) -> IO[str] | None:
@@ -139,7 +128,7 @@ def ensure_runner(store: Store, *, command: Sequence[str] | None = None) -> int:
     ``command`` replaces the runner's command line (tests). Raises ``OSError``
     when the process cannot be started.
     """
-    with _launch_lock(store.files_dir):
+    with exclusive_lock(store.files_dir / LAUNCH_LOCK):
         pid = runner_pid(store)
         if pid is not None:
             return pid
@@ -283,7 +272,7 @@ def run_queue(store: Store, *, handlers: dict[str, Handler] | None = None) -> in
                 # The last look happens under the launch lock, and so does letting go of
                 # the runner lock: a job submitted now is either claimed here or finds
                 # no runner and starts one (see the module docstring).
-                with _launch_lock(store.files_dir):
+                with exclusive_lock(store.files_dir / LAUNCH_LOCK):
                     job = jobs.claim_next_job(store)
                     if job is None:
                         if _read_pid(store.files_dir / PID_FILE) == os.getpid():
