@@ -16,8 +16,8 @@ import sys
 
 import streamlit as st
 
-from paretoscope import dashboard, share_panel
-from paretoscope.errors import StoreError
+from paretoscope.core.errors import StoreError
+from paretoscope.ui import dashboard, share_panel
 
 st.set_page_config(page_title="Paretoscope", page_icon="📈", layout="wide")
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from paretoscope import dashboard as dash
-from paretoscope import share_panel as share
-from paretoscope.compare import delta_table, frontier_shift
-from paretoscope.metrics import METRICS
-from paretoscope.views import FIELDS, CompareView, FrontierView, filter_runs, frontier_points
+from paretoscope.analysis.compare import delta_table, frontier_shift
+from paretoscope.analysis.selection import filter_runs, frontier_points
+from paretoscope.core.metrics import METRICS
+from paretoscope.ui import dashboard as dash
+from paretoscope.ui import share_panel as share
+from paretoscope.views import FIELDS, CompareView, FrontierView
 
 K = "compare"
 MAX_OPTIONS = 1000  # runs offered in the picker; the filters narrow a large store

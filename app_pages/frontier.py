@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from paretoscope import dashboard as dash
-from paretoscope import share_panel as share
-from paretoscope.budget import budget_answers
-from paretoscope.charts import drawn_points, frontier_chart, parallel_chart, points_table
-from paretoscope.methodology import METHODOLOGY_SUMMARY
-from paretoscope.metrics import METRICS
-from paretoscope.views import (
-    FIELDS,
-    FrontierView,
+from paretoscope.analysis.budget import budget_answers
+from paretoscope.analysis.selection import (
     dominated_by,
     frontier_points,
     lineage_segments,
     unmatched_filters,
 )
+from paretoscope.core.metrics import METRICS
+from paretoscope.present.charts import drawn_points, frontier_chart, parallel_chart, points_table
+from paretoscope.present.methodology import METHODOLOGY_SUMMARY
+from paretoscope.ui import dashboard as dash
+from paretoscope.ui import share_panel as share
+from paretoscope.views import FIELDS, FrontierView
 
 K = "frontier"  # widget key prefix
 store = dash.current_store()

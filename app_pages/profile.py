@@ -8,11 +8,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from paretoscope import dashboard as dash
-from paretoscope import jobrunner, jobs, profiling, uploads
-from paretoscope.errors import InputError
-from paretoscope.progressbar import format_duration
-from paretoscope.records import TimingBudget, to_dict
+from paretoscope import profiling
+from paretoscope.core.errors import InputError
+from paretoscope.core.records import TimingBudget, to_dict
+from paretoscope.jobs import queue as jobs
+from paretoscope.jobs import runner as jobrunner
+from paretoscope.present.progress import format_duration
+from paretoscope.profiling import uploads
+from paretoscope.ui import dashboard as dash
 
 K = "profile"  # widget key prefix
 LIST_LIMIT = 20

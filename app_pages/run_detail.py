@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from paretoscope import dashboard as dash
-from paretoscope import share_panel as share
-from paretoscope.charts import REPORTED, latency_chart
-from paretoscope.rundetail import config_rows, measurement_warnings
+from paretoscope.analysis.rundetail import config_rows, measurement_warnings
+from paretoscope.present.charts import REPORTED, latency_chart
+from paretoscope.ui import dashboard as dash
+from paretoscope.ui import share_panel as share
 from paretoscope.views import RunView
 
 K = "run_detail"

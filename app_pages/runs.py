@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from paretoscope import dashboard as dash
-from paretoscope import share_panel as share
-from paretoscope.charts import runs_table
-from paretoscope.views import STATUSES, RunsView, select_runs, unmatched_filters
+from paretoscope.analysis.selection import select_runs, unmatched_filters
+from paretoscope.present.charts import runs_table
+from paretoscope.ui import dashboard as dash
+from paretoscope.ui import share_panel as share
+from paretoscope.views import STATUSES, RunsView
 
 K = "runs"  # widget key prefix
 store = dash.current_store()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from paretoscope import dashboard as dash
-from paretoscope import share_panel as share
-from paretoscope.errors import InputError
+from paretoscope.core.errors import InputError
+from paretoscope.ui import dashboard as dash
+from paretoscope.ui import share_panel as share
 from store.saved_views import SavedView, delete_view, list_views, rename_view
 
 store = dash.current_store()

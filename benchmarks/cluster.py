@@ -42,7 +42,7 @@ import distributed
 from measure import testing
 from measure.cluster import DaskExecutor
 from measure.devices import host_info
-from paretoscope.records import RunRecord, TimingBudget
+from paretoscope.core.records import RunRecord, TimingBudget
 
 ROOT = Path(__file__).resolve().parent.parent
 

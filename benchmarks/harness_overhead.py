@@ -34,7 +34,7 @@ import torch.utils.benchmark as torch_benchmark
 
 from measure.devices import host_info
 from measure.timing import measure_latency
-from paretoscope.records import TimingBudget
+from paretoscope.core.records import TimingBudget
 
 TARGET_MS = 1.0
 WIDTH = 512

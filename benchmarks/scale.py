@@ -41,10 +41,11 @@ from typing import Any
 import numpy as np
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
-from paretoscope.budget import budget_answers
-from paretoscope.charts import drawn_points, frontier_chart, points_table
-from paretoscope.frontier import pareto_mask
-from paretoscope.views import FrontierView, RunFilters, frontier_points, lineage_segments
+from paretoscope.analysis.budget import budget_answers
+from paretoscope.analysis.frontier import pareto_mask
+from paretoscope.analysis.selection import frontier_points, lineage_segments
+from paretoscope.present.charts import drawn_points, frontier_chart, points_table
+from paretoscope.views import FrontierView, RunFilters
 from store import Store
 from store.bulk import bulk_ingest
 from tests.explore.synthetic import synthetic_records

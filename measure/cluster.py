@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from measure.executor import Progress, run_label
-from paretoscope.errors import InputError, UnavailableError
-from paretoscope.records import ArtifactRef, RunRecord, RunSpec, from_dict, to_dict
+from paretoscope.core.errors import InputError, UnavailableError
+from paretoscope.core.records import ArtifactRef, RunRecord, RunSpec, from_dict, to_dict
 
 __all__ = [
     "ALL_DEVICES",

@@ -13,8 +13,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from paretoscope.errors import InputError, UnavailableError
-from paretoscope.records import DeviceInfo, HostInfo
+from paretoscope.core.errors import InputError, UnavailableError
+from paretoscope.core.records import DeviceInfo, HostInfo
 
 __all__ = [
     "cpu_device",

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from paretoscope.errors import MeasurementError
-from paretoscope.records import EnergyStats
+from paretoscope.core.errors import MeasurementError
+from paretoscope.core.records import EnergyStats
 
 __all__ = [
     "POWERCAP_ROOT",

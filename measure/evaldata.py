@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from paretoscope.errors import InputError
-from paretoscope.profiling import BUILTIN_DATASETS, ModelInfo, TensorInfo
-from paretoscope.records import DatasetRef
-from paretoscope.safety import refuse_untrusted
+from paretoscope.core.errors import InputError
+from paretoscope.core.modelinfo import BUILTIN_DATASETS, ModelInfo, TensorInfo
+from paretoscope.core.records import DatasetRef
+from paretoscope.core.safety import refuse_untrusted
 
 if TYPE_CHECKING:
     from store import Store

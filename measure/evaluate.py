@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from measure.runtimes.base import Session
-from paretoscope.errors import InputError, MeasurementError
-from paretoscope.records import AccuracyResult, DatasetRef
+from paretoscope.core.errors import InputError, MeasurementError
+from paretoscope.core.records import AccuracyResult, DatasetRef
 
 __all__ = [
     "EvalArrays",

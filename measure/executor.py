@@ -18,7 +18,7 @@ from functools import partial
 from typing import Protocol
 
 from measure.worker import WorkerProgress, run_in_worker
-from paretoscope.records import RunRecord, RunSpec
+from paretoscope.core.records import RunRecord, RunSpec
 
 __all__ = ["Executor", "LocalExecutor", "Progress", "executor_from_env", "run_label"]
 

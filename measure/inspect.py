@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from measure.child import exit_child, write_result
-from paretoscope.errors import InputError
-from paretoscope.profiling import ModelInfo, TensorInfo
-from paretoscope.records import to_dict
-from paretoscope.safety import refuse_untrusted
+from paretoscope.core.errors import InputError
+from paretoscope.core.modelinfo import ModelInfo, TensorInfo
+from paretoscope.core.records import to_dict
+from paretoscope.core.safety import refuse_untrusted
 
 __all__ = [
     "ModelInfo",

@@ -13,7 +13,7 @@ import resource
 import sys
 from pathlib import Path
 
-from paretoscope.records import MemoryStats
+from paretoscope.core.records import MemoryStats
 
 __all__ = [
     "BYTES_PER_MB",

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from paretoscope.records import EnergyStats
+from paretoscope.core.records import EnergyStats
 
 __all__ = [
     "MIN_WINDOW_S",

@@ -25,8 +25,8 @@ from measure.evaluate import evaluate, load_eval_arrays
 from measure.memory import BYTES_PER_MB, current_rss_mb, memory_stats
 from measure.runtimes import Session, random_batch, runtime_for
 from measure.timing import measure_latency
-from paretoscope.errors import InputError
-from paretoscope.records import (
+from paretoscope.core.errors import InputError
+from paretoscope.core.records import (
     RUNTIMES,
     ArtifactRef,
     DeviceInfo,
@@ -37,7 +37,7 @@ from paretoscope.records import (
     RunSpec,
     TimingBudget,
 )
-from paretoscope.timefmt import utc_now_iso
+from paretoscope.core.timefmt import utc_now_iso
 
 __all__ = [
     "STAGES",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from paretoscope.records import (
+from paretoscope.core.records import (
     ArtifactRef,
     DatasetRef,
     ModelRef,

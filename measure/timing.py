@@ -23,8 +23,8 @@ from typing import Protocol
 
 import numpy as np
 
-from paretoscope.errors import InputError
-from paretoscope.records import LatencyStats, TimingBudget
+from paretoscope.core.errors import InputError
+from paretoscope.core.records import LatencyStats, TimingBudget
 
 __all__ = [
     "MAX_KEPT_SAMPLES",

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from measure.child import exit_child, write_result
-from paretoscope.errors import InputError, MeasurementError
+from paretoscope.core.errors import InputError, MeasurementError
 
 __all__ = [
     "TRANSFORMATIONS",

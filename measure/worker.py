@@ -36,7 +36,7 @@ from measure.child import exit_child, write_result
 from measure.devices import cpu_device, host_info
 from measure.memory import process_rss_mb
 from measure.profile import THREAD_ENV_VARS, profile_run, utc_now
-from paretoscope.records import DeviceInfo, HostInfo, RunRecord, RunSpec, from_dict, to_dict
+from paretoscope.core.records import DeviceInfo, HostInfo, RunRecord, RunSpec, from_dict, to_dict
 
 __all__ = [
     "STATUS_FD_ENV",

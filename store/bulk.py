@@ -21,9 +21,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from paretoscope.errors import StoreError
-from paretoscope.records import RunRecord, to_dict
-from paretoscope.timefmt import parse_utc, utc_now
+from paretoscope.core.errors import StoreError
+from paretoscope.core.records import RunRecord, to_dict
+from paretoscope.core.timefmt import parse_utc, utc_now
 from store.store import Store
 
 __all__ = ["bulk_ingest"]

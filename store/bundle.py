@@ -39,10 +39,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from paretoscope import __version__
-from paretoscope.errors import InputError
-from paretoscope.metrics import metric_keys
-from paretoscope.records import PRECISIONS, RUNTIMES, RunRecord, from_dict, to_dict
-from paretoscope.timefmt import utc_now_iso
+from paretoscope.core.errors import InputError
+from paretoscope.core.metrics import metric_keys
+from paretoscope.core.records import PRECISIONS, RUNTIMES, RunRecord, from_dict, to_dict
+from paretoscope.core.timefmt import utc_now_iso
 from store.store import Store
 
 __all__ = [

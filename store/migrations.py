@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from paretoscope.errors import SchemaError
-from paretoscope.timefmt import utc_now
+from paretoscope.core.errors import SchemaError
+from paretoscope.core.timefmt import utc_now
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations", "schema_version"]
 

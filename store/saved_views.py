@@ -20,8 +20,8 @@ from urllib.parse import urlencode
 
 import duckdb
 
-from paretoscope.errors import InputError, StoreError
-from paretoscope.timefmt import format_utc, utc_now
+from paretoscope.core.errors import InputError, StoreError
+from paretoscope.core.timefmt import format_utc, utc_now
 from store.store import Store
 
 __all__ = [

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from paretoscope.records import RunRecord, from_dict, to_dict
+from paretoscope.core.records import RunRecord, from_dict, to_dict
 
 __all__ = ["Spool"]
 

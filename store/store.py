@@ -29,8 +29,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from paretoscope.errors import SchemaError, StoreError, StoreLockedError
-from paretoscope.records import (
+from paretoscope.core.errors import SchemaError, StoreError, StoreLockedError
+from paretoscope.core.records import (
     AccuracyResult,
     DeviceInfo,
     EnergyStats,
@@ -43,7 +43,7 @@ from paretoscope.records import (
     from_dict,
     to_dict,
 )
-from paretoscope.timefmt import format_utc, parse_utc, utc_now
+from paretoscope.core.timefmt import format_utc, parse_utc, utc_now
 from store.migrations import MIGRATIONS, apply_migrations, schema_version
 from store.spool import Spool
 

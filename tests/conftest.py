@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from paretoscope.demo import DemoProgress, DemoSummary, run_demo
+from paretoscope.profiling.demo import DemoProgress, DemoSummary, run_demo
 from store import Store
 
 

@@ -9,7 +9,7 @@ import dataclasses
 import hashlib
 from typing import Any
 
-from paretoscope.records import (
+from paretoscope.core.records import (
     AccuracyResult,
     ArtifactRef,
     DatasetRef,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 from measure.runtimes.base import InputSpec, Runtime, Session, concrete_shape, random_batch
-from paretoscope.errors import InputError, UnavailableError
+from paretoscope.core.errors import InputError, UnavailableError
 
 __all__ = [
     "RUNTIME_MODULES",

@@ -18,8 +18,8 @@ from typing import Protocol
 import numpy as np
 
 from measure.timing import StepClock
-from paretoscope.errors import InputError
-from paretoscope.records import RunSpec
+from paretoscope.core.errors import InputError
+from paretoscope.core.records import RunSpec
 
 __all__ = ["InputSpec", "Runtime", "Session", "concrete_shape", "random_batch"]
 

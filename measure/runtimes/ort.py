@@ -17,8 +17,8 @@ import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
 from measure.runtimes.base import InputSpec, Session
-from paretoscope.errors import InputError, MeasurementError, UnavailableError
-from paretoscope.records import RunSpec
+from paretoscope.core.errors import InputError, MeasurementError, UnavailableError
+from paretoscope.core.records import RunSpec
 
 __all__ = [
     "ASSIGNMENT_CONFIG_KEY",

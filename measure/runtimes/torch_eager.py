@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from measure.runtimes.base import Dim, InputSpec, Session
-from paretoscope.errors import InputError, MeasurementError, UnavailableError
-from paretoscope.records import RunSpec
+from paretoscope.core.errors import InputError, MeasurementError, UnavailableError
+from paretoscope.core.records import RunSpec
 
 __all__ = ["CudaEventClock", "TorchEagerRuntime", "TorchSession"]
 

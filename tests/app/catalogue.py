@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from paretoscope.records import EnergyStats, RunRecord
+from paretoscope.core.records import EnergyStats, RunRecord
 from store import Store
 from store.bulk import bulk_ingest
 from tests.explore.synthetic import synthetic_records

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from paretoscope.dashboard import store_path_from_argv
+from paretoscope.ui.dashboard import store_path_from_argv
 from store import ENV_VAR
 
 

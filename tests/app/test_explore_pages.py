@@ -13,10 +13,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from paretoscope import cli
-from paretoscope.budget import best_within_budget, cheapest_above_floor
-from paretoscope.frontier import frontier_mask
-from paretoscope.sampling import MAX_MARKS
-from paretoscope.views import FrontierView, frontier_points
+from paretoscope.analysis.budget import best_within_budget, cheapest_above_floor
+from paretoscope.analysis.frontier import frontier_mask
+from paretoscope.analysis.selection import frontier_points
+from paretoscope.present.sampling import MAX_MARKS
+from paretoscope.views import FrontierView
 from tests.app.conftest import MakeStore, RunApp
 
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from paretoscope import background
-from paretoscope.charts import REPORTED
-from paretoscope.frontier import pareto_mask_bruteforce
-from paretoscope.metrics import METRICS
+from paretoscope.analysis.frontier import pareto_mask_bruteforce
+from paretoscope.core.metrics import METRICS
+from paretoscope.jobs import background
+from paretoscope.present.charts import REPORTED
 from tests.app.catalogue import CATALOGUE
 from tests.app.conftest import APP, PAGES, REPO, MakeStore, RunApp
 

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from paretoscope import jobrunner, jobs, uploads
-from paretoscope.errors import InputError
+from paretoscope.core.errors import InputError
+from paretoscope.jobs import queue as jobs
+from paretoscope.jobs import runner as jobrunner
+from paretoscope.profiling import uploads
 from store import Store
 from tests.app.conftest import APP
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from paretoscope.views import FrontierView, dominated_by, frontier_points
+from paretoscope.analysis.selection import dominated_by, frontier_points
+from paretoscope.views import FrontierView
 from tests.app.catalogue import build_store
 from tests.browser.conftest import Server, start_server, stop_server
 

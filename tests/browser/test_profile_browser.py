@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from paretoscope import jobs
+from paretoscope.jobs import queue as jobs
 from store import Store
 from tests.browser.conftest import Server, start_server, stop_server
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from paretoscope.charts import frontier_chart
-from paretoscope.sharing import chart_html
-from paretoscope.views import FrontierView, frontier_points
+from paretoscope.analysis.selection import frontier_points
+from paretoscope.present.charts import frontier_chart
+from paretoscope.present.exports import chart_html
+from paretoscope.views import FrontierView
 from store import Store
 from tests.factories import make_record
 

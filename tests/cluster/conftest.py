@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from measure import testing
-from paretoscope.records import ArtifactRef, DatasetRef
+from paretoscope.core.records import ArtifactRef, DatasetRef
 
 distributed = pytest.importorskip("distributed")
 

@@ -16,7 +16,7 @@ import pytest
 from measure import testing
 from measure.cluster import ALL_DEVICES, DaskExecutor, place
 from measure.executor import Progress
-from paretoscope.records import RunRecord
+from paretoscope.core.records import RunRecord
 from store import Store
 
 from .conftest import Cluster, Models, onnx_with_external_data

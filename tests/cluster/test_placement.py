@@ -11,8 +11,8 @@ import pytest
 from measure import cluster, testing
 from measure.cluster import ALL_DEVICES, device_map, materialise, place, resource_name
 from measure.executor import LocalExecutor, executor_from_env
-from paretoscope.errors import InputError
-from paretoscope.records import RunRecord, from_dict, to_dict
+from paretoscope.core.errors import InputError
+from paretoscope.core.records import RunRecord, from_dict, to_dict
 
 from .conftest import Models, onnx_with_external_data
 
@@ -150,7 +150,8 @@ def test_the_executor_comes_from_the_flag_or_the_environment(
 def test_demo_measures_on_the_cluster_named_by_the_flag(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from paretoscope import cli, demo
+    from paretoscope import cli
+    from paretoscope.profiling import demo
 
     seen: dict[str, object] = {}
 
@@ -169,7 +170,7 @@ def test_demo_measures_on_the_cluster_named_by_the_flag(
 
 
 def test_an_unreachable_scheduler_is_an_actionable_error() -> None:
-    from paretoscope.errors import UnavailableError
+    from paretoscope.core.errors import UnavailableError
 
     executor = cluster.DaskExecutor("tcp://127.0.0.1:9", connect_timeout_s=1)
     with pytest.raises(

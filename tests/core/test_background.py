@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from paretoscope import background as bg
-from paretoscope.background import DemoJob, Progress, job_state, launch_demo, read_progress
+from paretoscope.jobs import background as bg
+from paretoscope.jobs.background import (
+    DemoJob,
+    Progress,
+    job_state,
+    launch_demo,
+    read_progress,
+)
 
 # Stand-ins for ``paretoscope demo``: the launcher appends ``--progress-file FILE``.
 FINISHES = """

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paretoscope.charts import (
+from paretoscope.analysis.selection import frontier_points
+from paretoscope.core.metrics import METRICS
+from paretoscope.present.charts import (
     REPORTED,
     column_formats,
     frontier_chart,
@@ -16,9 +18,8 @@ from paretoscope.charts import (
     runs_table,
     step_interpolation,
 )
-from paretoscope.metrics import METRICS
-from paretoscope.sampling import MAX_MARKS
-from paretoscope.views import FrontierView, frontier_points
+from paretoscope.present.sampling import MAX_MARKS
+from paretoscope.views import FrontierView
 
 
 def _runs() -> pd.DataFrame:

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from paretoscope.analysis.frontier import pareto_mask_bruteforce
 from paretoscope.cli import main
-from paretoscope.frontier import pareto_mask_bruteforce
-from paretoscope.metrics import METRICS, metric
-from paretoscope.runtable import RUN_COLUMNS
+from paretoscope.core.metrics import METRICS, metric
+from paretoscope.present.runtable import RUN_COLUMNS
 from store import Store
 from tests.factories import make_record
 

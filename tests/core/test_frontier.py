@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from paretoscope.errors import InputError
-from paretoscope.frontier import frontier_mask, pareto_mask, pareto_mask_bruteforce
+from paretoscope.analysis.frontier import frontier_mask, pareto_mask, pareto_mask_bruteforce
+from paretoscope.core.errors import InputError
 
 # Small integer grids make ties and duplicates common; NaN is sprinkled in.
 values = st.floats(min_value=0, max_value=4, allow_nan=False).map(round) | st.just(float("nan"))

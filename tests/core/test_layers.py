@@ -11,15 +11,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 PURE = [
-    "paretoscope.records",
-    "paretoscope.metrics",
-    "paretoscope.frontier",
-    "paretoscope.errors",
-    "paretoscope.runtable",
+    "paretoscope.core.records",
+    "paretoscope.core.metrics",
+    "paretoscope.analysis.frontier",
+    "paretoscope.core.errors",
+    "paretoscope.present.runtable",
     "paretoscope.views",
-    "paretoscope.charts",
-    "paretoscope.methodology",
-    "paretoscope.background",
+    "paretoscope.present.charts",
+    "paretoscope.present.methodology",
+    "paretoscope.jobs.background",
 ]
 
 
@@ -38,7 +38,7 @@ def test_pure_modules_import_no_heavy_frameworks(module: str) -> None:
         assert heavy not in loaded, f"{module} imports {heavy}"
 
 
-@pytest.mark.parametrize("module", ["paretoscope.cli", "store", "paretoscope.dashboard"])
+@pytest.mark.parametrize("module", ["paretoscope.cli", "store", "paretoscope.ui.dashboard"])
 def test_cli_and_store_do_not_import_torch(module: str) -> None:
     loaded = _loaded_after(module)
     assert "torch" not in loaded and "onnxruntime" not in loaded

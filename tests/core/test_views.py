@@ -11,9 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paretoscope.errors import InputError
-from paretoscope.frontier import pareto_mask_bruteforce
-from paretoscope.metrics import METRICS
+from paretoscope.analysis.frontier import pareto_mask_bruteforce
+from paretoscope.analysis.selection import (
+    filter_runs,
+    frontier_points,
+    select_runs,
+    unmatched_filters,
+)
+from paretoscope.core.errors import InputError
+from paretoscope.core.metrics import METRICS
 from paretoscope.views import (
     FILTER_COLUMNS,
     FRONTIER_KEYS,
@@ -22,10 +28,6 @@ from paretoscope.views import (
     FrontierView,
     RunFilters,
     RunsView,
-    filter_runs,
-    frontier_points,
-    select_runs,
-    unmatched_filters,
 )
 
 

@@ -14,9 +14,9 @@ from measure import zoo
 from measure.devices import cpu_device, host_info
 from measure.executor import Progress
 from measure.worker import failed_record
-from paretoscope.demo import FULL_BUDGET, QUICK_BUDGET, _measured_keys, run_demo
-from paretoscope.records import AccuracyResult, RunRecord, RunSpec
-from paretoscope.timefmt import utc_now_iso
+from paretoscope.core.records import AccuracyResult, RunRecord, RunSpec
+from paretoscope.core.timefmt import utc_now_iso
+from paretoscope.profiling.demo import FULL_BUDGET, QUICK_BUDGET, _measured_keys, run_demo
 from store import Store
 from tests.conftest import QuickDemo
 

@@ -7,8 +7,8 @@ import io
 import pandas as pd
 import pytest
 
-from paretoscope.frontier import pareto_mask_bruteforce
-from paretoscope.metrics import metric
+from paretoscope.analysis.frontier import pareto_mask_bruteforce
+from paretoscope.core.metrics import metric
 from tests.conftest import QuickDemo
 from tests.core.test_cli import run_cli
 

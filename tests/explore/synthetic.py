@@ -11,7 +11,7 @@ import hashlib
 
 import numpy as np
 
-from paretoscope.records import LatencyStats, RunRecord
+from paretoscope.core.records import LatencyStats, RunRecord
 from tests.factories import CPU, make_record
 
 __all__ = ["synthetic_records"]

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paretoscope.budget import best_within_budget, cheapest_above_floor
-from paretoscope.errors import InputError
-from paretoscope.frontier import frontier_mask, pareto_mask_bruteforce
-from paretoscope.metrics import METRICS
+from paretoscope.analysis.budget import best_within_budget, cheapest_above_floor
+from paretoscope.analysis.frontier import frontier_mask, pareto_mask_bruteforce
+from paretoscope.core.errors import InputError
+from paretoscope.core.metrics import METRICS
 
 vals = st.sampled_from([0.5, 1.0, 2.0, 3.0, float("nan")])
 accs = st.sampled_from([0.8, 0.9, 0.95, float("nan")])

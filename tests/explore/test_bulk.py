@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from paretoscope.records import EnergyStats
+from paretoscope.core.records import EnergyStats
 from store import Store
 from store.bulk import bulk_ingest
 from tests.factories import make_record

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paretoscope.compare import delta_table, frontier_shift
-from paretoscope.errors import InputError
-from paretoscope.sampling import thin_points
+from paretoscope.analysis.compare import delta_table, frontier_shift
+from paretoscope.core.errors import InputError
+from paretoscope.present.sampling import thin_points
 
 
 def _runs() -> pd.DataFrame:

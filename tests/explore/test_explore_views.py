@@ -8,18 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from paretoscope.errors import InputError
-from paretoscope.views import (
-    COMPARE_KEYS,
-    RUN_KEYS,
-    CompareView,
-    FrontierView,
-    RunFilters,
-    RunView,
-    dominated_by,
-    frontier_points,
-    lineage_segments,
-)
+from paretoscope.analysis.selection import dominated_by, frontier_points, lineage_segments
+from paretoscope.core.errors import InputError
+from paretoscope.views import COMPARE_KEYS, RUN_KEYS, CompareView, FrontierView, RunFilters, RunView
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "url.md"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from paretoscope.records import AccuracyResult, RunRecord
-from paretoscope.rundetail import measurement_warnings
+from paretoscope.analysis.rundetail import measurement_warnings
+from paretoscope.core.records import AccuracyResult, RunRecord
 from tests.factories import make_record
 
 

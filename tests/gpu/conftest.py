@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from measure import testing
-from paretoscope.records import ArtifactRef, DatasetRef
+from paretoscope.core.records import ArtifactRef, DatasetRef
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pytest
 
 from measure import testing
 from measure.profile import profile_run
-from paretoscope.records import RunRecord, TimingBudget
+from paretoscope.core.records import RunRecord, TimingBudget
 from tests.gpu.conftest import GpuZoo, cuda_available, ort_has_cuda
 
 pytestmark = pytest.mark.gpu

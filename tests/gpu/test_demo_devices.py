@@ -8,8 +8,8 @@ import pytest
 
 from measure import zoo
 from measure.datasets import eval_dataset_id
-from paretoscope.demo import _check_devices, _plan
-from paretoscope.errors import InputError
+from paretoscope.core.errors import InputError
+from paretoscope.profiling.demo import _check_devices, _plan
 from tests.gpu.conftest import cuda_available
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from paretoscope.demo import EXAMPLE_BUNDLES, example_bundle_path, import_example
-from paretoscope.errors import InputError
-from paretoscope.metrics import METRICS
-from paretoscope.views import FrontierView, RunFilters, frontier_points
+from paretoscope.analysis.selection import frontier_points
+from paretoscope.core.errors import InputError
+from paretoscope.core.metrics import METRICS
+from paretoscope.profiling.demo import EXAMPLE_BUNDLES, example_bundle_path, import_example
+from paretoscope.views import FrontierView, RunFilters
 from store import Store
 
 

@@ -18,7 +18,7 @@ from measure.runtimes.ort import (
     node_placement,
     placement_notes,
 )
-from paretoscope.errors import UnavailableError
+from paretoscope.core.errors import UnavailableError
 from tests.gpu.conftest import GpuZoo, ort_has_cuda
 
 

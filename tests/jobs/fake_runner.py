@@ -12,8 +12,9 @@ import sys
 import time
 from typing import Any
 
-from paretoscope import jobrunner, jobs
-from paretoscope.errors import MeasurementError
+from paretoscope.core.errors import MeasurementError
+from paretoscope.jobs import queue as jobs
+from paretoscope.jobs import runner as jobrunner
 from store import Store
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from paretoscope import jobrunner, jobs
-from paretoscope.errors import InputError
-from paretoscope.timefmt import utc_now
+from paretoscope.core.errors import InputError
+from paretoscope.core.timefmt import utc_now
+from paretoscope.jobs import queue as jobs
+from paretoscope.jobs import runner as jobrunner
 from store import Store
 from store.migrations import MIGRATIONS
 from tests.jobs.fake_runner import HANDLERS
@@ -267,7 +268,7 @@ def test_a_job_submitted_as_the_runner_exits_is_not_stranded(store: Store) -> No
     assert starts == sorted(starts)  # type: ignore[type-var]
 
 
-@pytest.mark.parametrize("module", ["paretoscope.jobs", "paretoscope.jobrunner"])
+@pytest.mark.parametrize("module", ["paretoscope.jobs.queue", "paretoscope.jobs.runner"])
 def test_the_dashboard_can_import_jobs_without_torch(module: str) -> None:
     import subprocess
 
@@ -281,7 +282,7 @@ def test_the_dashboard_can_import_jobs_without_torch(module: str) -> None:
 def test_uploads_leave_quarantine_when_no_waiting_job_names_them(store: Store) -> None:
     import io
 
-    from paretoscope import uploads
+    from paretoscope.profiling import uploads
 
     saved = uploads.save_upload(
         store, "m.onnx", io.BytesIO(b"\x08\x07onnx"), role="model", limit_mb=1
@@ -314,8 +315,8 @@ def test_resubmit_queues_a_finished_jobs_request_again(store: Store) -> None:
 def test_the_real_profile_handler_turns_a_refusal_into_a_failed_job(
     store: Store, tmp_path: Path
 ) -> None:
+    from paretoscope.core.records import to_dict
     from paretoscope.profiling import ProfileRequest
-    from paretoscope.records import to_dict
 
     bad = tmp_path / "weights.onnx"
     bad.write_bytes(b"\x80\x04\x95" + b"\x00" * 32)  # a pickle header under an .onnx name

@@ -13,7 +13,7 @@ import pytest
 
 from measure import testing
 from measure.profile import THREAD_ENV_VARS
-from paretoscope.records import ArtifactRef, DatasetRef
+from paretoscope.core.records import ArtifactRef, DatasetRef
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from measure.devices import cpu_device, cuda_devices, device_for, host_info, parse_cpuinfo
-from paretoscope.errors import InputError, UnavailableError
+from paretoscope.core.errors import InputError, UnavailableError
 
 TWO_SOCKETS_WITH_SMT = "\n\n".join(
     f"processor\t: {cpu}\nmodel name\t: Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz\n"

@@ -9,7 +9,7 @@ import pytest
 
 from measure import energy
 from measure.energy import NullMeter, RaplMeter, cpu_energy_meter, energy_meter_for, rapl_domains
-from paretoscope.errors import MeasurementError
+from paretoscope.core.errors import MeasurementError
 
 MAX_UJ = 262_143_328_850
 

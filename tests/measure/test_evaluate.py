@@ -14,8 +14,8 @@ from measure import testing
 from measure.evaluate import evaluate_classification, load_dataset, topk_correct
 from measure.runtimes import runtime_for
 from measure.runtimes.base import Session
-from paretoscope.errors import InputError, MeasurementError
-from paretoscope.records import DatasetRef
+from paretoscope.core.errors import InputError, MeasurementError
+from paretoscope.core.records import DatasetRef
 
 from .conftest import Zoo
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from measure import testing
 from measure.executor import Executor, LocalExecutor, Progress, run_label
-from paretoscope.records import RunRecord
+from paretoscope.core.records import RunRecord
 
 from .conftest import Zoo
 

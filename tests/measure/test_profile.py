@@ -13,8 +13,8 @@ import pytest
 
 from measure import testing
 from measure.profile import STAGES, profile_run
-from paretoscope.errors import InputError
-from paretoscope.records import RunRecord, from_dict, to_dict
+from paretoscope.core.errors import InputError
+from paretoscope.core.records import RunRecord, from_dict, to_dict
 
 from .conftest import Zoo
 

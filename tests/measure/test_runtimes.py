@@ -14,8 +14,8 @@ import torch
 from measure import testing
 from measure.runtimes import InputSpec, concrete_shape, random_batch, runtime_for
 from measure.runtimes.ort import onnx_param_count
-from paretoscope.errors import InputError, MeasurementError, UnavailableError
-from paretoscope.records import RunSpec
+from paretoscope.core.errors import InputError, MeasurementError, UnavailableError
+from paretoscope.core.records import RunSpec
 
 from .conftest import Zoo
 

@@ -18,8 +18,8 @@ from measure.timing import (
     median_ci,
     median_ci_ranks,
 )
-from paretoscope.errors import InputError
-from paretoscope.records import TimingBudget
+from paretoscope.core.errors import InputError
+from paretoscope.core.records import TimingBudget
 
 durations = st.lists(st.integers(min_value=0, max_value=10**10), min_size=1, max_size=400)
 

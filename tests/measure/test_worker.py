@@ -15,7 +15,7 @@ import pytest
 from measure import testing
 from measure.devices import host_info
 from measure.worker import WorkerProgress, run_in_worker
-from paretoscope.records import ArtifactRef, RunRecord, RunSpec
+from paretoscope.core.records import ArtifactRef, RunRecord, RunSpec
 
 from .conftest import Zoo
 

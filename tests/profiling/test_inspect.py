@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from measure.inspect import inspect_onnx
-from paretoscope.errors import InputError
+from paretoscope.core.errors import InputError
+from paretoscope.core.records import from_dict, to_dict
+from paretoscope.core.safety import refuse_untrusted, sniff
 from paretoscope.profiling import ModelInfo, inspect_in_worker, torch_uploads_allowed
-from paretoscope.records import from_dict, to_dict
-from paretoscope.safety import refuse_untrusted, sniff
 
 from .conftest import Models
 

@@ -12,8 +12,8 @@ import onnxruntime as ort
 import pytest
 
 from paretoscope import cli
+from paretoscope.core.records import from_dict, to_dict
 from paretoscope.profiling import ProfileProgress, plan_profile, run_profile
-from paretoscope.records import from_dict, to_dict
 from store import Store
 
 from . import onnx_models

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paretoscope.errors import InputError
+from paretoscope.core.errors import InputError
+from paretoscope.core.safety import sniff
 from paretoscope.profiling import inspect_in_worker, plan_profile
-from paretoscope.safety import sniff
 from store import Store
 
 from . import onnx_models

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from measure import testing
-from paretoscope.errors import InputError
+from paretoscope.core.errors import InputError
 from paretoscope.profiling import plan_profile, run_profile
 from store import Store
 

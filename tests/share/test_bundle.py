@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from paretoscope.cli import main
-from paretoscope.errors import InputError
-from paretoscope.records import to_dict
+from paretoscope.core.errors import InputError
+from paretoscope.core.records import to_dict
 from store import Store
 from store.bundle import (
     BUNDLE_FORMAT,

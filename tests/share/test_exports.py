@@ -11,8 +11,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from paretoscope.charts import frontier_chart, frontier_table
-from paretoscope.sharing import (
+from paretoscope.analysis.selection import frontier_points
+from paretoscope.present.charts import frontier_chart, frontier_table
+from paretoscope.present.exports import (
     chart_fingerprint,
     chart_html,
     chart_png,
@@ -23,7 +24,7 @@ from paretoscope.sharing import (
     table_parquet,
     view_url,
 )
-from paretoscope.views import FrontierView, RunFilters, frontier_points
+from paretoscope.views import FrontierView, RunFilters
 from store import Store
 from tests.factories import make_record
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from paretoscope.errors import InputError
+from paretoscope.core.errors import InputError
 from paretoscope.views import FrontierView, RunFilters
 from store import Store
 from store.saved_views import (

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from paretoscope.errors import SchemaError, StoreError
+from paretoscope.core.errors import SchemaError, StoreError
 from store import Store, resolve_store_path
 from store.migrations import MIGRATIONS
 from tests.factories import make_record
@@ -63,7 +63,7 @@ def test_failed_runs_are_kept_with_reason(tmp_path: Path) -> None:
 
 
 def test_runs_frame_has_metric_columns(tmp_path: Path) -> None:
-    from paretoscope.metrics import METRICS
+    from paretoscope.core.metrics import METRICS
 
     store = Store(tmp_path / "s.duckdb")
     store.ingest(make_record(latency_ms=2.0, accuracy=0.9, batch_size=4))

@@ -16,9 +16,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from paretoscope import background, share_panel
-from paretoscope.charts import MISSING, column_formats
-from paretoscope.progressbar import format_duration
+from paretoscope.jobs import background
+from paretoscope.present.charts import MISSING, column_formats
+from paretoscope.present.progress import format_duration
+from paretoscope.ui import share_panel
 from paretoscope.views import FILTER_COLUMNS, RunFilters
 from store import Store, resolve_store_path
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from paretoscope.errors import InputError
+from paretoscope.core.errors import InputError
 
 __all__ = ["METRICS", "Direction", "Metric", "metric", "metric_keys"]
 

@@ -49,7 +49,7 @@ _LOG_TAIL_CHARS = 1500
 # How much of the progress file to read: the last line is all we need, and
 # a line is a few hundred bytes.
 _PROGRESS_TAIL_BYTES = 16_384
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from paretoscope.errors import InputError
-from paretoscope.frontier import frontier_mask
-from paretoscope.metrics import metric, metric_keys
+from paretoscope.analysis.frontier import frontier_mask
+from paretoscope.core.errors import InputError
+from paretoscope.core.metrics import metric, metric_keys
 
 __all__ = ["GROUP_FIELDS", "RUN_COLUMNS", "frontier_table", "render", "run_table"]
 

@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from paretoscope import sharing
-from paretoscope.errors import InputError, StoreError
+from paretoscope.core.errors import InputError, StoreError
+from paretoscope.present import exports as sharing
 from store import Store
 from store.bundle import BundleFilters, bundle_bytes
 from store.saved_views import VIEW_KEY, SavedView, get_view, save_view

@@ -31,15 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from paretoscope import __version__
-from paretoscope.errors import InputError, ParetoscopeError
-from paretoscope.metrics import METRICS
-from paretoscope.progressbar import ProgressFile, TerminalBar
-from paretoscope.runtable import GROUP_FIELDS, frontier_table, render, run_table
+from paretoscope.core.errors import InputError, ParetoscopeError
+from paretoscope.core.metrics import METRICS
+from paretoscope.present.progress import ProgressFile, TerminalBar
+from paretoscope.present.runtable import GROUP_FIELDS, frontier_table, render, run_table
 from store import Store, resolve_store_path
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _store_arg(p: argparse.ArgumentParser) -> None:
@@ -71,7 +71,7 @@ def _executor(args: argparse.Namespace) -> Any:
     return executor_from_env(getattr(args, "cluster", None))
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     metric_help = "metric key: " + ", ".join(METRICS)
     parser = argparse.ArgumentParser(
         prog="paretoscope",
@@ -194,7 +194,7 @@ def _open_store(path: str | None) -> Store:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from paretoscope.demo import import_example, run_demo
+    from paretoscope.profiling.demo import import_example, run_demo
 
     store = _open_store(args.store)
     if getattr(args, "example", None):
@@ -268,7 +268,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 )
             )
         if not args.no_example:
-            from paretoscope.demo import import_example
+            from paretoscope.profiling.demo import import_example
 
             # Runs measured on an H100 machine, kept as imported with that host,
             # so a new user sees CPU-vs-GPU frontiers beside this host's.
@@ -321,8 +321,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
+    from paretoscope.core.records import TimingBudget
     from paretoscope.profiling import ProfileRequest, plan_profile, run_profile
-    from paretoscope.records import TimingBudget
 
     dims: dict[str, tuple[int, ...]] = {}
     for item in args.dim:
@@ -397,7 +397,7 @@ _COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``paretoscope`` console script; returns the exit status."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
     except InputError as err:

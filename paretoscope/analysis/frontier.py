@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from paretoscope.metrics import metric
+from paretoscope.core.metrics import metric
 
 __all__ = ["frontier_mask", "pareto_mask", "pareto_mask_bruteforce"]
 

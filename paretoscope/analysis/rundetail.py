@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from paretoscope.records import RunRecord
+from paretoscope.core.records import RunRecord
 
 __all__ = [
     "CI_REL_MAX",

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from paretoscope.errors import InputError
-from paretoscope.frontier import frontier_mask
-from paretoscope.metrics import metric
+from paretoscope.analysis.frontier import frontier_mask
+from paretoscope.core.errors import InputError
+from paretoscope.core.metrics import metric
 
 __all__ = ["CONFIG_FIELDS", "FrontierShift", "counterpart_keys", "delta_table", "frontier_shift"]
 

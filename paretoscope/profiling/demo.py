@@ -29,8 +29,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from paretoscope.errors import InputError, MeasurementError, ParetoscopeError
-from paretoscope.records import (
+from paretoscope.core.errors import InputError, MeasurementError, ParetoscopeError
+from paretoscope.core.records import (
     ArtifactRef,
     DatasetRef,
     ModelRef,
@@ -78,7 +78,7 @@ RUN_TIMEOUT_S = 120.0
 # Result bundles measured elsewhere and committed as examples (name -> path in
 # the repository); `paretoscope demo --example NAME` imports one as imported runs.
 EXAMPLE_BUNDLES: dict[str, str] = {"h100": "examples/h100/h100-demo.parquet"}
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 # What the demo measures on a GPU, per runtime (torch's int8 runs on CPU only).
 GPU_PRECISIONS: dict[str, tuple[str, ...]] = {
     "torch": ("fp32", "fp16", "bf16"),

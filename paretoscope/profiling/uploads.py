@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from paretoscope.errors import InputError
-from paretoscope.safety import refuse_untrusted
+from paretoscope.core.errors import InputError
+from paretoscope.core.safety import refuse_untrusted
 
 if TYPE_CHECKING:
-    from paretoscope.jobs import Job
-    from paretoscope.profiling import BuiltinDataset, ModelInfo
+    from paretoscope.core.modelinfo import BuiltinDataset, ModelInfo
+    from paretoscope.jobs.queue import Job
     from store import Store
 
 __all__ = [

@@ -7,8 +7,8 @@ does by default. Pure: no Streamlit.
 
 from __future__ import annotations
 
-from paretoscope.metrics import METRICS
-from paretoscope.records import TimingBudget
+from paretoscope.core.metrics import METRICS
+from paretoscope.core.records import TimingBudget
 
 __all__ = ["METHODOLOGY_SUMMARY", "harness_markdown", "metrics_markdown"]
 

@@ -15,9 +15,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from paretoscope.metrics import METRICS, Metric
-from paretoscope.sampling import Thinned, thin_points
-from paretoscope.views import FIELDS, FrontierPoints
+from paretoscope.analysis.selection import FrontierPoints
+from paretoscope.core.metrics import METRICS, Metric
+from paretoscope.present.sampling import Thinned, thin_points
+from paretoscope.views import FIELDS
 
 __all__ = [
     "FRONTIER_HEIGHT_PX",

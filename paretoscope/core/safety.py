@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from paretoscope.errors import InputError
+from paretoscope.core.errors import InputError
 
 __all__ = [
     "PICKLE_SUFFIXES",

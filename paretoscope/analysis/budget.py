@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from paretoscope.errors import InputError
-from paretoscope.metrics import METRICS, metric
+from paretoscope.core.errors import InputError
+from paretoscope.core.metrics import METRICS, metric
 
 __all__ = [
     "BudgetAnswer",

@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from paretoscope.errors import InputError
-from paretoscope.timefmt import utc_now
+from paretoscope.core.errors import InputError
+from paretoscope.core.timefmt import utc_now
 from store import jobs as sql
 
 if TYPE_CHECKING:

@@ -1,0 +1,1 @@
+"""Orchestration in the background: the job queue, its runner, the demo launcher."""

@@ -1,0 +1,1 @@
+"""What the pages and the CLI show, without Streamlit: charts, tables, exports, text."""

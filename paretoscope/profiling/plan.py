@@ -1,0 +1,336 @@
+"""Turn a request into a validated plan: model, data, variants and sweep checked first, then stored.
+
+Nothing is written to the database here, and nothing at all until every check has passed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paretoscope.core.errors import InputError
+from paretoscope.core.records import (
+    ArtifactRef,
+    DatasetRef,
+    ModelRef,
+)
+
+if TYPE_CHECKING:
+    from store import Store
+
+from paretoscope.core.modelinfo import Dim, ModelInfo
+from paretoscope.profiling.inspection import (
+    _INSPECT_TIMEOUT_S,
+    inspect_in_worker,
+    inspect_torch_in_worker,
+    is_torch_target,
+)
+from paretoscope.profiling.request import (
+    ALLOW_TORCH_UPLOADS_ENV,
+    ProfileRequest,
+    SweepPoint,
+    sweep_points,
+    torch_uploads_allowed,
+    validate_options,
+)
+
+
+@dataclass(frozen=True)
+class VariantStep:
+    """One variant to generate from the stored model: its precision and how it is made."""
+
+    precision: str
+    transformation: str
+    runtime: str = "ort"
+
+
+@dataclass(frozen=True)
+class ProfilePlan:
+    """A validated request, its stored model and data, the variants to make and the sweep.
+
+    ``artifact.path`` and ``dataset.path`` are inside the store's folder.
+    """
+
+    request: ProfileRequest
+    info: ModelInfo
+    model: ModelRef
+    artifact: ArtifactRef
+    dataset: DatasetRef | None
+    variants: tuple[VariantStep, ...]
+    sweep: tuple[SweepPoint, ...]
+    notes: tuple[str, ...] = ()
+    # PyTorch targets: the torch.export program that ``torch`` runs measure
+    # (``artifact`` is then its ONNX export, or the program itself when only
+    # ``torch`` runs are asked for).
+    torch_artifact: ArtifactRef | None = None
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.sweep)
+
+    @property
+    def n_steps(self) -> int:
+        """Variants to make plus runs to measure: the denominator of progress."""
+        return len(self.variants) + len(self.sweep)
+
+
+def _check_model(info: ModelInfo, request: ProfileRequest) -> None:
+    """Refuse a model the request cannot run: onnxruntime errors, dtypes, fixed batches."""
+    name = Path(request.model_path).name
+    if info.ort_error is not None and "ort" in request.runtimes:
+        if info.custom_ops:
+            raise InputError(
+                f"ONNX Runtime cannot run {name}: it uses operator(s) "
+                f"{', '.join(info.custom_ops)}, which ONNX Runtime does not implement. Export "
+                f"the model with standard ONNX operators only. ({info.ort_error})"
+            )
+        raise InputError(f"ONNX Runtime cannot load {name}: {info.ort_error}")
+    if "torch" in request.runtimes:
+        raise InputError(
+            f"{name} is an ONNX model, which runs with --runtime ort; the torch runtime measures "
+            "PyTorch models (a .pt2 file or module:function, on the command line)"
+        )
+    for t in info.inputs:
+        if t.dtype.startswith("<"):
+            raise InputError(f"model input {t.name!r} has type {t.dtype}, which is not supported")
+        first = t.shape[0] if t.shape else None
+        if isinstance(first, int) and first > 0:
+            other = [b for b in request.batches if int(b) != first]
+            if other:
+                raise InputError(
+                    f"input {t.name!r} has a fixed batch of {first} (shape "
+                    f"{list(t.shape)}); it cannot run batch {other[0]}. Use --batch {first} or "
+                    "export the model with a dynamic first dimension"
+                )
+    if not info.outputs:
+        raise InputError(f"{name} declares no outputs")
+
+
+def _sweep_dims(
+    info: ModelInfo, request: ProfileRequest, data_dims: Mapping[str, int] | None
+) -> dict[str, tuple[int, ...]]:
+    """Values of every non-batch symbolic dimension: from ``--dim``, else from the data."""
+    wanted = info.other_dims
+    unknown = [d for d in request.dims if d not in wanted]
+    if unknown:
+        have = ", ".join(wanted) if wanted else "none besides the batch"
+        batch = [d for d in unknown if d in info.batch_dims]
+        hint = f" ({', '.join(batch)} is the batch: use --batch)" if batch else ""
+        raise InputError(
+            f"the model has no symbolic dimension {', '.join(map(repr, unknown))}{hint}; its "
+            f"symbolic dimensions are: {have}"
+        )
+    out: dict[str, tuple[int, ...]] = {}
+    missing = []
+    for dim in wanted:
+        given = tuple(int(v) for v in request.dims.get(dim, ()))
+        if data_dims is not None and dim in data_dims:
+            if given and set(given) != {data_dims[dim]}:
+                raise InputError(
+                    f"the evaluation data has {dim}={data_dims[dim]} but --dim asks for "
+                    f"{dim}={','.join(map(str, given))}; with data, the data's shape is measured"
+                )
+            out[dim] = (data_dims[dim],)
+        elif given:
+            out[dim] = given
+        else:
+            missing.append(dim)
+    if missing:
+        raise InputError(
+            "give a value for every symbolic dimension: "
+            + ", ".join(f"--dim {d}=VALUE" for d in missing)
+            + f" (the model's inputs: {_inputs_text(info)})"
+        )
+    if data_dims is None:
+        for t in info.inputs:
+            if any(d is None for d in t.shape[1:]):
+                raise InputError(
+                    f"input {t.name!r} has an unnamed dynamic dimension ({_shape_text(t.shape)}); "
+                    "without data its size is unknown: give evaluation data"
+                )
+    return out
+
+
+def _shape_text(shape: Sequence[Dim]) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+
+
+def _inputs_text(info: ModelInfo) -> str:
+    return "; ".join(f"{t.name} {t.dtype} {_shape_text(t.shape)}" for t in info.inputs)
+
+
+def _store_model(store: Store, info: ModelInfo) -> tuple[str, Path]:
+    """Copy the model (and its external data, by relative name) into the store by sha256."""
+    import shutil
+
+    src = Path(info.path)
+    if not info.external_data:
+        return store.put_file(src, "artifacts", ".onnx")
+    # External data is found relative to the model file: keep the set together.
+    folder = store.files_dir / "artifacts" / info.sha256
+    target = folder / "model.onnx"
+    if not target.exists():
+        tmp = store.files_dir / "artifacts" / f".tmp-{info.sha256}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for rel in info.external_data:
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src.parent / rel, tmp / rel)
+        shutil.copyfile(src, tmp / "model.onnx")
+        if folder.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    return info.sha256, target
+
+
+def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
+    """Validate ``request`` completely, then store its model and data; return the plan.
+
+    Order matters for "nothing half-written": the options, the model file
+    (sniffed, then inspected in a child process), onnxruntime's ability to
+    run it, the symbolic dimensions, and the data (read and checked against
+    the model's inputs and outputs) are all checked first; only then are
+    the model and the normalised evaluation set copied into the store's
+    folder, content-addressed by sha256 (the same file twice is stored
+    once). Nothing is written to the database here. Raises ``InputError``
+    with a specific message for every refusal.
+    """
+    from measure.evaldata import load_eval_set, store_eval_set
+    from measure.variants import transformation_text
+
+    validate_options(request)
+    with tempfile.TemporaryDirectory(prefix="paretoscope-plan-") as tmp:
+        return _plan_in(
+            store, request, Path(tmp), load_eval_set, store_eval_set, transformation_text
+        )
+
+
+def _plan_in(
+    store: Store,
+    request: ProfileRequest,
+    tmp: Path,
+    load_eval_set: Any,
+    store_eval_set: Any,
+    transformation_text: Callable[[str, int], str],
+) -> ProfilePlan:
+    notes: list[str] = []
+    model_path = Path(request.model_path)
+    torch_info: ModelInfo | None = None
+    info: ModelInfo
+    if is_torch_target(request.model_path):
+        if request.source != "cli" and not torch_uploads_allowed():
+            raise InputError(
+                f"refused {model_path.name}: PyTorch programs run code when loaded; they are "
+                f"profiled from the command line, or uploaded only where the server sets "
+                f"{ALLOW_TORCH_UPLOADS_ENV}=1"
+            )
+        torch_info, onnx_path, torch_notes = inspect_torch_in_worker(
+            request.model_path,
+            tmp / "torch",
+            onnx_export="ort" in request.runtimes,
+            timeout_s=request.timeout_s,
+        )
+        notes.extend(torch_notes)
+        info = torch_info
+        if onnx_path is not None:
+            info = inspect_in_worker(onnx_path, timeout_s=_INSPECT_TIMEOUT_S)
+            _check_model(info, dataclasses.replace(request, runtimes=("ort",)))
+            notes.append("ort runs measure the model's ONNX export (torch.onnx, dynamo)")
+    else:
+        if not model_path.is_file():
+            raise InputError(f"model file not found: {model_path}")
+        info = inspect_in_worker(model_path, timeout_s=_INSPECT_TIMEOUT_S)
+        _check_model(info, request)
+
+    data = None
+    data_dims: dict[str, int] | None = None
+    if request.data_path or request.builtin_data:
+        data, data_dims = load_eval_set(
+            info,
+            request.task,
+            path=request.data_path,
+            builtin=request.builtin_data,
+            label_column=request.label_column,
+        )
+    dims = _sweep_dims(info, request, data_dims)
+    sweep = sweep_points(
+        request.runtimes, request.precisions, request.batches, request.threads, dims
+    )
+    if torch_info is not None:
+        # A torch.export program runs at the precision it was exported in;
+        # the cheaper variants are made from its ONNX export.
+        skipped = sorted(
+            {p.precision for p in sweep if p.runtime == "torch" and p.precision != "fp32"}
+        )
+        if skipped:
+            notes.append(
+                f"torch runs a .pt2 program at fp32 only: skipped torch × {', '.join(skipped)} "
+                "(the ort runs measure those variants)"
+            )
+        sweep = tuple(p for p in sweep if p.runtime != "torch" or p.precision == "fp32")
+        if not sweep:
+            raise InputError(
+                "nothing to run: the torch runtime measures a PyTorch program at fp32 only; "
+                "add --precision fp32 or --runtime ort for fp16/int8 variants of its ONNX export"
+            )
+
+    # Everything is valid: from here on, write.
+    calib = min(request.calib_items, data.n_items) if data is not None else 0
+    variants = tuple(
+        VariantStep(p, transformation_text(p, calib))
+        for p in request.precisions
+        if p != "fp32" and info.format == "onnx"
+    )
+    dataset = None
+    if data is not None:
+        dataset = store_eval_set(store, data, info, tmp)
+    torch_artifact = None
+    if torch_info is not None:
+        tsha, tstored = store.put_file(Path(torch_info.path), "artifacts", ".pt2")
+        torch_artifact = ArtifactRef(
+            sha256=tsha, format="pt2", path=str(tstored), size_bytes=torch_info.size_bytes
+        )
+    if info.format == "onnx":
+        sha, stored = _store_model(store, info)
+        artifact = ArtifactRef(
+            sha256=sha, format="onnx", path=str(stored), size_bytes=info.size_bytes
+        )
+    else:
+        assert torch_artifact is not None  # info is torch_info: set just above
+        sha, artifact = torch_artifact.sha256, torch_artifact
+    name = request.name or (
+        model_path.stem if model_path.is_file() else request.model_path.replace(":", ".")
+    )
+    producer = info.producer or "unknown producer"
+    source_sha = torch_artifact.sha256 if torch_artifact is not None else sha
+    model = ModelRef(
+        model_id=f"{request.source}-{source_sha[:16]}",
+        name=name,
+        family="user",
+        task=request.task,
+        params=info.params,
+        source=request.source,
+        description=f"{request.model_path}; {producer}"
+        + (f"; opset {info.opset}" if info.opset is not None else ""),
+    )
+    if dataset is None:
+        notes.append("efficiency only: no evaluation data, timed on random inputs")
+    if request.reported_accuracy is not None:
+        notes.append("the accuracy given is stored as reported, not measured")
+    return ProfilePlan(
+        request,
+        info,
+        model,
+        artifact,
+        dataset,
+        variants,
+        sweep,
+        tuple(notes),
+        torch_artifact=torch_artifact,
+    )

@@ -1,0 +1,173 @@
+"""What a user asks to profile, checked before any file is read; the sweep it expands to."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from paretoscope.core.errors import InputError
+from paretoscope.core.records import (
+    PRECISIONS,
+    RUNTIMES,
+    TimingBudget,
+)
+
+if TYPE_CHECKING:
+    pass
+
+from paretoscope.core.modelinfo import BUILTIN_DATASETS, TASKS, Task
+
+#: Precisions a profile can generate and measure (``bf16`` is torch-only and not offered).
+PROFILE_PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "int8-static")
+
+
+#: Setting that lets the browser accept PyTorch programs; loading one can run code.
+ALLOW_TORCH_UPLOADS_ENV = "PARETOSCOPE_ALLOW_TORCH_UPLOADS"
+
+
+@dataclass(frozen=True)
+class ProfileRequest:
+    """What a user asked to profile. Times in seconds, memory in MB (10^6 bytes).
+
+    Exactly one of ``data_path`` (``.npz``, ``.csv``, ``.parquet``) and
+    ``builtin_data`` (a key of ``BUILTIN_DATASETS``) may be given, or
+    neither (an efficiency-only profile: random inputs, no accuracy).
+    ``reported_accuracy`` is an accuracy measured elsewhere, a fraction; it
+    is stored with origin ``reported`` and never shown as measured, and it
+    may not be combined with data. ``dims`` gives the values to sweep of
+    each named symbolic dimension other than the batch; ``batches`` sets the
+    first dimension of every input where it is symbolic. Every combination
+    of runtime × precision × batch × threads × dims is one run.
+    ``calib_items`` is how many items of the data (the first ones) calibrate
+    ``int8-static``.
+    """
+
+    model_path: str
+    data_path: str | None = None
+    builtin_data: str | None = None
+    label_column: str | None = None
+    task: Task = "classification"
+    runtimes: tuple[str, ...] = ("ort",)
+    precisions: tuple[str, ...] = ("fp32",)
+    batches: tuple[int, ...] = (1,)
+    threads: tuple[int, ...] = (1,)
+    dims: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    reported_accuracy: float | None = None
+    timeout_s: float = 300.0
+    mem_limit_mb: float | None = None
+    source: Literal["upload", "cli"] = "cli"
+    name: str | None = None
+    job_id: str | None = None
+    calib_items: int = 128
+    budget: TimingBudget = field(default_factory=TimingBudget)
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One run of the sweep, before its artifact exists."""
+
+    runtime: str
+    precision: str
+    batch_size: int
+    threads: int
+    dims: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """E.g. ``ort int8 · batch 8 · 1 thread · seq=16``."""
+        threads = f"{self.threads} thread" + ("s" if self.threads != 1 else "")
+        dims = "".join(f" · {k}={v}" for k, v in sorted(self.dims.items()))
+        return f"{self.runtime} {self.precision} · batch {self.batch_size} · {threads}{dims}"
+
+
+def torch_uploads_allowed(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the server accepts PyTorch program uploads (``.pt2``, TorchScript).
+
+    Off unless ``PARETOSCOPE_ALLOW_TORCH_UPLOADS=1``: loading a PyTorch
+    program can execute code, so only an operator who trusts every uploader
+    should turn it on. Pickled ``.pt``/``.pkl`` files are refused regardless.
+    """
+    value = (env if env is not None else os.environ).get(ALLOW_TORCH_UPLOADS_ENV, "")
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def sweep_points(
+    runtimes: Sequence[str],
+    precisions: Sequence[str],
+    batches: Sequence[int],
+    threads: Sequence[int],
+    dims: Mapping[str, Sequence[int]],
+) -> tuple[SweepPoint, ...]:
+    """Every combination of runtime × precision × batch × threads × dim values, in that order."""
+    names = sorted(dims)
+    values = [tuple(dims[n]) for n in names]
+    out = []
+    for rt, prec, b, t in itertools.product(runtimes, precisions, batches, threads):
+        for combo in itertools.product(*values):
+            out.append(SweepPoint(rt, prec, int(b), int(t), dict(zip(names, combo, strict=True))))
+    return tuple(out)
+
+
+def validate_options(request: ProfileRequest) -> None:
+    """Check the request's lists and numbers (no files read). Raises ``InputError``."""
+    problems: list[str] = []
+    if request.task not in TASKS:
+        problems.append(f"task {request.task!r} is not one of {', '.join(TASKS)}")
+    for rt in request.runtimes:
+        if rt not in RUNTIMES:
+            problems.append(f"runtime {rt!r} is not one of {', '.join(RUNTIMES)}")
+    for p in request.precisions:
+        if p not in PROFILE_PRECISIONS:
+            known = p in PRECISIONS
+            problems.append(
+                f"precision {p!r} is not one of {', '.join(PROFILE_PRECISIONS)}"
+                + (" (bf16 is not generated by profiles)" if known else "")
+            )
+    for label, values in (("batch", request.batches), ("threads", request.threads)):
+        if not values:
+            problems.append(f"give at least one {label} value")
+        for v in values:
+            if int(v) < 1:
+                problems.append(f"{label} values must be >= 1 (got {v})")
+    for name, values in request.dims.items():
+        if not values:
+            problems.append(f"dimension {name!r} has no value")
+        for v in values:
+            if int(v) < 1:
+                problems.append(f"dimension {name}={v}: values must be >= 1")
+    if not request.runtimes:
+        problems.append("give at least one runtime")
+    if not request.precisions:
+        problems.append("give at least one precision")
+    if request.data_path and request.builtin_data:
+        problems.append("give either a data file or a built-in data set, not both")
+    if request.builtin_data and request.builtin_data not in BUILTIN_DATASETS:
+        problems.append(
+            f"unknown built-in data set {request.builtin_data!r}; choose one of "
+            + ", ".join(BUILTIN_DATASETS)
+        )
+    if request.reported_accuracy is not None:
+        if request.data_path or request.builtin_data:
+            problems.append(
+                "give either evaluation data or a reported accuracy, not both: the measured "
+                "accuracy is the one Paretoscope shows"
+            )
+        value = request.reported_accuracy
+        if request.task != "classification":
+            problems.append(
+                "a reported accuracy applies to classification; for regression give "
+                "evaluation data and MAE/RMSE are measured"
+            )
+        elif not (0.0 <= value <= 1.0):
+            problems.append(f"a reported accuracy is a fraction in [0, 1], got {value}")
+    if "int8-static" in request.precisions and not (request.data_path or request.builtin_data):
+        problems.append("int8-static is calibrated on your data: give --data or a built-in set")
+    if request.timeout_s <= 0:
+        problems.append(f"the time limit must be > 0 s (got {request.timeout_s})")
+    if request.mem_limit_mb is not None and request.mem_limit_mb <= 0:
+        problems.append(f"the memory limit must be > 0 MB (got {request.mem_limit_mb})")
+    if problems:
+        raise InputError("cannot profile: " + "; ".join(problems))
