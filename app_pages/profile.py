@@ -277,7 +277,9 @@ def show_job(job: jobs.Job) -> None:
                       args=(store, job.job_id))  # fmt: skip
         elif job.active:
             st.caption("Cancelling: it stops at the next step.")
-        if job.status in ("failed", "cancelled", "interrupted") and uploads.inputs_present(job):
+        if job.status in ("failed", "cancelled", "interrupted") and uploads.inputs_present(
+            job.request
+        ):
             st.button("Run again", key=f"{K}.again.{job.job_id}", on_click=run_again,
                       args=(job.job_id,))  # fmt: skip
         if job.status in ("done", "cancelled") and job.runs_ok:

@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from statistics import NormalDist
-from typing import Protocol
 
 import numpy as np
 
+from measure.runtimes.base import StepClock
 from paretoscope.core.errors import InputError
 from paretoscope.core.records import LatencyStats, TimingBudget
 
@@ -165,17 +165,6 @@ def latency_stats(
         samples_ms=tuple((kept.astype(np.float64) / 1e6).tolist()),
         quantiles_ms=tuple(float(q) for q in quantiles),
     )
-
-
-class StepClock(Protocol):
-    """Times one call of a step, device work included, in nanoseconds."""
-
-    #: Recorded as ``LatencyStats.timer``, e.g. ``cuda_event``.
-    name: str
-
-    def __call__(self, step: Callable[[], object]) -> int:
-        """Run ``step`` once and return how long it took (ns), after its device work is done."""
-        ...
 
 
 def _validate_budget(budget: TimingBudget) -> None:

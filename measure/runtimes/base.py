@@ -17,13 +17,23 @@ from typing import Protocol
 
 import numpy as np
 
-from measure.timing import StepClock
 from paretoscope.core.errors import InputError
 from paretoscope.core.records import RunSpec
 
 __all__ = ["InputSpec", "Runtime", "Session", "concrete_shape", "random_batch"]
 
 Dim = int | str | None
+
+
+class StepClock(Protocol):
+    """Times one call of a step, device work included, in nanoseconds."""
+
+    #: Recorded as ``LatencyStats.timer``, e.g. ``cuda_event``.
+    name: str
+
+    def __call__(self, step: Callable[[], object]) -> int:
+        """Run ``step`` once and return how long it took (ns), after its device work is done."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -19,17 +19,16 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from paretoscope.core.errors import InputError
 from paretoscope.core.safety import refuse_untrusted
 
 if TYPE_CHECKING:
     from paretoscope.core.modelinfo import BuiltinDataset, ModelInfo
-    from paretoscope.jobs.queue import Job
     from store import Store
 
 __all__ = [
@@ -156,9 +155,9 @@ def sweep_quarantine(
     return removed
 
 
-def inputs_present(job: Job) -> bool:
-    """Whether the files a profile job names still exist (so it can be run again)."""
-    paths = [job.request.get(k) for k in ("model_path", "data_path")]
+def inputs_present(request: Mapping[str, Any]) -> bool:
+    """Whether the files a profile job's request names still exist (so it can be run again)."""
+    paths = [request.get(k) for k in ("model_path", "data_path")]
     return bool(paths[0]) and all(Path(p).is_file() for p in paths if isinstance(p, str))
 
 
