@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from measure.child import exit_child, write_result
 from paretoscope.core.errors import InputError
+from paretoscope.core.launcher import exit_child, write_result
 from paretoscope.core.modelinfo import ModelInfo, TensorInfo
 from paretoscope.core.records import to_dict
 from paretoscope.core.safety import refuse_untrusted
@@ -283,6 +284,10 @@ def export_torch(target: str, out_dir: Path, *, onnx_export: bool) -> dict[str, 
             pt2 = path
         else:
             module_name, _, func_name = target.partition(":")
+            # The user's module is found in the working directory, after our
+            # packages: the launcher starts children without it on sys.path.
+            if os.getcwd() not in sys.path:
+                sys.path.append(os.getcwd())
             try:
                 func = getattr(importlib.import_module(module_name), func_name)
                 built = func()

@@ -16,11 +16,7 @@ import argparse
 import contextlib
 import json
 import logging
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from measure.child import exit_child, write_result
 from paretoscope.core.errors import InputError, MeasurementError
+from paretoscope.core.launcher import exit_child, last_line, run_child, write_result
 
 __all__ = [
     "TRANSFORMATIONS",
@@ -47,7 +43,6 @@ TRANSFORMATIONS: dict[str, str] = {
     "int8-static": "int8 static quantization (onnxruntime quantize_static, QDQ, "
     "MinMax calibration on {n} items of the evaluation data)",
 }
-_REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
@@ -182,45 +177,25 @@ def make_variant_in_worker(
         "calib_data": str(calib_data) if calib_data is not None else None,
         "calib_items": calib_items,
     }
-    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
-    if _REPO_ROOT.name not in ("site-packages", "dist-packages"):
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
-        )
-    with tempfile.TemporaryDirectory(prefix="paretoscope-variant-") as tmp:
-        result = Path(tmp) / "result.json"
-        stderr_path = Path(tmp) / "stderr.txt"
-        with stderr_path.open("wb") as err:
-            proc = subprocess.Popen(
-                [python, "-m", "measure.variants", "--result", str(result), json.dumps(request)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=env,
-                start_new_session=True,
-            )
-            try:
-                rc = proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                raise MeasurementError(
-                    f"making the {precision} variant timed out after {timeout_s:g} s"
-                ) from None
-        payload: dict[str, Any] = {}
-        if result.exists():
-            with contextlib.suppress(OSError, ValueError):
-                payload = json.loads(result.read_text())
-        if payload.get("ok") and dst.is_file():
-            return dst
-        if payload.get("error"):
-            kind = payload.get("kind")
-            raise (InputError if kind == "InputError" else MeasurementError)(payload["error"])
-        lines = stderr_path.read_text(errors="replace").strip().splitlines()
-        why = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
-        last = f": {lines[-1][:300]}" if lines else ""
-        raise MeasurementError(f"making the {precision} variant crashed ({why}{last})")
+    outcome = run_child(
+        "measure.variants",
+        [json.dumps(request)],
+        timeout_s=timeout_s,
+        env={"OMP_NUM_THREADS": "1"},
+        python=python,
+    )
+    if outcome.killed == "timeout":
+        raise MeasurementError(f"making the {precision} variant timed out after {timeout_s:g} s")
+    payload = outcome.result if isinstance(outcome.result, dict) else {}
+    if payload.get("ok") and dst.is_file():
+        return dst
+    if payload.get("error"):
+        kind = payload.get("kind")
+        raise (InputError if kind == "InputError" else MeasurementError)(payload["error"])
+    last = last_line(outcome.stderr_tail, 300)
+    raise MeasurementError(
+        f"making the {precision} variant crashed ({outcome.exit_text}{': ' + last if last else ''})"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,21 +21,25 @@ import contextlib
 import json
 import logging
 import os
-import select
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure.child import exit_child, write_result
 from measure.devices import cpu_device, host_info
 from measure.memory import process_rss_mb
 from measure.profile import THREAD_ENV_VARS, profile_run, utc_now
+from paretoscope.core.launcher import (
+    ChildOutcome,
+    exit_child,
+    last_line,
+    run_child,
+    signal_name,
+    write_result,
+)
 from paretoscope.core.records import DeviceInfo, HostInfo, RunRecord, RunSpec, from_dict, to_dict
 
 __all__ = [
@@ -98,64 +102,21 @@ def failed_record(
 # --- parent side -------------------------------------------------------------------------
 
 
-def _child_env(spec: RunSpec, status_fd: int) -> dict[str, str]:
-    env = dict(os.environ)
-    for var in THREAD_ENV_VARS:
-        env[var] = str(spec.threads)
-    # The child must import this checkout's packages even when they are not
-    # installed; the caller's working directory stays on its path too (-m).
-    # An installed copy needs no help, and putting site-packages ahead of the
-    # standard library could shadow it.
-    root = Path(__file__).resolve().parent.parent
-    if root.name not in ("site-packages", "dist-packages"):
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
-    env["PYTHONUNBUFFERED"] = "1"
-    env[STATUS_FD_ENV] = str(status_fd)
-    return env
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    # The child leads its own session, so its pid is its process group id and
-    # this also reaches helpers it started (compile workers, data loaders).
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _tail(path: Path) -> str:
-    try:
-        with path.open("rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - _STDERR_TAIL_BYTES))
-            return f.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:500] if lines else ""
-
-
-def _read_result(path: Path, spec: RunSpec) -> tuple[RunRecord | None, str | None]:
-    """The record in the result file, or None and what was wrong with it (None if absent)."""
-    if not path.exists():
+def _read_result(outcome: ChildOutcome, spec: RunSpec) -> tuple[RunRecord | None, str | None]:
+    """The record the worker wrote, or None and what was wrong with it (None if absent)."""
+    if outcome.result_error is not None:
+        return None, f"worker wrote an unreadable result: {outcome.result_error}"
+    if outcome.result is None:
         return None, None
     try:
-        record = from_dict(RunRecord, json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError, AttributeError, KeyError) as err:
+        record = from_dict(RunRecord, outcome.result)
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
         return None, f"worker wrote an unreadable result: {describe_exception(err)}"
     if not isinstance(record, RunRecord) or record.run_id != spec.run_id:
         return None, "worker wrote a result for another run"
     if record.status not in ("ok", "failed"):
         return None, f"worker wrote a result with unknown status {record.status!r}"
     return record, None
-
-
-def _signal_name(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
 
 
 def run_in_worker(
@@ -183,112 +144,89 @@ def run_in_worker(
     def failed(reason: str) -> RunRecord:
         return failed_record(spec, reason, started_at=started_at, host=host, device=device)
 
-    with tempfile.TemporaryDirectory(prefix="paretoscope-worker-") as tmp:
-        tmpdir = Path(tmp)
-        result_path = tmpdir / "result.json"
-        stderr_path = tmpdir / "stderr.txt"
-        status_r, status_w = os.pipe()
-        try:
-            with (tmpdir / "stdout.txt").open("wb") as out, stderr_path.open("wb") as err:
-                proc = subprocess.Popen(
-                    [python, "-m", "measure.worker", "--result", str(result_path)],
-                    stdin=subprocess.PIPE,
-                    stdout=out,
-                    stderr=err,
-                    env=_child_env(spec, status_w),
-                    pass_fds=(status_w,),
-                    start_new_session=True,
-                )
-        except OSError as err:
-            os.close(status_r)
-            return failed(f"could not start the worker with {python}: {err}")
-        finally:
-            os.close(status_w)
-        t0 = time.monotonic()
-        try:
-            reason = _supervise(proc, spec, status_r, t0, progress)
-        finally:
-            _kill_group(proc)
-            proc.wait()
-            os.close(status_r)
-        elapsed = time.monotonic() - t0
-        stderr_tail = _tail(stderr_path)
-
-        if reason is None:
-            record, problem = _read_result(result_path, spec)
-            rc = proc.returncode
-            if record is not None:
-                if rc != 0:
-                    log.warning(
-                        "worker for run %s exited with %s after its result", spec.run_id, rc
-                    )
-                return record
-            if rc < 0:
-                reason = (
-                    f"worker killed by signal {_signal_name(-rc)} ({-rc}) after {elapsed:.1f} s"
-                )
-                if -rc == signal.SIGKILL:
-                    reason += "; an unexplained SIGKILL is often the kernel's out-of-memory killer"
-            elif rc != 0:
-                reason = f"worker exited with status {rc} after {elapsed:.1f} s"
-                last = _last_line(stderr_tail)
-                if last:
-                    reason += f": {last}"
-            else:
-                reason = problem or "worker exited without writing a result"
-        log.warning("run %s failed: %s\nworker stderr tail:\n%s", spec.run_id, reason, stderr_tail)
-        return failed(reason)
-
-
-def _supervise(
-    proc: subprocess.Popen[bytes],
-    spec: RunSpec,
-    status_r: int,
-    t0: float,
-    progress: Callable[[WorkerProgress], None] | None,
-) -> str | None:
-    """Feed the spec, relay stages, enforce limits; the reason when we killed it, else None."""
-
-    def emit(stage: str) -> None:
-        if progress is not None:
-            progress(WorkerProgress(spec.run_id, proc.pid, stage, time.monotonic() - t0))
-
-    emit("started")
-    if proc.stdin is not None:  # always, with stdin=PIPE; this narrows the type
-        try:
-            proc.stdin.write(json.dumps(to_dict(spec)).encode())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass  # the worker died before reading; its exit status says why
-    pipe_open = True
+    status_r, status_w = os.pipe()
+    write_open = [True]
     pending = b""
-    while True:
-        if pipe_open:
-            # Waiting on the status pipe doubles as the poll interval and
-            # relays stages as soon as they happen.
-            ready, _, _ = select.select([status_r], [], [], _POLL_INTERVAL_S)
-            if ready:
-                chunk = os.read(status_r, 4096)
-                if not chunk:
-                    pipe_open = False  # EOF: select would now return at once, forever
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    if line.strip():
-                        emit(line.decode("utf-8", errors="replace").strip())
-        else:
-            time.sleep(_POLL_INTERVAL_S)
-        if proc.poll() is not None:
-            return None
-        elapsed = time.monotonic() - t0
-        if elapsed > spec.timeout_s:
-            _kill_group(proc)
-            return f"timed out after {spec.timeout_s:g} s"
-        if spec.mem_limit_mb is not None:
-            rss = process_rss_mb(proc.pid)
-            if rss is not None and rss > spec.mem_limit_mb:
-                _kill_group(proc)
-                return f"exceeded the memory limit of {spec.mem_limit_mb:g} MB (RSS {rss:.0f} MB)"
+    t0 = time.monotonic()
+    pid = 0
+
+    def relay(chunk: bytes) -> None:
+        nonlocal pending
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.strip() and progress is not None:
+                stage = line.decode("utf-8", errors="replace").strip()
+                progress(WorkerProgress(spec.run_id, pid, stage, time.monotonic() - t0))
+
+    def started(child_pid: int) -> None:
+        nonlocal pid, t0
+        pid, t0 = child_pid, time.monotonic()
+        # Only the child writes: closing our end lets the pipe reach EOF when it exits.
+        os.close(status_w)
+        write_open[0] = False
+        if progress is not None:
+            progress(WorkerProgress(spec.run_id, pid, "started", 0.0))
+
+    env = {var: str(spec.threads) for var in THREAD_ENV_VARS}
+    env[STATUS_FD_ENV] = str(status_w)
+    try:
+        outcome = run_child(
+            "measure.worker",
+            timeout_s=spec.timeout_s,
+            mem_limit_mb=spec.mem_limit_mb,
+            rss_mb=process_rss_mb,
+            env=env,
+            stdin=json.dumps(to_dict(spec)).encode(),
+            pass_fd=status_w,
+            watch_fd=status_r,
+            on_output=relay,
+            on_start=started,
+            python=python,
+        )
+    except OSError as err:
+        return failed(f"could not start the worker with {python}: {err}")
+    finally:
+        os.close(status_r)
+        if write_open[0]:
+            os.close(status_w)
+    reason = _failure_reason(outcome, spec)
+    if reason is None:
+        record, _ = _read_result(outcome, spec)
+        assert record is not None  # _failure_reason found a readable record
+        if outcome.returncode != 0:
+            log.warning(
+                "worker for run %s exited with %s after its result", spec.run_id, outcome.returncode
+            )
+        return record
+    log.warning(
+        "run %s failed: %s\nworker stderr tail:\n%s", spec.run_id, reason, outcome.stderr_tail
+    )
+    return failed(reason)
+
+
+def _failure_reason(outcome: ChildOutcome, spec: RunSpec) -> str | None:
+    """Why the worker gave no usable record, in words a person can act on; None when it did."""
+    if outcome.killed == "timeout":
+        return f"timed out after {spec.timeout_s:g} s"
+    if outcome.killed == "memory":
+        return (
+            f"exceeded the memory limit of {spec.mem_limit_mb:g} MB (RSS {outcome.rss_mb:.0f} MB)"
+        )
+    record, problem = _read_result(outcome, spec)
+    if record is not None:
+        return None
+    rc, elapsed = outcome.returncode, outcome.elapsed_s
+    if rc < 0:
+        reason = f"worker killed by signal {signal_name(-rc)} ({-rc}) after {elapsed:.1f} s"
+        if -rc == signal.SIGKILL:
+            reason += "; an unexplained SIGKILL is often the kernel's out-of-memory killer"
+        return reason
+    if rc != 0:
+        reason = f"worker exited with status {rc} after {elapsed:.1f} s"
+        last = last_line(outcome.stderr_tail)
+        return reason + (f": {last}" if last else "")
+    return problem or "worker exited without writing a result"
 
 
 # --- child side --------------------------------------------------------------------------

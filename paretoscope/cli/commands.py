@@ -23,8 +23,6 @@ bad input, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import Any
 
 from paretoscope import __version__
 from paretoscope.core.errors import InputError, ParetoscopeError
+from paretoscope.core.launcher import run_foreground
 from paretoscope.core.metrics import METRICS
 from paretoscope.present.progress import ProgressFile, TerminalBar
 from paretoscope.present.runtable import GROUP_FIELDS, frontier_table, render, run_table
@@ -288,9 +287,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "--", "--store", str(store.path),
     ]  # fmt: skip
     print(f"Dashboard: http://{args.address}:{args.port}  (store: {store.path})", file=sys.stderr)
-    env = dict(os.environ, PARETOSCOPE_STORE=str(store.path))
     try:
-        return subprocess.call(cmd, env=env, cwd=_REPO_ROOT)
+        return run_foreground(cmd, cwd=_REPO_ROOT, env={"PARETOSCOPE_STORE": str(store.path)})
     except KeyboardInterrupt:
         return 0
 

@@ -22,13 +22,14 @@ import fcntl
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
+
+from paretoscope.core.launcher import module_argv, spawn_detached
 
 __all__ = [
     "PID_FILE",
@@ -49,7 +50,6 @@ _LOG_TAIL_CHARS = 1500
 # How much of the progress file to read: the last line is all we need, and
 # a line is a few hundred bytes.
 _PROGRESS_TAIL_BYTES = 16_384
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -98,16 +98,9 @@ class JobState:
 
 def demo_command(store_path: Path, progress_file: Path) -> list[str]:
     """The child's command line (the contract with ``paretoscope demo``)."""
-    return [
-        sys.executable,
-        "-m",
-        "paretoscope",
-        "demo",
-        "--store",
-        str(store_path),
-        "--progress-file",
-        str(progress_file),
-    ]
+    return module_argv(
+        "paretoscope", ["demo", "--store", str(store_path), "--progress-file", str(progress_file)]
+    )
 
 
 @contextlib.contextmanager
@@ -148,24 +141,7 @@ def launch_demo(
             argv = demo_command(store_path, progress)
         else:
             argv = [*command, "--progress-file", str(progress)]
-        env = dict(os.environ)
-        # The child must find this source tree even when it is not installed;
-        # an installed copy needs no help, and putting site-packages ahead of
-        # the standard library could shadow it.
-        if _PACKAGE_ROOT.name not in ("site-packages", "dist-packages"):
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
-            )
-        with log.open("wb") as log_fh:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log_fh,
-                stderr=subprocess.STDOUT,
-                cwd=files_dir,
-                env=env,
-                start_new_session=True,  # a Ctrl-C of the server does not kill the demo mid-write
-            )
+        proc = spawn_detached(argv, log, cwd=files_dir)
         job = DemoJob(proc.pid, str(progress), str(log), time.time(), tuple(argv))
         _write_json(files_dir / PID_FILE, asdict(job))
         threading.Thread(target=_reap, args=(proc, job.exit_file), daemon=True).start()

@@ -30,7 +30,6 @@ import fcntl
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 import traceback
@@ -40,6 +39,7 @@ from types import FrameType
 from typing import IO, TYPE_CHECKING, Any
 
 from paretoscope.core.errors import ParetoscopeError
+from paretoscope.core.launcher import module_argv, spawn_detached
 from paretoscope.jobs import queue as jobs
 from paretoscope.jobs.background import exclusive_lock
 from paretoscope.profiling import uploads
@@ -65,7 +65,6 @@ RUNNER_LOCK = "jobrunner.lock"
 LAUNCH_LOCK = "jobrunner-launch.lock"
 PID_FILE = "jobrunner.pid"
 LOG_FILE = "jobrunner.log"
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 log = logging.getLogger("paretoscope.jobs.runner")
 
@@ -120,7 +119,7 @@ def _write_pid(path: Path, pid: int) -> None:
 
 def runner_command(store_path: Path) -> list[str]:
     """The runner's command line."""
-    return [sys.executable, "-m", "paretoscope.jobs.runner", "--store", str(store_path)]
+    return module_argv("paretoscope.jobs.runner", ["--store", str(store_path)])
 
 
 def ensure_runner(store: Store, *, command: Sequence[str] | None = None) -> int:
@@ -133,22 +132,12 @@ def ensure_runner(store: Store, *, command: Sequence[str] | None = None) -> int:
         pid = runner_pid(store)
         if pid is not None:
             return pid
-        env = dict(os.environ)
-        # The child must find this source tree even when it is not installed.
-        if _PACKAGE_ROOT.name not in ("site-packages", "dist-packages"):
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
-            )
-        with (store.files_dir / LOG_FILE).open("ab") as log_fh:
-            proc = subprocess.Popen(
-                list(command) if command is not None else runner_command(store.path),
-                stdin=subprocess.DEVNULL,
-                stdout=log_fh,
-                stderr=subprocess.STDOUT,
-                cwd=store.files_dir,
-                env=env,
-                start_new_session=True,  # outlives a Ctrl-C of the server
-            )
+        proc = spawn_detached(
+            list(command) if command is not None else runner_command(store.path),
+            store.files_dir / LOG_FILE,
+            cwd=store.files_dir,
+            append=True,
+        )
         _write_pid(store.files_dir / PID_FILE, proc.pid)
         # Nobody waits for the child in the dashboard; reap it so it leaves no zombie.
         threading.Thread(target=proc.wait, daemon=True).start()

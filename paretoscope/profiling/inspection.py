@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,63 +15,34 @@ from paretoscope.core.records import (
 if TYPE_CHECKING:
     pass
 
+from paretoscope.core.launcher import last_line, run_child
 from paretoscope.core.modelinfo import ModelInfo
 
 # Parsing plus an onnxruntime session; generous because a busy host is slow to import.
 _INSPECT_TIMEOUT_S = 60.0
 
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    if _REPO_ROOT.name not in ("site-packages", "dist-packages"):
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
-        )
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 def _run_inspector(
     args: list[str], timeout_s: float, what: str, python: str, crash_prefix: str
 ) -> dict[str, Any]:
     """Run ``python -m measure.inspect ARGS --result FILE``; its JSON answer, errors mapped."""
-    with tempfile.TemporaryDirectory(prefix="paretoscope-inspect-") as tmp:
-        result = Path(tmp) / "info.json"
-        stderr_path = Path(tmp) / "stderr.txt"
-        with stderr_path.open("wb") as err:
-            proc = subprocess.Popen(
-                [python, "-m", "measure.inspect", *args, "--result", str(result)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=_child_env(),
-                start_new_session=True,
-            )
-            try:
-                rc = proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                _kill(proc)
-                raise InputError(
-                    f"inspecting {what} took longer than {timeout_s:g} s; the file may be "
-                    "hostile or far larger than it looks"
-                ) from None
-        data: Any = None
-        if result.exists():
-            try:
-                data = json.loads(result.read_text())
-            except (OSError, ValueError):
-                data = None
-        if isinstance(data, dict) and "error" in data:
-            raise InputError(str(data["error"]))
-        if isinstance(data, dict) and rc == 0:
-            return data
-        tail = stderr_path.read_text(errors="replace").strip().splitlines()
-        why = f"exit status {rc}" if rc >= 0 else f"signal {-rc}"
-        last = f": {tail[-1][:300]}" if tail else ""
-        raise InputError(f"{crash_prefix}{what} crashed the inspector ({why}{last})")
+    outcome = run_child("measure.inspect", args, timeout_s=timeout_s, python=python)
+    if outcome.killed == "timeout":
+        raise InputError(
+            f"inspecting {what} took longer than {timeout_s:g} s; the file may be "
+            "hostile or far larger than it looks"
+        )
+    data = outcome.result
+    if isinstance(data, dict) and "error" in data:
+        raise InputError(str(data["error"]))
+    if isinstance(data, dict) and outcome.returncode == 0:
+        return data
+    rc = outcome.returncode
+    why = f"exit status {rc}" if rc >= 0 else f"signal {-rc}"
+    last = last_line(outcome.stderr_tail, 300)
+    raise InputError(
+        f"{crash_prefix}{what} crashed the inspector ({why}{': ' + last if last else ''})"
+    )
 
 
 def inspect_in_worker(
@@ -127,12 +94,3 @@ def inspect_torch_in_worker(
     data = _run_inspector(args, timeout_s, target, python, "")
     onnx_path = Path(data["onnx"]) if data.get("onnx") else None
     return from_dict(ModelInfo, data["info"]), onnx_path, tuple(data.get("notes", ()))
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    import contextlib
-    import signal
-
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()

@@ -1,0 +1,319 @@
+"""The one way Paretoscope starts a child process: environment, spawn, limits, kill, result.
+
+Parent side:
+
+- ``run_child(module, args, ...)`` runs ``python -m module`` to its end under a
+  time limit (seconds, from the start of the process) and an optional memory
+  limit (MB of resident memory, read by a caller-given function about every
+  50 ms), kills the child's whole process group whatever happens, and returns
+  a ``ChildOutcome``: exit status, the JSON result file (written atomically
+  by the child with ``write_result``), the tail of its stderr, why it was
+  killed. It never raises for a failure of the child; callers turn the
+  outcome into their own message.
+- ``spawn_detached(argv, log_path, ...)`` starts a long-lived child (the demo,
+  the job runner) in its own session with its output in a log; the caller
+  reaps it.
+- ``module_argv(module, args)`` is the command line both use.
+
+Every child runs with ``PYTHONSAFEPATH=1`` (Python 3.11+): ``python -m``
+then does not put the working directory first on ``sys.path``, so a user's
+``measure.py`` or ``store.py`` there can never shadow Paretoscope's packages.
+The one child that imports a user's module (the inspector, for a trusted
+``module:function`` model) appends the working directory to the *end* of
+``sys.path`` itself. A source checkout that is not installed is put on
+``PYTHONPATH``.
+
+Child side: ``write_result(path, payload)`` and ``exit_child(main)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = [
+    "ChildOutcome",
+    "child_env",
+    "exit_child",
+    "kill_group",
+    "last_line",
+    "module_argv",
+    "run_child",
+    "signal_name",
+    "spawn_detached",
+    "write_result",
+]
+
+POLL_INTERVAL_S = 0.05
+STDERR_TAIL_BYTES = 4000
+# The folder that holds the paretoscope, measure and store packages.
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def module_argv(
+    module: str, args: Sequence[str] = (), *, python: str = sys.executable
+) -> list[str]:
+    """The command line that runs ``python -m module ARGS`` (with ``child_env``'s environment)."""
+    return [python, "-m", module, *args]
+
+
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment for a child, with ``extra`` on top.
+
+    A source checkout that is not installed goes first on ``PYTHONPATH`` so
+    the child imports this tree; an installed copy needs no help, and putting
+    site-packages ahead of the standard library could shadow it.
+    """
+    env = dict(os.environ)
+    if _SOURCE_ROOT.name not in ("site-packages", "dist-packages"):
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_SOURCE_ROOT), env.get("PYTHONPATH", "")) if p
+        )
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONSAFEPATH"] = "1"  # no working directory first on sys.path: nothing shadows ours
+    env.update(extra or {})
+    return env
+
+
+def kill_group(proc: subprocess.Popen[Any]) -> None:
+    """SIGKILL the child's process group (it leads its own session), then reap it.
+
+    This also reaches helpers it started (compile workers, data loaders).
+    """
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def signal_name(signum: int) -> str:
+    """``SIGKILL`` for 9; ``signal N`` for a number Python does not name."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def last_line(text: str, limit: int = 500) -> str:
+    """The last non-blank line of ``text``, cut to ``limit`` characters ("" when none)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:limit] if lines else ""
+
+
+@dataclass(frozen=True)
+class ChildOutcome:
+    """How a child ended. Times in seconds, memory in MB.
+
+    ``returncode`` is negative for a signal (-9: SIGKILL). ``result`` is the
+    parsed JSON of the result file, None when the file is absent or
+    unreadable (``result_error`` then says which). ``killed`` is
+    ``"timeout"`` or ``"memory"`` when the launcher killed the child, with
+    ``rss_mb`` the resident memory that tripped the limit.
+    """
+
+    returncode: int
+    result: Any
+    result_error: str | None
+    stderr_tail: str
+    elapsed_s: float
+    killed: str | None = None
+    rss_mb: float | None = None
+
+    @property
+    def exit_text(self) -> str:
+        """``exit status 3`` or ``signal SIGKILL``."""
+        if self.returncode < 0:
+            return f"signal {signal_name(-self.returncode)}"
+        return f"exit status {self.returncode}"
+
+
+def _tail(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - STDERR_TAIL_BYTES))
+            return f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _read_result(path: Path) -> tuple[Any, str | None]:
+    if not path.exists():
+        return None, None
+    try:
+        return json.loads(path.read_text()), None
+    except (OSError, ValueError) as err:
+        return None, f"{type(err).__name__}: {err}"
+
+
+def run_child(
+    module: str,
+    args: Sequence[str] = (),
+    *,
+    timeout_s: float,
+    mem_limit_mb: float | None = None,
+    rss_mb: Callable[[int], float | None] | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+    pass_fd: int | None = None,
+    watch_fd: int | None = None,
+    on_output: Callable[[bytes], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    python: str = sys.executable,
+) -> ChildOutcome:
+    """Run ``python -m module ARGS --result FILE`` to its end, under limits; how it ended.
+
+    ``env`` is added to ``child_env()``. ``stdin`` is written to the child's
+    standard input and closed (a child that died first is not an error).
+    ``pass_fd`` is a file descriptor the child inherits (the write end of a
+    pipe, its number given in ``env``); ``watch_fd`` is one this process
+    reads (that pipe's read end): each chunk goes to ``on_output`` as it
+    arrives.
+    ``on_start`` gets the child's pid before anything is written to it.
+    ``mem_limit_mb`` needs ``rss_mb(pid)``. Exceptions raised by the
+    callbacks propagate after the child is killed. Raises ``OSError`` when
+    the child cannot be started.
+    """
+    with tempfile.TemporaryDirectory(prefix="paretoscope-child-") as tmp:
+        result_path = Path(tmp) / "result.json"
+        stderr_path = Path(tmp) / "stderr.txt"
+        argv = module_argv(module, [*args, "--result", str(result_path)], python=python)
+        with (Path(tmp) / "stdout.txt").open("wb") as out, stderr_path.open("wb") as err:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=child_env(env),
+                pass_fds=(pass_fd,) if pass_fd is not None else (),
+                start_new_session=True,
+            )
+        t0 = time.monotonic()
+        killed: str | None = None
+        rss: float | None = None
+        try:
+            if on_start is not None:
+                on_start(proc.pid)
+            if proc.stdin is not None:
+                with contextlib.suppress(BrokenPipeError):
+                    proc.stdin.write(stdin or b"")
+                    proc.stdin.close()
+            killed, rss = _watch(proc, t0, timeout_s, mem_limit_mb, rss_mb, watch_fd, on_output)
+        finally:
+            kill_group(proc)
+        result, problem = _read_result(result_path)
+        return ChildOutcome(
+            returncode=proc.returncode,
+            result=result,
+            result_error=problem,
+            stderr_tail=_tail(stderr_path),
+            elapsed_s=time.monotonic() - t0,
+            killed=killed,
+            rss_mb=rss,
+        )
+
+
+def _watch(
+    proc: subprocess.Popen[bytes],
+    t0: float,
+    timeout_s: float,
+    mem_limit_mb: float | None,
+    rss_mb: Callable[[int], float | None] | None,
+    watch_fd: int | None,
+    on_output: Callable[[bytes], None] | None,
+) -> tuple[str | None, float | None]:
+    """Wait for the child; ("timeout"|"memory", RSS) when a limit was hit, else (None, None)."""
+    fd_open = watch_fd is not None
+    while True:
+        if fd_open and watch_fd is not None:
+            # Waiting on the pipe doubles as the poll interval and relays
+            # what the child writes as soon as it writes it.
+            ready, _, _ = select.select([watch_fd], [], [], POLL_INTERVAL_S)
+            if ready:
+                chunk = os.read(watch_fd, 4096)
+                fd_open = bool(chunk)  # EOF: select would now return at once, forever
+                if chunk and on_output is not None:
+                    on_output(chunk)
+        else:
+            time.sleep(POLL_INTERVAL_S)
+        if proc.poll() is not None:
+            return None, None
+        if time.monotonic() - t0 > timeout_s:
+            return "timeout", None
+        if mem_limit_mb is not None and rss_mb is not None:
+            rss = rss_mb(proc.pid)
+            if rss is not None and rss > mem_limit_mb:
+                return "memory", rss
+
+
+def spawn_detached(
+    argv: Sequence[str],
+    log_path: Path,
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    append: bool = False,
+) -> subprocess.Popen[bytes]:
+    """Start a long-lived child in its own session, stdout and stderr into ``log_path``.
+
+    Its own session means a Ctrl-C of the server does not kill it mid-write.
+    The caller reaps it (``proc.wait()`` in a thread). Raises ``OSError``
+    when it cannot be started.
+    """
+    log: IO[bytes]
+    with log_path.open("ab" if append else "wb") as log:
+        return subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=child_env(env),
+            start_new_session=True,
+        )
+
+
+def run_foreground(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> int:
+    """Run ``argv`` attached to this terminal (the dashboard server) and return its exit status.
+
+    Streamlit puts the app's folder on ``sys.path`` itself, so this child keeps
+    the interpreter's usual path.
+    """
+    full = child_env(env)
+    full.pop("PYTHONSAFEPATH", None)
+    return subprocess.call(list(argv), cwd=cwd, env=full)
+
+
+# --- child side ---------------------------------------------------------------------------
+
+
+def write_result(path: Path, payload: Any) -> None:
+    """Write ``payload`` as JSON to ``path`` so the parent never reads half of it.
+
+    Written to ``<path>.partial`` and renamed, which is atomic on POSIX.
+    """
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(payload))
+    os.replace(tmp, path)
+
+
+def exit_child(main: Callable[[], int]) -> None:
+    """Run ``main`` and exit with its status, skipping interpreter teardown.
+
+    The result is on disk by then, and native runtimes' thread pools and exit
+    hooks have been known to hang or crash in teardown.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
