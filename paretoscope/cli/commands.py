@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="start the dashboard (runs the demo first if empty)")
     _store_arg(serve)
-    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
     serve.add_argument("--address", default="localhost", help="address to listen on")
     serve.add_argument(
         "--no-demo", action="store_true", help="do not measure the demo zoo on an empty store"
@@ -153,10 +153,21 @@ def _profile_parser(sub: Any) -> None:
     pr.add_argument("--builtin-data", metavar="NAME", help="a scikit-learn set: digits, iris, ...")
     pr.add_argument("--label-column", metavar="COL", help="label column of a .csv/.parquet")
     pr.add_argument("--task", choices=("classification", "regression"), default="classification")
-    pr.add_argument("--runtime", default="ort", help="comma list of: ort, torch (default ort)")
-    pr.add_argument("--precision", default="fp32", help="comma list of: fp32,fp16,int8,int8-static")
-    pr.add_argument("--batch", default="1", help="comma list of batch sizes (default 1)")
-    pr.add_argument("--threads", default="1", help="comma list of thread counts (default 1)")
+    pr.add_argument(
+        "--runtime", default="ort", metavar="ort,torch", help="comma list of runtimes (default ort)"
+    )
+    pr.add_argument(
+        "--precision",
+        default="fp32",
+        metavar="fp32,fp16,int8,int8-static",
+        help="comma list of precisions to make and measure (default fp32)",
+    )
+    pr.add_argument(
+        "--batch", default="1", metavar="1,8", help="comma list of batch sizes (default 1)"
+    )
+    pr.add_argument(
+        "--threads", default="1", metavar="1,2", help="comma list of thread counts (default 1)"
+    )
     pr.add_argument(
         "--dim", action="append", default=[], metavar="NAME=VALUE", help="a symbolic dimension"
     )
