@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from paretoscope.core.errors import InputError
 from paretoscope.core.timefmt import utc_now
+from paretoscope.present.progress import done_fraction, eta_seconds
 from store import jobs as sql
 
 if TYPE_CHECKING:
@@ -105,9 +106,7 @@ class Job:
         """Share done, in [0, 1] (1 for a finished job, 0 while the total is unknown)."""
         if self.status == "done":
             return 1.0
-        if not self.progress_total:
-            return 0.0
-        return min(max(self.progress_done / self.progress_total, 0.0), 1.0)
+        return done_fraction(self.progress_done, self.progress_total)
 
 
 def _job(row: dict[str, Any]) -> Job:
@@ -262,22 +261,13 @@ def finish_job(
     )
 
 
-def eta_seconds(done: int, total: int | None, elapsed_s: float) -> float | None:
-    """Seconds left if the remaining steps take as long as the finished ones did on average.
-
-    None before the first step finishes or while the total is unknown.
-    """
-    if not total or done <= 0:
-        return None
-    return max(0.0, elapsed_s / done * (total - done))
-
-
 class ProgressReporter:
     """Writes a job's progress at most once per ``interval_s`` and answers "cancel?" cheaply.
 
     The runner hands ``update`` to the engine as its progress callback and
     ``should_cancel`` as its cancel check; both touch the store at most once
-    per interval (the first and the final update always write).
+    per interval (the first and the final update always write). Without an
+    ``eta_s`` from the engine it estimates one (``eta_seconds``).
     """
 
     def __init__(

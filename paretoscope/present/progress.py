@@ -1,4 +1,9 @@
-"""Progress of long work: a terminal bar, and a JSON-lines file the dashboard polls."""
+"""Progress of long work: the ETA arithmetic, a terminal bar, a JSON-lines file the dashboard polls.
+
+The demo's and a profile's progress events are ``StepProgress``es, the
+fields a ``ProgressFile`` line holds; ``eta_seconds`` is the one estimate of
+the time left, shared by them and the job queue.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,59 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["ProgressFile", "TerminalBar", "format_duration"]
+__all__ = [
+    "ProgressFile",
+    "StepProgress",
+    "TerminalBar",
+    "done_fraction",
+    "eta_seconds",
+    "format_duration",
+]
+
+
+def eta_seconds(
+    done: int, total: int | None, elapsed_s: float, *, last_done_s: float | None = None
+) -> float | None:
+    """Seconds left if the remaining steps take as long as the finished ones did on average.
+
+    ``elapsed_s`` is the time since the first step began; ``last_done_s``,
+    when given, is the elapsed time at which the last step finished: the
+    mean is then taken over the finished steps only, and the time the
+    current step has already run is taken off. None before the first step
+    finishes or while the total is unknown; never negative.
+    """
+    if not total or done <= 0:
+        return None
+    if last_done_s is None:
+        last_done_s = elapsed_s
+    return max(0.0, last_done_s / done * (total - done) - (elapsed_s - last_done_s))
+
+
+def done_fraction(done: int, total: int | None) -> float:
+    """Share done, in [0, 1]; 0 while the total is unknown or zero."""
+    if not total:
+        return 0.0
+    return min(max(done / total, 0.0), 1.0)
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """Where long work stands: ``done`` of ``total`` steps, ``label`` the current one.
+
+    Times in seconds; ``eta_s`` is None until there is something to
+    extrapolate from. The fields of a ``ProgressFile`` line and of a
+    ``TerminalBar`` update.
+    """
+
+    done: int
+    total: int
+    label: str
+    elapsed_s: float
+    eta_s: float | None
 
 
 def format_duration(seconds: float | None) -> str:
@@ -34,8 +88,7 @@ class TerminalBar:
     def update(
         self, done: int, total: int, label: str, elapsed_s: float, eta_s: float | None
     ) -> None:
-        frac = done / total if total else 0.0
-        filled = int(self.width * frac)
+        filled = int(self.width * (done / total if total else 0.0))
         bar = "#" * filled + "-" * (self.width - filled)
         line = (
             f"[{bar}] {done}/{total} {label[:48]:<48} "

@@ -1,10 +1,11 @@
 """The demo: train the zoo on digits, export and quantise it, measure every variant, store the runs.
 
 ``run_demo`` runs in the command-line process (never in the dashboard's
-server). It trains each model of ``measure.zoo`` in-process, puts the files
-into the store's folder (content-addressed), then measures every variant,
-both runtimes, fp32 and int8, batch 1 and 32, one thread, each run in a fresh
-worker process through an executor, and ingests each record as it arrives.
+server). It plans every run, trains each model of ``measure.zoo`` in-process
+and puts the files into the store's folder (``profiling.demo_zoo``), then
+measures every variant, both runtimes, fp32 and int8, batch 1 and 32, one
+thread, each run in a fresh worker process through an executor, and ingests
+each record as it arrives.
 Every run evaluates accuracy itself on the held-out split: an int8 variant's
 accuracy is measured, never copied from its parent.
 
@@ -16,6 +17,7 @@ Idempotent per host and device: a variant already measured here (``ok``, with at
 the planned timing budget) is not measured again unless ``force``; a demo that
 was interrupted resumes with what is missing.
 
+The committed example bundles (``demo --example``) are ``profiling.examples``.
 Importing this module imports neither torch nor onnxruntime (the command line
 imports it): the zoo is imported inside ``run_demo``.
 """
@@ -29,23 +31,22 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from paretoscope.core.errors import InputError, MeasurementError, ParetoscopeError
+from paretoscope.core.errors import InputError, ParetoscopeError
 from paretoscope.core.records import (
-    ArtifactRef,
     DatasetRef,
-    ModelRef,
     RunRecord,
     RunSpec,
     TimingBudget,
     new_run_id,
 )
+from paretoscope.present.progress import StepProgress, eta_seconds
+from paretoscope.profiling.demo_zoo import DemoVariant, VariantKey, prepare_zoo
+from paretoscope.profiling.examples import EXAMPLE_BUNDLES, example_bundle_path, import_example
 
 if TYPE_CHECKING:
-    from measure.datasets import DigitsSplit
     from measure.executor import Executor, Progress
     from measure.zoo import TrainConfig, ZooModel
     from store import Store
-    from store.bundle import ImportResult
 
 __all__ = [
     "DEMO_BATCH_SIZES",
@@ -75,10 +76,6 @@ QUICK_BUDGET = TimingBudget(
     warmup_iters=3, min_iters=10, max_iters=5_000, min_time_s=0.02, max_time_s=0.1
 )
 RUN_TIMEOUT_S = 120.0
-# Result bundles measured elsewhere and committed as examples (name -> path in
-# the repository); `paretoscope demo --example NAME` imports one as imported runs.
-EXAMPLE_BUNDLES: dict[str, str] = {"h100": "examples/h100/h100-demo.parquet"}
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 # What the demo measures on a GPU, per runtime (torch's int8 runs on CPU only).
 GPU_PRECISIONS: dict[str, tuple[str, ...]] = {
     "torch": ("fp32", "fp16", "bf16"),
@@ -89,15 +86,13 @@ Phase = Literal["prepare", "measure", "done"]
 
 
 @dataclass(frozen=True)
-class DemoProgress:
-    """One step of the demo done: ``done`` of ``total`` steps (training, export, each run)."""
+class DemoProgress(StepProgress):
+    """One step of the demo done: ``done`` of ``total`` steps (training, export, each run).
+
+    ``eta_s`` is None until there is something to extrapolate from.
+    """
 
     phase: Phase
-    done: int
-    total: int
-    label: str
-    elapsed_s: float
-    eta_s: float | None  # None until there is something to extrapolate from
     runs_failed: int = 0
 
 
@@ -133,16 +128,6 @@ class DemoSummary:
         if self.runs_failed:
             text += "; failed runs are stored with their reason (see `paretoscope runs --all`)"
         return "\n".join((text, *self.notes))
-
-
-@dataclass(frozen=True)
-class _Variant:
-    """One measurable variant: a model, the file a runtime loads, and its precision."""
-
-    model: ModelRef
-    artifact: ArtifactRef
-    runtime: Literal["ort", "torch"]
-    precision: str
 
 
 @dataclass(frozen=True)
@@ -200,13 +185,11 @@ class _Clock:
         return lap
 
     def _eta(self) -> float | None:
-        left_prepare = self.n_prepare - self.prepared
-        left_runs = self.n_runs - self.measured
-        if left_prepare and not self.prepared:
+        if self.prepared < self.n_prepare and not self.prepared:
             return None
-        per_prepare = self.prepare_s / self.prepared if self.prepared else 0.0
-        per_run = self.measure_s / self.measured if self.measured else self.run_guess_s
-        return left_prepare * per_prepare + left_runs * per_run
+        prepare = eta_seconds(self.prepared, self.n_prepare, self.prepare_s) or 0.0
+        runs = eta_seconds(self.measured, self.n_runs, self.measure_s)
+        return prepare + (runs if runs is not None else self.n_runs * self.run_guess_s)
 
     def emit(self, phase: Phase, label: str) -> None:
         if self.on_progress is not None:
@@ -270,13 +253,10 @@ def run_demo(
     entries = zoo.zoo_entries(quick=quick)
     config = zoo.TrainConfig()
     budget = QUICK_BUDGET if quick else FULL_BUDGET
-    dataset_id = eval_dataset_id()
     device_list, notes = _check_devices(devices)
-    plan = _plan(entries, config, dataset_id, device_list, ort_gpu=not notes)
-
+    plan = _plan(entries, config, eval_dataset_id(), device_list, ort_gpu=not notes)
     done_keys = set() if force else _measured_keys(store, host_info().host_id, budget)
     todo = [p for p in plan if p.key not in done_keys]
-    already = len(plan) - len(todo)
     summary = DemoSummary(
         runs_ok=0,
         runs_failed=0,
@@ -286,7 +266,7 @@ def run_demo(
         zoo_version=zoo.ZOO_VERSION,
         models=len(entries),
         runs_planned=len(plan),
-        runs_already_stored=already,
+        runs_already_stored=len(plan) - len(todo),
         notes=tuple(notes),
     )
     if not todo:
@@ -298,29 +278,10 @@ def run_demo(
     # about a second of worker start-up.
     clock = _Clock(on_progress, 1 + 2 * len(needed), len(todo), budget.min_time_s + 1.0)
     with tempfile.TemporaryDirectory(prefix="paretoscope-demo-") as tmp:
-        dataset, variants = _prepare(store, needed, config, Path(tmp), clock)
-    specs: list[RunSpec] = []
-    labels: list[str] = []
-    for p in todo:
-        # torch's fp16 and bf16 cast the fp32 model when it is loaded.
-        precision = "fp32" if p.precision in ("fp16", "bf16") else p.precision
-        v = variants[(p.model_id, p.runtime, precision)]
-        spec = RunSpec(
-            run_id=new_run_id(),
-            model=v.model,
-            artifact=v.artifact,
-            runtime=p.runtime,
-            device=p.device,
-            precision=p.precision,
-            batch_size=p.batch_size,
-            threads=DEMO_THREADS,
-            dataset=dataset,
-            budget=budget,
-            timeout_s=RUN_TIMEOUT_S,
-        )
-        specs.append(spec)
-        labels.append(p.label)
-    records = _measure(store, specs, labels, executor, clock)
+        clock.start("splitting digits")
+        dataset, variants = prepare_zoo(store, needed, config, Path(tmp), clock.prepared_one)
+    specs = [_run_spec(p, variants, dataset, budget) for p in todo]
+    records = _measure(store, specs, [p.label for p in todo], executor, clock)
     ok = sum(r.status == "ok" for r in records)
     clock.emit("done", f"{ok} ok, {len(records) - ok} failed")
     return replace(
@@ -329,6 +290,31 @@ def run_demo(
         runs_failed=len(records) - ok,
         elapsed_s=time.monotonic() - started,
         run_ids=tuple(r.run_id for r in records),
+    )
+
+
+def _run_spec(
+    run: _PlannedRun,
+    variants: dict[VariantKey, DemoVariant],
+    dataset: DatasetRef,
+    budget: TimingBudget,
+) -> RunSpec:
+    """The spec of one planned run, on its prepared variant."""
+    # torch's fp16 and bf16 cast the fp32 model when it is loaded.
+    precision = "fp32" if run.precision in ("fp16", "bf16") else run.precision
+    v = variants[(run.model_id, run.runtime, precision)]
+    return RunSpec(
+        run_id=new_run_id(),
+        model=v.model,
+        artifact=v.artifact,
+        runtime=run.runtime,
+        device=run.device,
+        precision=run.precision,
+        batch_size=run.batch_size,
+        threads=DEMO_THREADS,
+        dataset=dataset,
+        budget=budget,
+        timeout_s=RUN_TIMEOUT_S,
     )
 
 
@@ -425,127 +411,6 @@ def _measured_keys(
     return keys
 
 
-VariantKey = tuple[str, str, str]  # (model_id, runtime, precision)
-
-
-def _prepare(
-    store: Store,
-    entries: Sequence[ZooModel],
-    config: TrainConfig,
-    workdir: Path,
-    clock: _Clock,
-) -> tuple[DatasetRef, dict[VariantKey, _Variant]]:
-    """Split the data, train and export each model, and put every file into the store."""
-    from measure.datasets import DATASET_NAME, digits_split, eval_dataset_id, write_eval_npz
-
-    clock.start("splitting digits")
-    split = digits_split()
-    npz = write_eval_npz(split, workdir / "digits-test.npz")
-    sha, stored = store.put_file(npz, "datasets", ".npz")
-    dataset = DatasetRef(
-        dataset_id=eval_dataset_id(seed=split.seed, test_fraction=split.test_fraction),
-        name=DATASET_NAME,
-        split="test",
-        path=str(stored),
-        n_samples=len(split.y_test),
-        sha256=sha,
-        source="scikit-learn",
-    )
-    clock.prepared_one(f"digits split: {len(split.y_train)} train, {len(split.y_test)} test")
-    variants: dict[VariantKey, _Variant] = {}
-    for entry in entries:
-        variants.update(
-            _prepare_one(store, entry, split, config, dataset.dataset_id, workdir, clock)
-        )
-    return dataset, variants
-
-
-def _prepare_one(
-    store: Store,
-    entry: ZooModel,
-    split: DigitsSplit,
-    config: TrainConfig,
-    dataset_id: str,
-    workdir: Path,
-    clock: _Clock,
-) -> dict[VariantKey, _Variant]:
-    """Train one model, export it and quantise it; its four variants."""
-    from measure import zoo
-
-    try:
-        trained = zoo.train_model(entry, split, config)
-    except Exception as err:
-        raise MeasurementError(f"could not train demo model {entry.name}: {err}") from err
-    clock.prepared_one(f"trained {entry.name} ({trained.params} params, {trained.train_s:.1f} s)")
-    try:
-        state = zoo.save_state(trained.module, workdir / f"{entry.name}.pt")
-        fp32 = zoo.export_onnx(trained.module, workdir / f"{entry.name}.onnx")
-        int8 = zoo.quantize_onnx_int8(fp32, workdir / f"{entry.name}.int8.onnx")
-    except Exception as err:
-        raise MeasurementError(f"could not export demo model {entry.name}: {err}") from err
-
-    def artifact(path: Path, fmt: Literal["onnx", "torch-state"], precision: str) -> ArtifactRef:
-        sha, stored = store.put_file(path, "artifacts", path.suffix)
-        return ArtifactRef(
-            sha256=sha,
-            format=fmt,
-            path=str(stored),
-            size_bytes=stored.stat().st_size,
-            precision=precision,
-            builder=entry.builder if fmt == "torch-state" else None,
-            builder_kwargs=dict(entry.builder_kwargs) if fmt == "torch-state" else {},
-        )
-
-    parent_id = zoo.model_id(entry, config, dataset_id)
-    recipe = (
-        f"{entry.description}. Trained here on the digits training split: Adam "
-        f"(lr {config.lr}), {config.epochs} epochs, batch {config.batch_size}, seed {config.seed}."
-    )
-    parent = ModelRef(
-        model_id=parent_id,
-        name=entry.name,
-        family=entry.family,
-        params=trained.params,
-        source="demo",
-        description=recipe,
-    )
-
-    def child(transformation: str, suffix: str, what: str) -> ModelRef:
-        return ModelRef(
-            model_id=zoo.variant_id(parent_id, transformation),
-            name=f"{entry.name}-{suffix}",
-            family=entry.family,
-            parent_model_id=parent_id,
-            transformation=transformation,
-            params=trained.params,
-            source="demo",
-            description=f"{entry.name} with {what}.",
-        )
-
-    ort_int8 = child(
-        zoo.ORT_INT8_TRANSFORMATION,
-        "int8-ort",
-        "onnxruntime dynamic quantization: int8 weights for MatMul/Gemm and Conv, "
-        "activations quantized at run time",
-    )
-    torch_int8 = child(
-        zoo.TORCH_INT8_TRANSFORMATION,
-        "int8-torch",
-        "torch.ao dynamic quantization, applied when the model is loaded: int8 weights for "
-        "nn.Linear (convolutions stay fp32), activations quantized at run time",
-    )
-    state_art = artifact(state, "torch-state", "fp32")
-    clock.prepared_one(f"exported {entry.name} (ONNX fp32, ONNX int8, state dict)")
-    found = [
-        _Variant(parent, artifact(fp32, "onnx", "fp32"), "ort", "fp32"),
-        _Variant(ort_int8, artifact(int8, "onnx", "int8"), "ort", "int8"),
-        _Variant(parent, state_art, "torch", "fp32"),
-        # The int8 torch run loads the fp32 state dict and quantises it at load time.
-        _Variant(torch_int8, state_art, "torch", "int8"),
-    ]
-    return {(v.model.model_id, v.runtime, v.precision): v for v in found}
-
-
 def _measure(
     store: Store,
     specs: Sequence[RunSpec],
@@ -576,30 +441,3 @@ def _measure(
     clock.start_runs()
     executor.run(specs, on_result, on_progress)
     return records
-
-
-def example_bundle_path(name: str) -> Path:
-    """The committed example bundle called ``name``; ``InputError`` when unknown or absent."""
-    if name not in EXAMPLE_BUNDLES:
-        raise InputError(
-            f"unknown example {name!r}; choose one of: {', '.join(sorted(EXAMPLE_BUNDLES))}"
-        )
-    path = _REPO_ROOT / EXAMPLE_BUNDLES[name]
-    if not path.is_file():
-        raise InputError(
-            f"the example bundle {EXAMPLE_BUNDLES[name]} is not part of this installation; "
-            "get it from the repository and run `paretoscope import FILE`"
-        )
-    return path
-
-
-def import_example(store: Store, name: str) -> ImportResult:
-    """Import the example bundle ``name`` into ``store`` (idempotent; runs marked imported).
-
-    The runs keep the host and device they were measured on (e.g. an H100
-    machine), so the dashboard shows them beside this host's runs, labelled
-    as imported. Raises ``InputError`` for an unknown or broken bundle.
-    """
-    from store.bundle import import_bundle
-
-    return import_bundle(store, example_bundle_path(name), name=f"example {name}")

@@ -8,23 +8,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from paretoscope.core.errors import InputError
-from paretoscope.core.records import (
-    ArtifactRef,
-    DatasetRef,
-    ModelRef,
-)
-
-if TYPE_CHECKING:
-    from measure.evaldata import EvalSet
-    from store import Store
-
 from paretoscope.core.modelinfo import Dim, ModelInfo
+from paretoscope.core.records import ArtifactRef, DatasetRef, ModelRef
 from paretoscope.profiling.inspection import (
     _INSPECT_TIMEOUT_S,
     inspect_in_worker,
@@ -39,6 +30,10 @@ from paretoscope.profiling.request import (
     torch_uploads_allowed,
     validate_options,
 )
+
+if TYPE_CHECKING:
+    from measure.evaldata import EvalSet
+    from store import Store
 
 
 @dataclass(frozen=True)
@@ -224,53 +219,18 @@ def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
     once). Nothing is written to the database here. Raises ``InputError``
     with a specific message for every refusal.
     """
+    validate_options(request)
+    with tempfile.TemporaryDirectory(prefix="paretoscope-plan-") as tmp:
+        return _plan_in(store, request, Path(tmp))
+
+
+def _plan_in(store: Store, request: ProfileRequest, tmp: Path) -> ProfilePlan:
+    """``plan_profile`` with ``tmp``, a scratch folder: every check, then every write."""
     from measure.evaldata import load_eval_set
     from measure.variants import transformation_text
 
-    validate_options(request)
-    with tempfile.TemporaryDirectory(prefix="paretoscope-plan-") as tmp:
-        return _plan_in(
-            store, request, Path(tmp), load_eval_set, _store_eval_set, transformation_text
-        )
-
-
-def _plan_in(
-    store: Store,
-    request: ProfileRequest,
-    tmp: Path,
-    load_eval_set: Any,
-    store_eval_set: Any,
-    transformation_text: Callable[[str, int], str],
-) -> ProfilePlan:
     notes: list[str] = []
-    model_path = Path(request.model_path)
-    torch_info: ModelInfo | None = None
-    info: ModelInfo
-    if is_torch_target(request.model_path):
-        if request.source != "cli" and not torch_uploads_allowed():
-            raise InputError(
-                f"refused {model_path.name}: PyTorch programs run code when loaded; they are "
-                f"profiled from the command line, or uploaded only where the server sets "
-                f"{ALLOW_TORCH_UPLOADS_ENV}=1"
-            )
-        torch_info, onnx_path, torch_notes = inspect_torch_in_worker(
-            request.model_path,
-            tmp / "torch",
-            onnx_export="ort" in request.runtimes,
-            timeout_s=request.timeout_s,
-        )
-        notes.extend(torch_notes)
-        info = torch_info
-        if onnx_path is not None:
-            info = inspect_in_worker(onnx_path, timeout_s=_INSPECT_TIMEOUT_S)
-            _check_model(info, dataclasses.replace(request, runtimes=("ort",)))
-            notes.append("ort runs measure the model's ONNX export (torch.onnx, dynamo)")
-    else:
-        if not model_path.is_file():
-            raise InputError(f"model file not found: {model_path}")
-        info = inspect_in_worker(model_path, timeout_s=_INSPECT_TIMEOUT_S)
-        _check_model(info, request)
-
+    info, torch_info = _inspect_model(request, tmp, notes)
     data = None
     data_dims: dict[str, int] | None = None
     if request.data_path or request.builtin_data:
@@ -286,22 +246,7 @@ def _plan_in(
         request.runtimes, request.precisions, request.batches, request.threads, dims
     )
     if torch_info is not None:
-        # A torch.export program runs at the precision it was exported in;
-        # the cheaper variants are made from its ONNX export.
-        skipped = sorted(
-            {p.precision for p in sweep if p.runtime == "torch" and p.precision != "fp32"}
-        )
-        if skipped:
-            notes.append(
-                f"torch runs a .pt2 program at fp32 only: skipped torch × {', '.join(skipped)} "
-                "(the ort runs measure those variants)"
-            )
-        sweep = tuple(p for p in sweep if p.runtime != "torch" or p.precision == "fp32")
-        if not sweep:
-            raise InputError(
-                "nothing to run: the torch runtime measures a PyTorch program at fp32 only; "
-                "add --precision fp32 or --runtime ort for fp16/int8 variants of its ONNX export"
-            )
+        sweep = _torch_sweep(sweep, notes)
 
     # Everything is valid: from here on, write.
     calib = min(request.calib_items, data.n_items) if data is not None else 0
@@ -310,38 +255,10 @@ def _plan_in(
         for p in request.precisions
         if p != "fp32" and info.format == "onnx"
     )
-    dataset = None
-    if data is not None:
-        dataset = store_eval_set(store, data, info, tmp)
-    torch_artifact = None
-    if torch_info is not None:
-        tsha, tstored = store.put_file(Path(torch_info.path), "artifacts", ".pt2")
-        torch_artifact = ArtifactRef(
-            sha256=tsha, format="pt2", path=str(tstored), size_bytes=torch_info.size_bytes
-        )
-    if info.format == "onnx":
-        sha, stored = _store_model(store, info)
-        artifact = ArtifactRef(
-            sha256=sha, format="onnx", path=str(stored), size_bytes=info.size_bytes
-        )
-    else:
-        assert torch_artifact is not None  # info is torch_info: set just above
-        sha, artifact = torch_artifact.sha256, torch_artifact
-    name = request.name or (
-        model_path.stem if model_path.is_file() else request.model_path.replace(":", ".")
-    )
-    producer = info.producer or "unknown producer"
-    source_sha = torch_artifact.sha256 if torch_artifact is not None else sha
-    model = ModelRef(
-        model_id=f"{request.source}-{source_sha[:16]}",
-        name=name,
-        family="user",
-        task=request.task,
-        params=info.params,
-        source=request.source,
-        description=f"{request.model_path}; {producer}"
-        + (f"; opset {info.opset}" if info.opset is not None else ""),
-    )
+    dataset = _store_eval_set(store, data, info, tmp) if data is not None else None
+    artifact, torch_artifact = _store_artifacts(store, info, torch_info)
+    source = torch_artifact if torch_artifact is not None else artifact
+    model = _model_ref(request, info, source.sha256)
     if dataset is None:
         notes.append("efficiency only: no evaluation data, timed on random inputs")
     if request.reported_accuracy is not None:
@@ -356,4 +273,101 @@ def _plan_in(
         sweep,
         tuple(notes),
         torch_artifact=torch_artifact,
+    )
+
+
+def _inspect_model(
+    request: ProfileRequest, tmp: Path, notes: list[str]
+) -> tuple[ModelInfo, ModelInfo | None]:
+    """The model to run (an ONNX file, or a PyTorch program's ONNX export) and the program.
+
+    Inspected in child processes and checked against the request. The
+    second item is the PyTorch program's own information (None for an ONNX
+    model); it is also the first when no ONNX export was asked for. What the
+    user should know is appended to ``notes``.
+    """
+    model_path = Path(request.model_path)
+    if not is_torch_target(request.model_path):
+        if not model_path.is_file():
+            raise InputError(f"model file not found: {model_path}")
+        info = inspect_in_worker(model_path, timeout_s=_INSPECT_TIMEOUT_S)
+        _check_model(info, request)
+        return info, None
+    if request.source != "cli" and not torch_uploads_allowed():
+        raise InputError(
+            f"refused {model_path.name}: PyTorch programs run code when loaded; they are "
+            f"profiled from the command line, or uploaded only where the server sets "
+            f"{ALLOW_TORCH_UPLOADS_ENV}=1"
+        )
+    torch_info, onnx_path, torch_notes = inspect_torch_in_worker(
+        request.model_path,
+        tmp / "torch",
+        onnx_export="ort" in request.runtimes,
+        timeout_s=request.timeout_s,
+    )
+    notes.extend(torch_notes)
+    if onnx_path is None:
+        return torch_info, torch_info
+    info = inspect_in_worker(onnx_path, timeout_s=_INSPECT_TIMEOUT_S)
+    _check_model(info, dataclasses.replace(request, runtimes=("ort",)))
+    notes.append("ort runs measure the model's ONNX export (torch.onnx, dynamo)")
+    return info, torch_info
+
+
+def _torch_sweep(sweep: tuple[SweepPoint, ...], notes: list[str]) -> tuple[SweepPoint, ...]:
+    """The sweep of a PyTorch program: its ``torch`` runs at fp32 only, saying what was skipped.
+
+    A torch.export program runs at the precision it was exported in; the
+    cheaper variants are made from its ONNX export. Raises ``InputError``
+    when nothing is left to run.
+    """
+    skipped = sorted({p.precision for p in sweep if p.runtime == "torch" and p.precision != "fp32"})
+    if skipped:
+        notes.append(
+            f"torch runs a .pt2 program at fp32 only: skipped torch × {', '.join(skipped)} "
+            "(the ort runs measure those variants)"
+        )
+    kept = tuple(p for p in sweep if p.runtime != "torch" or p.precision == "fp32")
+    if not kept:
+        raise InputError(
+            "nothing to run: the torch runtime measures a PyTorch program at fp32 only; "
+            "add --precision fp32 or --runtime ort for fp16/int8 variants of its ONNX export"
+        )
+    return kept
+
+
+def _store_artifacts(
+    store: Store, info: ModelInfo, torch_info: ModelInfo | None
+) -> tuple[ArtifactRef, ArtifactRef | None]:
+    """Put the model files into the store: the file runs load, and the PyTorch program if any."""
+    torch_artifact = None
+    if torch_info is not None:
+        tsha, tstored = store.put_file(Path(torch_info.path), "artifacts", ".pt2")
+        torch_artifact = ArtifactRef(
+            sha256=tsha, format="pt2", path=str(tstored), size_bytes=torch_info.size_bytes
+        )
+    if info.format != "onnx":
+        assert torch_artifact is not None  # info is torch_info: a PyTorch program
+        return torch_artifact, torch_artifact
+    sha, stored = _store_model(store, info)
+    artifact = ArtifactRef(sha256=sha, format="onnx", path=str(stored), size_bytes=info.size_bytes)
+    return artifact, torch_artifact
+
+
+def _model_ref(request: ProfileRequest, info: ModelInfo, source_sha: str) -> ModelRef:
+    """The profiled model, identified by the sha256 of the file the user gave."""
+    model_path = Path(request.model_path)
+    name = request.name or (
+        model_path.stem if model_path.is_file() else request.model_path.replace(":", ".")
+    )
+    producer = info.producer or "unknown producer"
+    return ModelRef(
+        model_id=f"{request.source}-{source_sha[:16]}",
+        name=name,
+        family="user",
+        task=request.task,
+        params=info.params,
+        source=request.source,
+        description=f"{request.model_path}; {producer}"
+        + (f"; opset {info.opset}" if info.opset is not None else ""),
     )

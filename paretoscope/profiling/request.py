@@ -6,23 +6,14 @@ import itertools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from paretoscope.core.errors import InputError
-from paretoscope.core.records import (
-    PRECISIONS,
-    RUNTIMES,
-    TimingBudget,
-)
-
-if TYPE_CHECKING:
-    pass
-
 from paretoscope.core.modelinfo import BUILTIN_DATASETS, TASKS, Task
+from paretoscope.core.records import PRECISIONS, RUNTIMES, TimingBudget
 
 #: Precisions a profile can generate and measure (``bf16`` is torch-only and not offered).
 PROFILE_PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "int8-static")
-
 
 #: Setting that lets the browser accept PyTorch programs; loading one can run code.
 ALLOW_TORCH_UPLOADS_ENV = "PARETOSCOPE_ALLOW_TORCH_UPLOADS"

@@ -7,39 +7,38 @@ import functools
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from paretoscope.core.records import (
     AccuracyResult,
     ArtifactRef,
     ModelRef,
+    RunRecord,
+    RunSpec,
+    new_run_id,
 )
+from paretoscope.present.progress import StepProgress, eta_seconds
+from paretoscope.profiling.plan import ProfilePlan, VariantStep, plan_profile
+from paretoscope.profiling.request import ProfileRequest, SweepPoint
 
 if TYPE_CHECKING:
     from measure.executor import Executor
+    from measure.executor import Progress as ExecutorProgress
     from store import Store
-
-from paretoscope.profiling.plan import ProfilePlan, plan_profile
-from paretoscope.profiling.request import ProfileRequest
 
 
 @dataclass(frozen=True)
-class ProfileProgress:
+class ProfileProgress(StepProgress):
     """Where a profile stands. Times in seconds.
 
     ``phase`` is ``variants`` while variants are generated, ``runs`` while
     runs are measured, ``done`` at the end. ``done``/``total`` count steps
     (variants plus runs). ``eta_s`` is None until a step has finished.
-    Field names match ``paretoscope.progressbar`` and ``ProgressFile``.
+    ``stage`` is the stage the current run's worker reached.
     """
 
-    done: int
-    total: int
-    label: str
-    elapsed_s: float
-    eta_s: float | None
     phase: str = "runs"
     stage: str = ""
 
@@ -73,24 +72,6 @@ class ProfileSummary:
         return "\n".join([head, *(f"  failed: {f}" for f in self.failures)])
 
 
-def _keep_as(keep: Callable[[Any, str], None], label: str, record: Any) -> None:
-    keep(record, label)
-
-
-def _reported(plan: ProfilePlan) -> AccuracyResult | None:
-    value = plan.request.reported_accuracy
-    if value is None or plan.dataset is not None:
-        return None
-    return AccuracyResult(
-        metric="top1",
-        value=float(value),
-        dataset_id="reported",
-        n_samples=0,
-        origin="reported",
-        note="typed by the user when profiling; not measured by Paretoscope",
-    )
-
-
 def run_profile(
     store: Store,
     plan: ProfilePlan | ProfileRequest,
@@ -112,43 +93,124 @@ def run_profile(
     failed records, counted in the summary.
     """
     from measure.executor import LocalExecutor
-    from measure.executor import Progress as ExecProgress
-    from measure.variants import make_variant_in_worker
-    from measure.worker import failed_record
-    from paretoscope.core.errors import ParetoscopeError
-    from paretoscope.core.records import RunRecord, RunSpec, new_run_id
-    from paretoscope.core.timefmt import utc_now_iso
 
     if isinstance(plan, ProfileRequest):
         plan = plan_profile(store, plan)
-    request = plan.request
-    executor = executor or LocalExecutor()
     cancel = should_cancel or (lambda: False)
-    t0 = time.monotonic()
-    total = plan.n_steps
-    done = 0
-    step_started = t0
+    steps = _Steps(on_progress, plan.n_steps)
+    ledger = _Ledger(store, _reported_accuracy(plan))
+    variants = _make_variants(store, plan, steps, cancel, ledger)
+    cancelled = variants.cancelled or _measure_sweep(
+        plan, variants, executor or LocalExecutor(), steps, cancel, ledger
+    )
+    elapsed = steps.finish()
+    return ProfileSummary(
+        model_id=plan.model.model_id,
+        run_ids=tuple(ledger.run_ids),
+        n_ok=ledger.n_ok,
+        n_failed=ledger.n_failed,
+        failures=tuple(ledger.failures),
+        variant_model_ids=tuple(m.model_id for p, m in variants.models.items() if p != "fp32"),
+        cancelled=cancelled,
+        elapsed_s=elapsed,
+        n_planned=plan.n_runs,
+    )
 
-    def emit(label: str, phase: str, stage: str = "") -> None:
-        if on_progress is None:
+
+class _Steps:
+    """A profile's steps (variants, then runs) so far, reported with an ETA."""
+
+    def __init__(self, on_progress: Callable[[ProfileProgress], None] | None, total: int) -> None:
+        self.on_progress = on_progress
+        self.total = total
+        self.done = 0
+        self.started = self.last_done = time.monotonic()
+
+    def emit(self, label: str, phase: str, stage: str = "") -> None:
+        if self.on_progress is None:
             return
-        elapsed = time.monotonic() - t0
-        eta = None
-        if done:
-            per_step = (step_started - t0) / done
-            eta = max(0.0, per_step * (total - done) - (time.monotonic() - step_started))
-        on_progress(ProfileProgress(done, total, label, elapsed, eta, phase, stage))
+        elapsed = time.monotonic() - self.started
+        eta = eta_seconds(self.done, self.total, elapsed, last_done_s=self.last_done - self.started)
+        self.on_progress(ProfileProgress(self.done, self.total, label, elapsed, eta, phase, stage))
 
-    artifacts: dict[str, ArtifactRef] = {"fp32": plan.artifact}
-    models: dict[str, ModelRef] = {"fp32": plan.model}
-    variant_errors: dict[str, str] = {}
-    failures: list[str] = []
-    cancelled = False
+    def step_done(self) -> None:
+        self.done += 1
+        self.last_done = time.monotonic()
+
+    def finish(self) -> float:
+        """Report the end; the seconds since the start."""
+        elapsed = time.monotonic() - self.started
+        if self.on_progress is not None:
+            self.on_progress(
+                ProfileProgress(self.done, self.total, "done", elapsed, 0.0, "done", "done")
+            )
+        return elapsed
+
+
+class _Ledger:
+    """Stores each record as it arrives and counts ok runs, failed runs and failures."""
+
+    def __init__(self, store: Store, reported: AccuracyResult | None) -> None:
+        self.store = store
+        self.reported = reported  # stored with each ok fp32 run
+        self.run_ids: list[str] = []
+        self.n_ok = self.n_failed = 0
+        self.failures: list[str] = []  # "label: reason"
+
+    def keep(self, record: RunRecord, label: str) -> None:
+        if record.status == "ok" and self.reported is not None and record.spec.precision == "fp32":
+            record = dataclasses.replace(record, accuracy=(self.reported,))
+        self.store.ingest(record)
+        self.run_ids.append(record.run_id)
+        if record.status == "ok":
+            self.n_ok += 1
+        else:
+            self.n_failed += 1
+            self.failures.append(f"{label}: {record.error}")
+
+
+def _reported_accuracy(plan: ProfilePlan) -> AccuracyResult | None:
+    """The accuracy the user typed, as a ``reported`` result; None when not given (or data is)."""
+    value = plan.request.reported_accuracy
+    if value is None or plan.dataset is not None:
+        return None
+    return AccuracyResult(
+        metric="top1",
+        value=float(value),
+        dataset_id="reported",
+        n_samples=0,
+        origin="reported",
+        note="typed by the user when profiling; not measured by Paretoscope",
+    )
+
+
+@dataclass
+class _Variants:
+    """The files and models runs measure, by precision (``fp32``: the stored model)."""
+
+    artifacts: dict[str, ArtifactRef]
+    models: dict[str, ModelRef]
+    errors: dict[str, str] = field(default_factory=dict)  # precision -> why it was not made
+    cancelled: bool = False
+
+
+def _make_variants(
+    store: Store,
+    plan: ProfilePlan,
+    steps: _Steps,
+    cancel: Callable[[], bool],
+    ledger: _Ledger,
+) -> _Variants:
+    """Make each planned variant in a worker process and store it; a failure is noted."""
+    from measure.variants import make_variant_in_worker
+    from paretoscope.core.errors import ParetoscopeError
+
+    made = _Variants(artifacts={"fp32": plan.artifact}, models={"fp32": plan.model})
     for step in plan.variants:
         if cancel():
-            cancelled = True
+            made.cancelled = True
             break
-        emit(f"making the {step.precision} variant", "variants")
+        steps.emit(f"making the {step.precision} variant", "variants")
         with tempfile.TemporaryDirectory(prefix="paretoscope-variant-") as tmp:
             dst = Path(tmp) / f"{step.precision}.onnx"
             try:
@@ -157,101 +219,101 @@ def run_profile(
                     step.precision,
                     dst,
                     calib_data=plan.dataset.path if plan.dataset is not None else None,
-                    calib_items=request.calib_items,
-                    timeout_s=request.timeout_s,
+                    calib_items=plan.request.calib_items,
+                    timeout_s=plan.request.timeout_s,
                 )
             except ParetoscopeError as err:
-                variant_errors[step.precision] = (
-                    f"making the {step.precision} variant failed: {err}"
-                )
-                failures.append(f"{step.precision} variant: {err}")
+                made.errors[step.precision] = f"making the {step.precision} variant failed: {err}"
+                ledger.failures.append(f"{step.precision} variant: {err}")
             else:
-                sha, stored = store.put_file(dst, "artifacts", ".onnx")
-                artifacts[step.precision] = ArtifactRef(
-                    sha256=sha,
-                    format="onnx",
-                    path=str(stored),
-                    size_bytes=stored.stat().st_size,
-                    precision=step.precision,
-                )
-                models[step.precision] = ModelRef(
-                    model_id=f"{plan.model.model_id}-{step.precision}",
-                    name=f"{plan.model.name} {step.precision}",
-                    family=plan.model.family,
-                    task=plan.model.task,
-                    parent_model_id=plan.model.model_id,
-                    transformation=step.transformation,
-                    params=plan.model.params,
-                    source=plan.model.source,
-                    description=f"{step.precision} variant of {plan.model.name}",
-                )
-        done += 1
-        step_started = time.monotonic()
+                made.artifacts[step.precision] = _store_variant(store, dst, step.precision)
+                made.models[step.precision] = _variant_model(plan.model, step)
+        steps.step_done()
+    return made
 
-    reported = _reported(plan)
-    run_ids: list[str] = []
-    n_ok = n_failed = 0
 
-    def keep(record: RunRecord, label: str) -> None:
-        nonlocal n_ok, n_failed
-        if record.status == "ok" and reported is not None and record.spec.precision == "fp32":
-            record = dataclasses.replace(record, accuracy=(reported,))
-        store.ingest(record)
-        run_ids.append(record.run_id)
-        if record.status == "ok":
-            n_ok += 1
-        else:
-            n_failed += 1
-            failures.append(f"{label}: {record.error}")
-
-    for point in plan.sweep if not cancelled else ():
-        if cancel():
-            cancelled = True
-            break
-        precision = point.precision
-        spec = RunSpec(
-            run_id=new_run_id(),
-            model=models.get(precision, plan.model),
-            artifact=plan.torch_artifact
-            if point.runtime == "torch" and plan.torch_artifact is not None
-            else artifacts.get(precision, plan.artifact),
-            runtime=point.runtime,  # type: ignore[arg-type]  # validated in plan_profile
-            precision=precision,
-            batch_size=point.batch_size,
-            threads=point.threads,
-            dataset=plan.dataset,
-            budget=request.budget,
-            dims=dict(point.dims),
-            timeout_s=request.timeout_s,
-            mem_limit_mb=request.mem_limit_mb,
-            job_id=request.job_id,
-        )
-        label = f"{plan.model.name} · {point.label}"
-        if precision in variant_errors:
-            now = utc_now_iso()
-            keep(failed_record(spec, variant_errors[precision], started_at=now), label)
-        else:
-            emit(label, "runs", "started")
-
-            def relay(p: ExecProgress, label: str = label) -> None:
-                if p.current is not None:
-                    emit(label, "runs", p.stage)
-
-            executor.run([spec], functools.partial(_keep_as, keep, label), relay)
-        done += 1
-        step_started = time.monotonic()
-
-    elapsed = time.monotonic() - t0
-    if on_progress is not None:
-        on_progress(ProfileProgress(done, total, "done", elapsed, 0.0, "done", "done"))
-    return ProfileSummary(
-        model_id=plan.model.model_id,
-        run_ids=tuple(run_ids),
-        n_ok=n_ok,
-        n_failed=n_failed,
-        failures=tuple(failures),
-        variant_model_ids=tuple(m.model_id for p, m in models.items() if p != "fp32"),
-        cancelled=cancelled,
-        elapsed_s=elapsed,
-        n_planned=plan.n_runs,
+def _store_variant(store: Store, path: Path, precision: str) -> ArtifactRef:
+    sha, stored = store.put_file(path, "artifacts", ".onnx")
+    return ArtifactRef(
+        sha256=sha,
+        format="onnx",
+        path=str(stored),
+        size_bytes=stored.stat().st_size,
+        precision=precision,
     )
+
+
+def _variant_model(parent: ModelRef, step: VariantStep) -> ModelRef:
+    return ModelRef(
+        model_id=f"{parent.model_id}-{step.precision}",
+        name=f"{parent.name} {step.precision}",
+        family=parent.family,
+        task=parent.task,
+        parent_model_id=parent.model_id,
+        transformation=step.transformation,
+        params=parent.params,
+        source=parent.source,
+        description=f"{step.precision} variant of {parent.name}",
+    )
+
+
+def _measure_sweep(
+    plan: ProfilePlan,
+    variants: _Variants,
+    executor: Executor,
+    steps: _Steps,
+    cancel: Callable[[], bool],
+    ledger: _Ledger,
+) -> bool:
+    """Measure each sweep point in turn (or record why it cannot be); True when cancelled."""
+    from measure.worker import failed_record
+    from paretoscope.core.timefmt import utc_now_iso
+
+    for point in plan.sweep:
+        if cancel():
+            return True
+        spec = _run_spec(plan, variants, point)
+        label = f"{plan.model.name} · {point.label}"
+        if point.precision in variants.errors:
+            reason = variants.errors[point.precision]
+            ledger.keep(failed_record(spec, reason, started_at=utc_now_iso()), label)
+        else:
+            _measure_point(executor, spec, label, steps, ledger)
+        steps.step_done()
+    return False
+
+
+def _run_spec(plan: ProfilePlan, variants: _Variants, point: SweepPoint) -> RunSpec:
+    """The spec of one sweep point: its variant's model and file (torch runs: the program)."""
+    request = plan.request
+    artifact = variants.artifacts.get(point.precision, plan.artifact)
+    if point.runtime == "torch" and plan.torch_artifact is not None:
+        artifact = plan.torch_artifact
+    return RunSpec(
+        run_id=new_run_id(),
+        model=variants.models.get(point.precision, plan.model),
+        artifact=artifact,
+        runtime=point.runtime,  # type: ignore[arg-type]  # validated in plan_profile
+        precision=point.precision,
+        batch_size=point.batch_size,
+        threads=point.threads,
+        dataset=plan.dataset,
+        budget=request.budget,
+        dims=dict(point.dims),
+        timeout_s=request.timeout_s,
+        mem_limit_mb=request.mem_limit_mb,
+        job_id=request.job_id,
+    )
+
+
+def _measure_point(
+    executor: Executor, spec: RunSpec, label: str, steps: _Steps, ledger: _Ledger
+) -> None:
+    """Measure one run, relaying its worker's stages as progress."""
+    steps.emit(label, "runs", "started")
+
+    def relay(p: ExecutorProgress) -> None:
+        if p.current is not None:
+            steps.emit(label, "runs", p.stage)
+
+    executor.run([spec], functools.partial(ledger.keep, label=label), relay)

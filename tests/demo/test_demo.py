@@ -183,7 +183,7 @@ def test_failed_runs_are_stored_the_demo_goes_on_and_they_are_retried(
 
 
 def test_importing_the_demo_imports_no_ml_library() -> None:
-    code = "import sys, paretoscope.demo; print(' '.join(sorted(sys.modules)))"
+    code = "import sys, paretoscope.profiling.demo; print(' '.join(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
