@@ -1,10 +1,11 @@
 """The executor seam: something that measures a sequence of runs and streams back their records.
 
 ``LocalExecutor`` measures one run at a time on this host, each in a fresh
-worker process. A later Dask executor implements the same ``Executor``
-protocol; callers (the CLI, the Streamlit page) depend only on it. Records
-are handed to ``on_result`` as each run finishes, so a caller can store them
-as they arrive and lose nothing when a later run hangs the machine.
+worker process; ``measure.cluster.DaskExecutor`` implements the same
+``Executor`` protocol on a Dask cluster. Callers (the CLI, the Streamlit
+page) depend only on the protocol. Records are handed to ``on_result`` as
+each run finishes, so a caller can store them as they arrive and lose
+nothing when a later run hangs the machine.
 """
 
 from __future__ import annotations

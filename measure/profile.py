@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from measure.devices import cpu_governor, device_for, host_info
-from measure.energy import energy_meter_for
+from measure.energy import EnergyMeter, energy_meter_for
 from measure.evaluate import evaluate, load_eval_arrays
 from measure.memory import BYTES_PER_MB, current_rss_mb, memory_stats
 from measure.runtimes import Session, random_batch, runtime_for
@@ -31,6 +31,8 @@ from paretoscope.core.records import (
     ArtifactRef,
     DeviceInfo,
     EnergyStats,
+    HostInfo,
+    LatencyStats,
     MemoryStats,
     Provenance,
     RunRecord,
@@ -209,6 +211,129 @@ def _validate(spec: RunSpec) -> None:
         raise InputError("invalid run: " + "; ".join(problems))
 
 
+def _pin_threads(spec: RunSpec) -> None:
+    # Effective only before the runtime's library starts its thread pools,
+    # which is always the case in a fresh worker.
+    for var in THREAD_ENV_VARS:
+        os.environ[var] = str(spec.threads)
+
+
+def _energy_meter(
+    spec: RunSpec, device: DeviceInfo, notes: list[str]
+) -> tuple[EnergyMeter, TimingBudget]:
+    """The device's energy meter, and the budget stretched to the window it needs (noted)."""
+    uuid = _gpu_uuid(device) if device.kind == "cuda" else None
+    meter = energy_meter_for(spec.device, uuid=uuid)
+    budget = spec.budget
+    if meter.min_window_s > budget.min_time_s:
+        budget = _stretch(budget, meter.min_window_s)
+        notes.append(
+            f"timed window stretched to at least {meter.min_window_s:.2g} s so the energy "
+            "counter's steps are small against it"
+        )
+    return meter, budget
+
+
+def _timed_window(
+    session: Session,
+    spec: RunSpec,
+    step: Callable[[], object],
+    meter: EnergyMeter,
+    budget: TimingBudget,
+) -> tuple[LatencyStats, EnergyStats]:
+    """Latency of ``step`` under ``budget``, and the energy over exactly the timed iterations."""
+    sync = session.sync if session.needs_sync else None
+    energy: EnergyStats = EnergyStats.unavailable("the timed loop did not finish")
+
+    def stop_meter(n_iter: int) -> None:
+        nonlocal energy
+        energy = meter.stop(items=n_iter * spec.batch_size)
+
+    session.reset_peak_device_memory()
+    with session.timing_context():
+        latency = measure_latency(
+            step,
+            sync,
+            budget,
+            on_window_start=meter.start,
+            on_window_end=stop_meter,
+            clock=session.step_clock(),
+        )
+    return latency, energy
+
+
+def _energy_notes(energy: EnergyStats) -> list[str]:
+    if energy.source == "rapl":
+        return ["energy: RAPL package counters, which include other processes"]
+    if energy.source == "nvml":
+        return [
+            "energy: NVML total-energy counter of the whole GPU board over the timed "
+            "window; power samples in env cross-check it"
+        ]
+    return []
+
+
+def _measure(
+    session: Session,
+    spec: RunSpec,
+    *,
+    host: HostInfo,
+    device: DeviceInfo,
+    started_at: str,
+    baseline_mb: float | None,
+    stage: Callable[[str], None],
+) -> RunRecord:
+    """The stages after loading: input batch, timed loop under the meter, memory, accuracy."""
+    batch, notes = input_batch(session, spec)
+    step = session.step_fn(batch)
+
+    stage("timing")
+    meter, budget = _energy_meter(spec, device, notes)
+    latency, energy = _timed_window(session, spec, step, meter, budget)
+    # Clocks and temperature as the timed loop left them; other processes.
+    gpu_env, gpu_warnings = _gpu_state(device) if device.kind == "cuda" else ({}, [])
+    meter_env = meter.provenance()
+    # Read before evaluation, whose whole-data-set buffers are not part of
+    # serving one batch.
+    memory = _memory(session, baseline_mb)
+
+    stage("evaluating")
+    accuracy = (
+        evaluate(session, spec.dataset, spec.batch_size, spec.model.task)
+        if spec.dataset is not None
+        else ()
+    )
+    notes.extend(_energy_notes(energy))
+    notes.extend(gpu_warnings)
+    provenance = Provenance(
+        runtime_version=session.version,
+        library_versions=_library_versions(session, spec),
+        execution_provider=session.execution_provider,
+        input_shapes={name: list(array.shape) for name, array in batch.items()},
+        env={**_env(session, spec), **gpu_env, **meter_env},
+        notes=(*session.notes, *notes),
+    )
+    return RunRecord(
+        run_id=spec.run_id,
+        spec=spec,
+        status="ok",
+        started_at=started_at,
+        finished_at=utc_now(),
+        host=host,
+        device=device,
+        provenance=provenance,
+        latency=latency,
+        memory=memory,
+        energy=energy,
+        accuracy=accuracy,
+        throughput_per_s=spec.batch_size / (latency.p50_ms / 1000.0)
+        if latency.p50_ms > 0
+        else None,
+        model_size_mb=artifact_size_mb(spec.artifact),
+        params=session.params,
+    )
+
+
 def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None) -> RunRecord:
     """Measure ``spec`` in this process and return an ``ok`` ``RunRecord``.
 
@@ -226,10 +351,7 @@ def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None)
 
     started_at = utc_now()
     _validate(spec)
-    # Effective only before the runtime's library starts its thread pools,
-    # which is always the case in a fresh worker.
-    for var in THREAD_ENV_VARS:
-        os.environ[var] = str(spec.threads)
+    _pin_threads(spec)
     host = host_info()
     device = device_for(spec.device, host)
 
@@ -238,84 +360,14 @@ def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None)
     baseline_mb = current_rss_mb()
     session = runtime.load(spec)
     try:
-        batch, notes = input_batch(session, spec)
-        step = session.step_fn(batch)
-        sync = session.sync if session.needs_sync else None
-
-        stage("timing")
-        on_gpu = device.kind == "cuda"
-        meter = energy_meter_for(spec.device, uuid=_gpu_uuid(device) if on_gpu else None)
-        energy: EnergyStats = EnergyStats.unavailable("the timed loop did not finish")
-        budget = spec.budget
-        min_window_s = float(getattr(meter, "min_window_s", 0.0))
-        if min_window_s > budget.min_time_s:
-            budget = _stretch(budget, min_window_s)
-            notes.append(
-                f"timed window stretched to at least {min_window_s:.2g} s so the energy "
-                "counter's steps are small against it"
-            )
-
-        def stop_meter(n_iter: int) -> None:
-            nonlocal energy
-            energy = meter.stop(items=n_iter * spec.batch_size)
-
-        session.reset_peak_device_memory()
-        with session.timing_context():
-            latency = measure_latency(
-                step,
-                sync,
-                budget,
-                on_window_start=meter.start,
-                on_window_end=stop_meter,
-                clock=session.step_clock(),
-            )
-        # Clocks and temperature as the timed loop left them; other processes.
-        gpu_env, gpu_warnings = _gpu_state(device) if on_gpu else ({}, [])
-        meter_env: dict[str, str] = getattr(meter, "provenance", dict)()
-        # Read before evaluation, whose whole-data-set buffers are not part
-        # of serving one batch.
-        memory = _memory(session, baseline_mb)
-
-        stage("evaluating")
-        accuracy = (
-            evaluate(session, spec.dataset, spec.batch_size, spec.model.task)
-            if spec.dataset is not None
-            else ()
-        )
-        if energy.source == "rapl":
-            notes.append("energy: RAPL package counters, which include other processes")
-        elif energy.source == "nvml":
-            notes.append(
-                "energy: NVML total-energy counter of the whole GPU board over the timed "
-                "window; power samples in env cross-check it"
-            )
-        notes.extend(gpu_warnings)
-        provenance = Provenance(
-            runtime_version=session.version,
-            library_versions=_library_versions(session, spec),
-            execution_provider=session.execution_provider,
-            input_shapes={name: list(array.shape) for name, array in batch.items()},
-            env={**_env(session, spec), **gpu_env, **meter_env},
-            notes=(*session.notes, *notes),
-        )
-        record = RunRecord(
-            run_id=spec.run_id,
-            spec=spec,
-            status="ok",
-            started_at=started_at,
-            finished_at=utc_now(),
+        record = _measure(
+            session,
+            spec,
             host=host,
             device=device,
-            provenance=provenance,
-            latency=latency,
-            memory=memory,
-            energy=energy,
-            accuracy=accuracy,
-            throughput_per_s=spec.batch_size / (latency.p50_ms / 1000.0)
-            if latency.p50_ms > 0
-            else None,
-            model_size_mb=artifact_size_mb(spec.artifact),
-            params=session.params,
+            started_at=started_at,
+            baseline_mb=baseline_mb,
+            stage=stage,
         )
     finally:
         session.close()

@@ -232,63 +232,97 @@ def measure_latency(
         step()
         if sync is not None:
             sync()
-
-    perf = time.perf_counter_ns
-    samples: list[int] = []
-    append = samples.append
-    max_iters = budget.max_iters
-    min_iters = budget.min_iters
-    max_time_ns = int(budget.max_time_s * 1e9)
-    min_time_ns = int(budget.min_time_s * 1e9)
-    target = budget.target_ci_rel
-    chunk = 1  # until one iteration has been timed we know nothing of its cost
-    stop_reason = "max_iters"
-
     if on_window_start is not None:
         on_window_start()
-    start = perf()
-    while True:
-        chunk = min(chunk, max_iters - len(samples))
-        # Separate copies of the loop so the common no-sync case pays no branch.
-        if clock is not None:
-            for _ in range(chunk):
-                append(clock(step))
-        elif sync is None:
-            for _ in range(chunk):
-                t0 = perf()
-                step()
-                t1 = perf()
-                append(t1 - t0)
-        else:
-            for _ in range(chunk):
-                t0 = perf()
-                step()
-                sync()
-                t1 = perf()
-                append(t1 - t0)
-        elapsed = perf() - start
-        n = len(samples)
-        if n >= max_iters:
-            stop_reason = "max_iters"
-            break
-        if elapsed >= max_time_ns:
-            stop_reason = "max_time"
-            break
-        if n >= min_iters and elapsed >= min_time_ns and _ci_within_target(samples, target):
-            stop_reason = "ci_target"
-            break
-        per_iter_ns = max(elapsed / n, 1.0)
-        interval_ns = max(_CHECK_INTERVAL_NS, _CHECK_FRACTION * elapsed)
-        # Never run past max_time by more than one iteration's worth.
-        interval_ns = min(interval_ns, max_time_ns - elapsed + per_iter_ns)
-        chunk = int(min(max(interval_ns / per_iter_ns, 1.0), _MAX_CHUNK))
-    end = perf()
+    samples, stop_reason, window_ns = _timed_loop(step, sync, budget, clock)
     if on_window_end is not None:
         on_window_end(len(samples))
     return latency_stats(
         samples,
         warmup_iter=budget.warmup_iters,
-        total_time_s=(end - start) / 1e9,
+        total_time_s=window_ns / 1e9,
         stop_reason=stop_reason,
         timer=clock.name if clock is not None else "perf_counter_ns",
     )
+
+
+def _timed_loop(
+    step: Callable[[], object],
+    sync: Callable[[], None] | None,
+    budget: TimingBudget,
+    clock: StepClock | None,
+) -> tuple[list[int], str, int]:
+    """Timed chunks of iterations until the budget's rule stops them.
+
+    Returns the samples (ns), the stop reason and the window's length (ns),
+    from just before the first timed iteration to just after the last.
+    """
+    perf = time.perf_counter_ns
+    samples: list[int] = []
+    max_time_ns = int(budget.max_time_s * 1e9)
+    chunk = 1  # until one iteration has been timed we know nothing of its cost
+    start = perf()
+    while True:
+        chunk = min(chunk, budget.max_iters - len(samples))
+        _run_chunk(samples, chunk, step, sync, clock)
+        elapsed = perf() - start
+        stop_reason = _stop_reason(samples, elapsed, budget)
+        if stop_reason is not None:
+            break
+        chunk = _next_chunk(len(samples), elapsed, max_time_ns)
+    end = perf()
+    return samples, stop_reason, end - start
+
+
+def _run_chunk(
+    samples: list[int],
+    n: int,
+    step: Callable[[], object],
+    sync: Callable[[], None] | None,
+    clock: StepClock | None,
+) -> None:
+    """Run ``step`` ``n`` times, appending each iteration's time (ns) to ``samples``."""
+    perf = time.perf_counter_ns
+    append = samples.append
+    # Separate copies of the loop so the common no-sync case pays no branch.
+    if clock is not None:
+        for _ in range(n):
+            append(clock(step))
+    elif sync is None:
+        for _ in range(n):
+            t0 = perf()
+            step()
+            t1 = perf()
+            append(t1 - t0)
+    else:
+        for _ in range(n):
+            t0 = perf()
+            step()
+            sync()
+            t1 = perf()
+            append(t1 - t0)
+
+
+def _stop_reason(samples: list[int], elapsed_ns: int, budget: TimingBudget) -> str | None:
+    """Why the timed loop stops after ``elapsed_ns`` of timed work, or None to go on."""
+    n = len(samples)
+    if n >= budget.max_iters:
+        return "max_iters"
+    if elapsed_ns >= int(budget.max_time_s * 1e9):
+        return "max_time"
+    if (
+        n >= budget.min_iters
+        and elapsed_ns >= int(budget.min_time_s * 1e9)
+        and _ci_within_target(samples, budget.target_ci_rel)
+    ):
+        return "ci_target"
+    return None
+
+
+def _next_chunk(n: int, elapsed_ns: int, max_time_ns: int) -> int:
+    """How many iterations to run before the stopping rule is checked again."""
+    per_iter_ns = max(elapsed_ns / n, 1.0)
+    interval_ns = max(_CHECK_INTERVAL_NS, _CHECK_FRACTION * elapsed_ns)
+    # Never run past max_time by more than one iteration's worth.
+    interval_ns = min(interval_ns, max_time_ns - elapsed_ns + per_iter_ns)
+    return int(min(max(interval_ns / per_iter_ns, 1.0), _MAX_CHUNK))

@@ -11,6 +11,7 @@ import platform
 import time
 
 from measure import nvml as nv
+from measure.energy.nvml import NvmlMeter, probe_update_period_s
 
 
 def main() -> None:
@@ -34,12 +35,12 @@ def main() -> None:
         def read() -> int:
             return int(module.nvmlDeviceGetTotalEnergyConsumption(handle))
 
-        out["energy_period_s"] = [nv.probe_update_period_s(read, timeout_s=2.0) for _ in range(3)]
+        out["energy_period_s"] = [probe_update_period_s(read, timeout_s=2.0) for _ in range(3)]
         e0, t0 = read(), time.perf_counter()
         time.sleep(2.0)
         e1, t1 = read(), time.perf_counter()
         out["idle_power_from_counter_w"] = (e1 - e0) / 1000 / (t1 - t0)
-        meter = nv.NvmlMeter(module, handle)
+        meter = NvmlMeter(module, handle)
         out["meter_min_window_s"] = meter.min_window_s
     print(json.dumps(out, indent=1, default=str))
 

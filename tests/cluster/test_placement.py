@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from measure import cluster, testing
-from measure.cluster import ALL_DEVICES, device_map, materialise, place, resource_name
+from measure.cluster import ALL_DEVICES, device_map, materialise, place, resource_name, task
 from measure.executor import LocalExecutor, executor_from_env
 from paretoscope.core.errors import InputError
 from paretoscope.core.records import RunRecord, from_dict, to_dict
@@ -129,7 +129,7 @@ def test_the_worker_task_says_when_a_runtime_or_device_is_missing(
 
     assert "this worker has no device for resource 'gpu-a100'" in error("gpu-a100")
     # The software boundary: this worker's Python "lacks" torch.
-    monkeypatch.setitem(cluster._RUNTIME_MODULE, "torch", "torch_is_not_installed_here")
+    monkeypatch.setitem(task._RUNTIME_MODULE, "torch", "torch_is_not_installed_here")
     assert "runtime 'torch' unavailable: torch_is_not_installed_here is not installed" in error(
         "cpu"
     )

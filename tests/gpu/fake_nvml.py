@@ -1,7 +1,7 @@
 """A stand-in for the ``pynvml`` module, with the same function names, for tests without a GPU.
 
-Only the vendor boundary is faked: ``measure.nvml`` receives this object
-where it would receive ``pynvml`` and runs its real code. These are test
+Only the vendor boundary is faked: ``measure.nvml`` and ``measure.energy.nvml`` receive this
+object where they would receive ``pynvml`` and run their real code. These are test
 fixtures, never shown to users as measurements.
 """
 

@@ -6,6 +6,7 @@ import pytest
 
 from measure import nvml as nv
 from measure.energy import NullMeter, energy_meter_for
+from measure.energy.nvml import NvmlMeter, probe_update_period_s
 from tests.gpu.fake_nvml import FakeGpu, FakeNvml
 
 
@@ -63,7 +64,7 @@ def test_other_processes_on_the_gpu_give_a_warning() -> None:
 def test_probe_finds_the_counter_period() -> None:
     fake = FakeNvml(FakeGpu(energy_period_s=0.02))
     handle = nv.handle_for(fake, 0)
-    period = nv.probe_update_period_s(
+    period = probe_update_period_s(
         lambda: fake.nvmlDeviceGetTotalEnergyConsumption(handle), clock=fake.clock
     )
     assert period == pytest.approx(0.02, abs=0.003)
@@ -71,7 +72,7 @@ def test_probe_finds_the_counter_period() -> None:
 
 def test_meter_measures_energy_over_the_window() -> None:
     fake = FakeNvml(FakeGpu(power_w=150.0, energy_period_s=0.01))
-    meter = nv.NvmlMeter(fake, 0, clock=fake.clock)
+    meter = NvmlMeter(fake, 0, clock=fake.clock)
     assert meter.min_window_s == pytest.approx(1.0)  # max(1 s, 20 steps of 10 ms)
     meter.start()
     fake.t += 2.0
@@ -88,13 +89,13 @@ def test_meter_measures_energy_over_the_window() -> None:
 
 def test_slow_counter_asks_for_a_longer_window() -> None:
     fake = FakeNvml(FakeGpu(energy_period_s=0.1), tick=0.002)
-    meter = nv.NvmlMeter(fake, 0, clock=fake.clock)
+    meter = NvmlMeter(fake, 0, clock=fake.clock)
     assert meter.min_window_s == pytest.approx(2.0, rel=0.05)
 
 
 def test_short_window_is_unavailable_not_a_guess() -> None:
     fake = FakeNvml()
-    meter = nv.NvmlMeter(fake, 0, clock=fake.clock)
+    meter = NvmlMeter(fake, 0, clock=fake.clock)
     meter.start()
     fake.t += 0.3
     stats = meter.stop(items=10)
@@ -104,7 +105,7 @@ def test_short_window_is_unavailable_not_a_guess() -> None:
 
 def test_counter_that_does_not_move_is_unavailable() -> None:
     fake = FakeNvml(FakeGpu(power_w=0.0))
-    meter = nv.NvmlMeter(fake, 0, clock=fake.clock)
+    meter = NvmlMeter(fake, 0, clock=fake.clock)
     meter.start()
     fake.t += 2.0
     stats = meter.stop(items=10)
@@ -114,7 +115,7 @@ def test_counter_that_does_not_move_is_unavailable() -> None:
 
 def test_power_usage_is_the_fallback_cross_check() -> None:
     fake = FakeNvml(FakeGpu(has_instant_power=False))
-    meter = nv.NvmlMeter(fake, 0, clock=fake.clock, sample_interval_s=0.001)
+    meter = NvmlMeter(fake, 0, clock=fake.clock, sample_interval_s=0.001)
     meter.start()
     import time
 
@@ -129,7 +130,7 @@ def test_power_usage_is_the_fallback_cross_check() -> None:
 
 def test_energy_meter_for_cuda_uses_nvml() -> None:
     meter = energy_meter_for("cuda:0", nvml=FakeNvml())
-    assert isinstance(meter, nv.NvmlMeter)
+    assert isinstance(meter, NvmlMeter)
 
 
 def test_gpu_without_energy_counter_says_why() -> None:

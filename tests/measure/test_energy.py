@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from measure import energy
-from measure.energy import NullMeter, RaplMeter, cpu_energy_meter, energy_meter_for, rapl_domains
+from measure.energy import (
+    NullMeter,
+    RaplMeter,
+    cpu_energy_meter,
+    energy_meter_for,
+    rapl,
+    rapl_domains,
+)
 from paretoscope.core.errors import MeasurementError
 
 MAX_UJ = 262_143_328_850
@@ -99,7 +105,7 @@ def test_permission_denied_says_how_to_fix_it(
     def refuse(path: Path) -> int:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(energy, "_read_counter_uj", refuse)
+    monkeypatch.setattr(rapl, "_read_counter_uj", refuse)
     meter = cpu_energy_meter(powercap["root"])
     assert isinstance(meter, NullMeter)
     assert meter.reason.startswith(

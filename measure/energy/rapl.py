@@ -1,17 +1,8 @@
-"""Energy over a timed window from hardware counters, or the reason none is available.
+"""CPU energy from Intel RAPL through the Linux powercap interface.
 
-A meter is started just before the first timed iteration and stopped just
-after the last; ``stop(items)`` returns ``EnergyStats`` for that window.
-Missing hardware gives ``EnergyStats.unavailable(reason)``, never a zero.
-
-CPU energy comes from Intel RAPL through the Linux powercap interface (AMD
-Zen reports through the same ``intel-rapl`` zones). The counter is
+AMD Zen reports through the same ``intel-rapl`` zones. The counter is
 package-wide: it includes every other process on the socket, which is one
 more reason runs never execute concurrently.
-
-GPU energy comes from NVML's total-energy counter: ``measure.nvml.NvmlMeter``,
-returned by ``energy_meter_for`` for ``cuda:N`` devices. A meter may ask for
-a minimum window (``min_window_s``); the caller stretches its timed loop.
 """
 
 from __future__ import annotations
@@ -20,53 +11,17 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
 
+from measure.energy.base import EnergyMeter, NullMeter, energy_stats
 from paretoscope.core.errors import MeasurementError
 from paretoscope.core.records import EnergyStats
 
-__all__ = [
-    "POWERCAP_ROOT",
-    "EnergyMeter",
-    "NullMeter",
-    "RaplDomain",
-    "RaplMeter",
-    "cpu_energy_meter",
-    "energy_meter_for",
-    "rapl_domains",
-]
+__all__ = ["POWERCAP_ROOT", "RaplDomain", "RaplMeter", "cpu_energy_meter", "rapl_domains"]
 
 POWERCAP_ROOT = Path("/sys/class/powercap")
 # Top-level zones only ("intel-rapl:0", not the "intel-rapl:0:0" subzones,
 # whose energy is already inside their package's).
 _TOP_ZONE = re.compile(r"^intel-rapl:\d+$")
-
-
-@runtime_checkable
-class EnergyMeter(Protocol):
-    """Measures energy between ``start()`` and ``stop(items)``."""
-
-    def start(self) -> None:
-        """Read the counters at the start of the window."""
-        ...
-
-    def stop(self, items: int) -> EnergyStats:
-        """Energy since ``start()``, in J, and per item for ``items`` items processed."""
-        ...
-
-
-@dataclass(frozen=True)
-class NullMeter:
-    """A meter for hosts without a counter: every window is unavailable, with ``reason``."""
-
-    reason: str
-
-    def start(self) -> None:
-        """Nothing to read."""
-
-    def stop(self, items: int) -> EnergyStats:
-        """``EnergyStats.unavailable(reason)``."""
-        return EnergyStats.unavailable(self.reason)
 
 
 @dataclass(frozen=True)
@@ -109,7 +64,7 @@ def rapl_domains(root: Path = POWERCAP_ROOT) -> list[RaplDomain]:
     return domains
 
 
-class RaplMeter:
+class RaplMeter(EnergyMeter):
     """Sums the RAPL package counters over a window, correcting one wraparound per counter.
 
     A counter wraps at ``max_energy_range_uj`` (about 2^32 µJ, i.e. minutes at
@@ -148,20 +103,9 @@ class RaplMeter:
                 delta += domain.max_energy_range_uj
             total_uj += delta
         self._start_uj = None
-        if total_uj <= 0:
-            # RAPL updates about every millisecond; a counter that did not
-            # move is not evidence of zero energy.
-            return EnergyStats.unavailable(
-                f"RAPL counters did not advance over the {window_s:.3g} s window"
-            )
-        energy_j = total_uj / 1e6
-        return EnergyStats(
-            energy_j=energy_j,
-            energy_j_per_item=energy_j / items if items > 0 else None,
-            avg_power_w=energy_j / window_s if window_s > 0 else None,
-            source="rapl",
-            window_s=window_s,
-        )
+        # RAPL updates about every millisecond; a counter that did not move
+        # gives "unavailable", not zero.
+        return energy_stats(total_uj / 1e6, window_s, items, source="rapl", counter="RAPL counters")
 
 
 def cpu_energy_meter(root: Path = POWERCAP_ROOT) -> EnergyMeter:
@@ -183,29 +127,3 @@ def cpu_energy_meter(root: Path = POWERCAP_ROOT) -> EnergyMeter:
     if not domains:
         return NullMeter(f"no RAPL powercap interface at {root} on this host")
     return RaplMeter(domains)
-
-
-def energy_meter_for(
-    device: str,
-    root: Path = POWERCAP_ROOT,
-    *,
-    uuid: str | None = None,
-    nvml: Any | None = None,
-) -> EnergyMeter:
-    """The meter for a run on ``device`` (``cpu`` or ``cuda:N``).
-
-    For ``cuda:N`` an ``NvmlMeter`` on that GPU (found by ``uuid`` when
-    given), else a ``NullMeter`` saying why; ``nvml`` replaces the pynvml
-    module (tests pass a fake).
-    """
-    if device == "cpu":
-        return cpu_energy_meter(root)
-    kind, _, index_text = device.partition(":")
-    if kind != "cuda" or not (index_text or "0").isdigit():
-        return NullMeter(f"no energy counter is known for device {device!r}")
-    from measure.nvml import nvml_meter_for
-
-    meter, reason = nvml_meter_for(int(index_text or "0"), uuid=uuid, nvml=nvml)
-    if meter is None:
-        return NullMeter(f"GPU energy unavailable on {device}: {reason}")
-    return meter
