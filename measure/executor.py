@@ -21,7 +21,7 @@ from typing import Protocol
 from measure.worker import WorkerProgress, run_in_worker
 from paretoscope.core.records import RunRecord, RunSpec
 
-__all__ = ["Executor", "LocalExecutor", "Progress", "executor_from_env", "run_label"]
+__all__ = ["Executor", "LocalExecutor", "Progress", "run_label"]
 
 
 @dataclass(frozen=True)
@@ -110,21 +110,6 @@ class LocalExecutor:
                 on_result(record)
             if on_progress is not None:
                 on_progress(Progress(total, total, None, time.monotonic() - t0, 0.0, "done"))
-
-
-def executor_from_env(cluster: str | None = None) -> Executor:
-    """Dask at ``cluster``, else at ``$PARETOSCOPE_DASK_SCHEDULER`` if set, else ``LocalExecutor``.
-
-    Importing dask waits until a cluster is actually asked for.
-    """
-    import os
-
-    address = cluster or os.environ.get("PARETOSCOPE_DASK_SCHEDULER", "").strip()
-    if not address:
-        return LocalExecutor()
-    from measure.cluster import DaskExecutor
-
-    return DaskExecutor(address)
 
 
 def _relay(

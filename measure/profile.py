@@ -175,7 +175,7 @@ def _gpu_uuid(device: DeviceInfo) -> str | None:
 
 def _gpu_state(device: DeviceInfo) -> tuple[dict[str, str], list[str]]:
     """NVML's view of the GPU now (clocks, temperature, power, other processes), and warnings."""
-    from measure.nvml import gpu_state, handle_for, load_nvml
+    from measure.devices.nvml import gpu_state, handle_for, load_nvml
 
     nvml, reason = load_nvml()
     if nvml is None:

@@ -166,8 +166,8 @@ def _package_of(module: str) -> str:
     parts = module.split(".")
     if parts[0] == "paretoscope" and len(parts) > 1:
         return layer_of(module) or module
-    if parts[0] == "measure" and len(parts) > 2:
-        return ".".join(parts[:2])  # measure.runtimes, measure.energy, ...
+    if parts[0] == "measure" and len(parts) > 1 and (REPO / "measure" / parts[1]).is_dir():
+        return ".".join(parts[:2])  # measure.runtimes, measure.energy, measure.cluster, ...
     return layer_of(module) or parts[0]
 
 

@@ -10,7 +10,7 @@ import json
 import platform
 import time
 
-from measure import nvml as nv
+from measure.devices import nvml as nv
 from measure.energy.nvml import NvmlMeter, probe_update_period_s
 
 

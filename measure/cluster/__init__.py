@@ -28,7 +28,7 @@ worker entry do, and say how to install it when it is absent.
 from __future__ import annotations
 
 from measure.cluster.entry import main, worker_main
-from measure.cluster.executor import SCHEDULER_ENV, DaskExecutor
+from measure.cluster.executor import SCHEDULER_ENV, DaskExecutor, executor_from_env
 from measure.cluster.placement import ALL_DEVICES, Placement, place
 from measure.cluster.resources import DEVICES_ENV, device_map, resource_name, worker_resources
 from measure.cluster.task import profile_task
@@ -47,6 +47,7 @@ __all__ = [
     "DaskExecutor",
     "Placement",
     "device_map",
+    "executor_from_env",
     "external_data",
     "main",
     "materialise",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -23,11 +24,11 @@ from typing import Any
 from measure.cluster.placement import Placement, place
 from measure.cluster.task import profile_task
 from measure.cluster.transport import Shipment
-from measure.executor import Progress, run_label
+from measure.executor import Executor, LocalExecutor, Progress, run_label
 from paretoscope.core.errors import InputError, UnavailableError
 from paretoscope.core.records import RunRecord, RunSpec, from_dict, to_dict
 
-__all__ = ["SCHEDULER_ENV", "DaskExecutor", "import_distributed"]
+__all__ = ["SCHEDULER_ENV", "DaskExecutor", "executor_from_env", "import_distributed"]
 
 #: The scheduler address the CLI and the dashboard use when ``--cluster`` is not given.
 SCHEDULER_ENV = "PARETOSCOPE_DASK_SCHEDULER"
@@ -355,3 +356,14 @@ class DaskExecutor:
                     f"{where} with resource {p.resource!r} left the cluster"
                 )
                 future.cancel()
+
+
+def executor_from_env(cluster: str | None = None) -> Executor:
+    """Dask at ``cluster``, else at ``$PARETOSCOPE_DASK_SCHEDULER`` if set, else ``LocalExecutor``.
+
+    Importing dask waits until a cluster is actually asked for.
+    """
+    address = cluster or os.environ.get(SCHEDULER_ENV, "").strip()
+    if not address:
+        return LocalExecutor()
+    return DaskExecutor(address)

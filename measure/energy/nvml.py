@@ -7,7 +7,7 @@ aligns the window's start with an update, and asks for a window long enough
 that one step at the end is a small fraction of it (``min_window_s``).
 While the window runs, a thread samples the board's power draw; the mean
 of those samples is kept in provenance as a cross-check of the counter.
-Like ``measure.nvml``, everything takes the NVML module as an argument, so
+Like ``measure.devices.nvml``, everything takes the NVML module as an argument, so
 tests pass a fake.
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from measure.devices.nvml import handle_for, load_nvml
 from measure.energy.base import EnergyMeter, energy_stats
-from measure.nvml import handle_for, load_nvml
 from paretoscope.core.records import EnergyStats
 
 __all__ = [

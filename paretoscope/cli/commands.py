@@ -65,7 +65,7 @@ def _cluster_arg(p: argparse.ArgumentParser) -> None:
 
 def _executor(args: argparse.Namespace) -> Any:
     """The executor for ``--cluster``/``$PARETOSCOPE_DASK_SCHEDULER``, else a local one."""
-    from measure.executor import executor_from_env
+    from measure.cluster import executor_from_env
 
     return executor_from_env(getattr(args, "cluster", None))
 

@@ -162,7 +162,7 @@ def _progress_fields(event: Any) -> tuple[int, int | None, str, float | None]:
 def _profile_handler(
     store: Store, job: jobs.Job, reporter: jobs.ProgressReporter
 ) -> tuple[str, str, dict[str, Any]]:
-    from measure.executor import executor_from_env  # Dask when $PARETOSCOPE_DASK_SCHEDULER is set
+    from measure.cluster import executor_from_env  # Dask when $PARETOSCOPE_DASK_SCHEDULER is set
     from paretoscope import profiling  # the engine; it loads measuring code lazily itself
 
     request = profile_request(job)

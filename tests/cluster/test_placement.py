@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 
 from measure import cluster, testing
-from measure.cluster import ALL_DEVICES, device_map, materialise, place, resource_name, task
-from measure.executor import LocalExecutor, executor_from_env
+from measure.cluster import (
+    ALL_DEVICES,
+    device_map,
+    executor_from_env,
+    materialise,
+    place,
+    resource_name,
+    task,
+)
+from measure.executor import LocalExecutor
 from paretoscope.core.errors import InputError
 from paretoscope.core.records import RunRecord, from_dict, to_dict
 

@@ -1,6 +1,6 @@
 """A stand-in for the ``pynvml`` module, with the same function names, for tests without a GPU.
 
-Only the vendor boundary is faked: ``measure.nvml`` and ``measure.energy.nvml`` receive this
+Only the vendor boundary is faked: ``measure.devices.nvml`` and ``measure.energy.nvml`` receive this
 object where they would receive ``pynvml`` and run their real code. These are test
 fixtures, never shown to users as measurements.
 """
@@ -34,7 +34,7 @@ class FakeGpu:
 
 
 class FakeNvml:
-    """The pynvml functions ``measure.nvml`` calls, over ``FakeGpu`` devices and a fake clock.
+    """The pynvml functions ``measure.devices.nvml`` calls, over fake GPUs and a fake clock.
 
     ``clock()`` and every read of the energy counter advance ``t`` by
     ``tick``, so polling loops terminate; tests move ``t`` to let time pass.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from measure import nvml as nv
+from measure.devices import nvml as nv
 from measure.energy import NullMeter, energy_meter_for
 from measure.energy.nvml import NvmlMeter, probe_update_period_s
 from tests.gpu.fake_nvml import FakeGpu, FakeNvml

@@ -143,7 +143,7 @@ def cuda_devices(host: HostInfo, nvml: Any | None = None) -> list[DeviceInfo]:
     except RuntimeError:  # a broken driver install reports here
         return []
     if nvml is None and count:
-        from measure.nvml import load_nvml
+        from measure.devices.nvml import load_nvml
 
         nvml, _ = load_nvml()
     devices = []
@@ -171,7 +171,7 @@ def _nvml_facts(nvml: Any | None, index: int, uuid: str) -> dict[str, Any]:
     """Driver version and ``extra`` entries for one GPU from NVML; {} without NVML."""
     if nvml is None:
         return {}
-    from measure.nvml import device_extra, gpu_info, handle_for
+    from measure.devices.nvml import device_extra, gpu_info, handle_for
 
     try:
         info = gpu_info(nvml, handle_for(nvml, index, uuid or None))
