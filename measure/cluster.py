@@ -44,7 +44,9 @@ from typing import Any
 
 from measure.executor import Progress, run_label
 from paretoscope.core.errors import InputError, UnavailableError
+from paretoscope.core.hashing import file_sha256
 from paretoscope.core.records import ArtifactRef, RunRecord, RunSpec, from_dict, to_dict
+from paretoscope.core.timefmt import utc_now_iso
 
 __all__ = [
     "ALL_DEVICES",
@@ -235,14 +237,6 @@ def _cache_dir() -> Path:
     return Path(base) / "paretoscope" / "cluster"
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def materialise(blob: bytes | None, sha256: str, suffix: str, cache: Path) -> Path:
     """The cached file with content ``sha256``, written from ``blob`` if not there yet.
 
@@ -256,7 +250,7 @@ def materialise(blob: bytes | None, sha256: str, suffix: str, cache: Path) -> Pa
     path = cache / f"{sha256}{suffix}"
     if path.exists():
         with contextlib.suppress(OSError):
-            if _sha256_file(path) == sha256:
+            if file_sha256(path) == sha256:
                 return path
     if blob is None:
         raise InputError(f"file {sha256[:12]}… was not sent to this worker")
@@ -297,12 +291,12 @@ def materialise_with_extras(
         source = materialise(data, digest, "", cache)
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if not (target.is_file() and _sha256_file(target) == digest):
+        if not (target.is_file() and file_sha256(target) == digest):
             tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")
             tmp.write_bytes(source.read_bytes())
             os.replace(tmp, target)
     target = folder / "model.onnx"
-    if not (target.is_file() and _sha256_file(target) == sha256):
+    if not (target.is_file() and file_sha256(target) == sha256):
         tmp = folder / f".tmp-{os.getpid()}-model.onnx"
         tmp.write_bytes(model.read_bytes())
         os.replace(tmp, target)
@@ -359,12 +353,11 @@ def profile_task(
     Never raises for a measurement problem: a missing runtime or device, a
     hash mismatch or a crashed run gives a failed record with the reason.
     """
-    from measure.profile import utc_now
     from measure.worker import describe_exception, failed_record, run_in_worker
 
     spec = from_dict(RunSpec, json.loads(spec_json))
     worker = _worker_name()
-    started_at = utc_now()
+    started_at = utc_now_iso()
     where = f"on Dask worker {worker} ({resource})"
 
     def failed(reason: str) -> dict[str, Any]:
@@ -516,7 +509,6 @@ class DaskExecutor:
         on_result: Callable[[RunRecord], None],
         on_progress: Callable[[Progress], None] | None,
     ) -> None:
-        from measure.profile import utc_now
         from measure.worker import describe_exception, failed_record
 
         distributed = _import_distributed()
@@ -551,7 +543,7 @@ class DaskExecutor:
             per_device = {k: (done_by[k], n) for k, n in sorted(totals.items())}
             on_progress(Progress(done, total, current, elapsed, eta, stage, per_device))
 
-        started_at = utc_now()
+        started_at = utc_now_iso()
         for spec, reason in refused:
             emit(failed_record(spec, reason, started_at=started_at), None)
 
@@ -599,7 +591,7 @@ class DaskExecutor:
         def extra_files(artifact: ArtifactRef) -> list[tuple[str, Path, str]]:
             if artifact.sha256 not in listed:
                 found = external_data(artifact)
-                listed[artifact.sha256] = [(rel, f, _sha256_file(f)) for rel, f in found]
+                listed[artifact.sha256] = [(rel, f, file_sha256(f)) for rel, f in found]
                 for _, _, sha in listed[artifact.sha256]:
                     needs.setdefault(sha, set()).update(needs.get(artifact.sha256, set()))
             return listed[artifact.sha256]
@@ -616,7 +608,9 @@ class DaskExecutor:
                     for rel, path, sha in extra_files(p.spec.artifact)
                 ]
             except InputError as err:
-                emit(failed_record(p.spec, describe_exception(err), started_at=utc_now()), p.key)
+                emit(
+                    failed_record(p.spec, describe_exception(err), started_at=utc_now_iso()), p.key
+                )
                 continue
             future = client.submit(
                 profile_task,
@@ -685,10 +679,8 @@ class DaskExecutor:
         describe: Callable[[BaseException], str],
         failed: Callable[..., RunRecord],
     ) -> RunRecord:
-        from measure.profile import utc_now
-
         def fail(reason: str) -> RunRecord:
-            return failed(p.spec, reason, started_at=utc_now())
+            return failed(p.spec, reason, started_at=utc_now_iso())
 
         if future.status == "cancelled":
             return fail(cancel_reason)

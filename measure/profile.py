@@ -45,7 +45,6 @@ __all__ = [
     "artifact_size_mb",
     "input_batch",
     "profile_run",
-    "utc_now",
 ]
 
 THREAD_ENV_VARS: tuple[str, ...] = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -58,11 +57,6 @@ _LIBRARIES: tuple[str, ...] = (
     "torch",
     "nvidia-ml-py",
 )
-
-
-def utc_now() -> str:
-    """The current time as ISO 8601 in UTC, in the records' canonical form (microseconds)."""
-    return utc_now_iso()
 
 
 def artifact_size_mb(artifact: ArtifactRef) -> float:
@@ -224,7 +218,7 @@ def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None)
         if on_stage is not None:
             on_stage(name)
 
-    started_at = utc_now()
+    started_at = utc_now_iso()
     _validate(spec)
     # Effective only before the runtime's library starts its thread pools,
     # which is always the case in a fresh worker.
@@ -303,7 +297,7 @@ def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None)
             spec=spec,
             status="ok",
             started_at=started_at,
-            finished_at=utc_now(),
+            finished_at=utc_now_iso(),
             host=host,
             device=device,
             provenance=provenance,
