@@ -1,4 +1,4 @@
-"""A user's evaluation data, read safely, checked against the model and stored normalised.
+"""A user's evaluation data, read safely, checked against the model and written normalised.
 
 Sources: ``.npz`` (one array per model input, by input name, plus
 ``labels``; read with ``allow_pickle=False``), ``.csv``/``.parquet`` (feature
@@ -20,17 +20,12 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from paretoscope.core.errors import InputError
 from paretoscope.core.modelinfo import BUILTIN_DATASETS, ModelInfo, TensorInfo
-from paretoscope.core.records import DatasetRef
 from paretoscope.core.safety import refuse_untrusted
-
-if TYPE_CHECKING:
-    from store import Store
 
 __all__ = [
     "LABEL_COLUMN_GUESSES",
@@ -40,7 +35,6 @@ __all__ = [
     "input_key",
     "load_eval_set",
     "read_eval_file",
-    "store_eval_set",
     "write_eval_npz",
 ]
 
@@ -411,23 +405,3 @@ def write_eval_npz(data: EvalSet, path: Path, input_order: tuple[str, ...]) -> P
             with zf.open(zinfo, "w", force_zip64=True) as fh:
                 np.lib.format.write_array(fh, arrays[key], allow_pickle=False)
     return path
-
-
-def store_eval_set(store: Store, data: EvalSet, info: ModelInfo, tmp_dir: Path) -> DatasetRef:
-    """Write ``data`` normalised and put it in the store's ``datasets`` folder by sha256.
-
-    The data set id is ``<name>-<first 12 hex digits of the sha256>``: the
-    same data gives the same id, different data a different one.
-    """
-    order = tuple(t.name for t in info.inputs)
-    tmp = write_eval_npz(data, tmp_dir / "eval.npz", order)
-    digest, target = store.put_file(tmp, "datasets", ".npz")
-    return DatasetRef(
-        dataset_id=f"{data.name}-{digest[:12]}",
-        name=data.name,
-        split="eval",
-        path=str(target),
-        n_samples=data.n_items,
-        sha256=digest,
-        source=data.source,
-    )

@@ -21,6 +21,7 @@ from paretoscope.core.records import (
 )
 
 if TYPE_CHECKING:
+    from measure.evaldata import EvalSet
     from store import Store
 
 from paretoscope.core.modelinfo import Dim, ModelInfo
@@ -189,6 +190,28 @@ def _store_model(store: Store, info: ModelInfo) -> tuple[str, Path]:
     return info.sha256, target
 
 
+def _store_eval_set(store: Store, data: EvalSet, info: ModelInfo, tmp_dir: Path) -> DatasetRef:
+    """Write ``data`` normalised and put it in the store's ``datasets`` folder by sha256.
+
+    The data set id is ``<name>-<first 12 hex digits of the sha256>``: the
+    same data gives the same id, different data a different one.
+    """
+    from measure.evaldata import write_eval_npz
+
+    order = tuple(t.name for t in info.inputs)
+    tmp = write_eval_npz(data, tmp_dir / "eval.npz", order)
+    digest, target = store.put_file(tmp, "datasets", ".npz")
+    return DatasetRef(
+        dataset_id=f"{data.name}-{digest[:12]}",
+        name=data.name,
+        split="eval",
+        path=str(target),
+        n_samples=data.n_items,
+        sha256=digest,
+        source=data.source,
+    )
+
+
 def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
     """Validate ``request`` completely, then store its model and data; return the plan.
 
@@ -201,13 +224,13 @@ def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
     once). Nothing is written to the database here. Raises ``InputError``
     with a specific message for every refusal.
     """
-    from measure.evaldata import load_eval_set, store_eval_set
+    from measure.evaldata import load_eval_set
     from measure.variants import transformation_text
 
     validate_options(request)
     with tempfile.TemporaryDirectory(prefix="paretoscope-plan-") as tmp:
         return _plan_in(
-            store, request, Path(tmp), load_eval_set, store_eval_set, transformation_text
+            store, request, Path(tmp), load_eval_set, _store_eval_set, transformation_text
         )
 
 
