@@ -227,9 +227,11 @@ def record_from_rows(
     latency: Row | None = None,
     accuracy: Sequence[Row] = (),
 ) -> RunRecord:
-    """The ``RunRecord`` whose rows these are (as read back: ``SELECT *``), the inverse of
-    ``record_rows``. Columns that only the store keeps (``ingested_at``, ``first_seen_at``)
-    are dropped; ``accuracy`` rows keep the order given."""
+    """The ``RunRecord`` whose rows these are: the inverse of ``record_rows``.
+
+    Rows are as read back (``SELECT *``). Columns only the store keeps
+    (``ingested_at``, ``first_seen_at``) are dropped; ``accuracy`` keeps its order.
+    """
     mem = None
     if run["peak_mem_mb"] is not None:
         mem = MemoryStats(

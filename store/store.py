@@ -109,9 +109,9 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self, action: str = "write to") -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection in one transaction: committed when the block ends,
-        rolled back when it raises, so nothing is half-stored.
+        """A short-lived connection in one transaction, so that nothing is half-stored.
 
+        Commits when the block ends (also by ``return``), rolls back when it raises.
         Raises ``StoreLockedError`` as ``connect`` does, and ``StoreError``
         ("could not <action> <path>: …") for any DuckDB error, in the block
         or at commit. Other exceptions pass through unchanged, after the rollback.
