@@ -1,4 +1,4 @@
-"""A user's evaluation data, read safely, checked against the model and stored normalised.
+"""A user's evaluation data, read safely, checked against the model and written normalised.
 
 Sources: ``.npz`` (one array per model input, by input name, plus
 ``labels``; read with ``allow_pickle=False``), ``.csv``/``.parquet`` (feature

@@ -13,7 +13,6 @@ Parsing a hostile file could crash the process: callers outside a worker use
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from paretoscope.core.errors import InputError
+from paretoscope.core.hashing import file_sha256
 from paretoscope.core.launcher import exit_child, write_result
 from paretoscope.core.modelinfo import ModelInfo, TensorInfo
 from paretoscope.core.records import to_dict
@@ -48,14 +48,6 @@ _NUMPY_DTYPES = {
     "bool",
 }
 _STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "com.microsoft", "ai.onnx.preview.training"}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _dtype_name(elem_type: int) -> str:
@@ -196,7 +188,7 @@ def inspect_onnx(path: str | Path, *, check_runtime: bool = True) -> ModelInfo:
     size = path.stat().st_size + sum((path.parent / n).stat().st_size for n in external)
     return ModelInfo(
         path=str(path),
-        sha256=_sha256(path),
+        sha256=file_sha256(path),
         size_bytes=size,
         inputs=inputs,
         outputs=outputs,
@@ -237,7 +229,7 @@ def _program_info(program: Any, path: Path) -> ModelInfo:
     params = sum(int(state[n].numel()) for n in program.graph_signature.parameters if n in state)
     return ModelInfo(
         path=str(path),
-        sha256=_sha256(path),
+        sha256=file_sha256(path),
         size_bytes=path.stat().st_size,
         inputs=tuple(inputs),
         outputs=tuple(outputs),

@@ -47,7 +47,6 @@ __all__ = [
     "artifact_size_mb",
     "input_batch",
     "profile_run",
-    "utc_now",
 ]
 
 THREAD_ENV_VARS: tuple[str, ...] = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -60,11 +59,6 @@ _LIBRARIES: tuple[str, ...] = (
     "torch",
     "nvidia-ml-py",
 )
-
-
-def utc_now() -> str:
-    """The current time as ISO 8601 in UTC, in the records' canonical form (microseconds)."""
-    return utc_now_iso()
 
 
 def artifact_size_mb(artifact: ArtifactRef) -> float:
@@ -318,7 +312,7 @@ def _measure(
         spec=spec,
         status="ok",
         started_at=started_at,
-        finished_at=utc_now(),
+        finished_at=utc_now_iso(),
         host=host,
         device=device,
         provenance=provenance,
@@ -349,7 +343,7 @@ def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None)
         if on_stage is not None:
             on_stage(name)
 
-    started_at = utc_now()
+    started_at = utc_now_iso()
     _validate(spec)
     _pin_threads(spec)
     host = host_info()

@@ -10,7 +10,6 @@ need it, so importing this module stays cheap.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 import tempfile
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from paretoscope.core.hashing import file_sha256
 from paretoscope.core.records import (
     ArtifactRef,
     DatasetRef,
@@ -235,14 +235,6 @@ def quantize_onnx_int8(src: Path, dst: Path) -> Path:
     return dst
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def artifact_ref(
     path: Path,
     format: str,
@@ -253,7 +245,7 @@ def artifact_ref(
 ) -> ArtifactRef:
     """An ``ArtifactRef`` for the file at ``path`` with its real hash and size."""
     return ArtifactRef(
-        sha256=_sha256(path),
+        sha256=file_sha256(path),
         format=format,  # type: ignore[arg-type]
         path=str(path),
         size_bytes=path.stat().st_size,
@@ -273,7 +265,7 @@ def dataset_ref(path: Path, name: str = "digits-eval") -> DatasetRef:
         split="eval",
         path=str(path),
         n_samples=n,
-        sha256=_sha256(path),
+        sha256=file_sha256(path),
         source="test",
     )
 

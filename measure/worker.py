@@ -31,7 +31,7 @@ from pathlib import Path
 
 from measure.devices import cpu_device, host_info
 from measure.memory import process_rss_mb
-from measure.profile import THREAD_ENV_VARS, profile_run, utc_now
+from measure.profile import THREAD_ENV_VARS, profile_run
 from paretoscope.core.launcher import (
     ChildOutcome,
     exit_child,
@@ -41,6 +41,7 @@ from paretoscope.core.launcher import (
     write_result,
 )
 from paretoscope.core.records import DeviceInfo, HostInfo, RunRecord, RunSpec, from_dict, to_dict
+from paretoscope.core.timefmt import utc_now_iso
 
 __all__ = [
     "STATUS_FD_ENV",
@@ -92,7 +93,7 @@ def failed_record(
         spec=spec,
         status="failed",
         started_at=started_at,
-        finished_at=utc_now(),
+        finished_at=utc_now_iso(),
         host=host,
         device=device,
         error=reason,
@@ -137,7 +138,7 @@ def run_in_worker(
     with the same run id and spec, this host's info and a specific reason.
     Exceptions raised by ``progress`` propagate, after the worker is killed.
     """
-    started_at = utc_now()
+    started_at = utc_now_iso()
     host = host_info()
     device = cpu_device(host) if spec.device == "cpu" else None
 
@@ -262,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, AttributeError, KeyError) as err:
         print(f"worker could not read its run spec from stdin: {err}", file=sys.stderr)
         return 2
-    started_at = utc_now()
+    started_at = utc_now_iso()
     try:
         record = profile_run(spec, on_stage=_status_writer())
     except BaseException as err:

@@ -1,4 +1,4 @@
-"""The SQL of the job queue (table ``jobs``, migration 3), through ``Store.connect()``.
+"""The SQL of the job queue (table ``jobs``, migration 3), through ``Store.connect()``
 
 Rows go in and out as plain dicts keyed by column name; ``paretoscope.jobs``
 turns them into ``Job`` records and holds the rules (which status may follow
@@ -81,19 +81,13 @@ def insert_job(
     created_at: datetime,
 ) -> dict[str, Any]:
     """Queue a job after every job already submitted; return its row."""
-    with store.connect() as conn:
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM jobs").fetchone()
-            conn.execute(
-                "INSERT INTO jobs (job_id, seq, kind, status, title, request, created_at)"
-                " VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-                [job_id, seq[0] if seq else 1, kind, title, json.dumps(request), created_at],
-            )
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
+    with store.transaction("queue a job in") as conn:
+        seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM jobs").fetchone()
+        conn.execute(
+            "INSERT INTO jobs (job_id, seq, kind, status, title, request, created_at)"
+            " VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+            [job_id, seq[0] if seq else 1, kind, title, json.dumps(request), created_at],
+        )
         row = _one(conn, job_id)
     assert row is not None  # just inserted, in this connection
     return row
@@ -124,25 +118,18 @@ def select_job(store: Store, job_id: str) -> dict[str, Any] | None:
 
 def claim_next(store: Store, *, pid: int, host: str, now: datetime) -> dict[str, Any] | None:
     """Mark the oldest queued job running for ``pid`` on ``host``; return it, or None."""
-    with store.connect() as conn:
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            found = conn.execute(
-                "SELECT job_id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1"
-            ).fetchone()
-            if found is None:
-                conn.execute("COMMIT")
-                return None
-            conn.execute(
-                "UPDATE jobs SET status = 'running', started_at = ?, updated_at = ?,"
-                " runner_pid = ?, runner_host = ?, progress_done = 0"
-                " WHERE job_id = ? AND status = 'queued'",
-                [now, now, pid, host, found[0]],
-            )
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
+    with store.transaction("claim a job in") as conn:
+        found = conn.execute(
+            "SELECT job_id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1"
+        ).fetchone()
+        if found is None:
+            return None
+        conn.execute(
+            "UPDATE jobs SET status = 'running', started_at = ?, updated_at = ?,"
+            " runner_pid = ?, runner_host = ?, progress_done = 0"
+            " WHERE job_id = ? AND status = 'queued'",
+            [now, now, pid, host, found[0]],
+        )
         return _one(conn, found[0])
 
 
@@ -239,17 +226,11 @@ def finish(
     if runner_pid is not None:
         sql += " AND runner_pid = ?"
         params.append(runner_pid)
-    with store.connect() as conn:
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            before = conn.execute(
-                "SELECT count(*) FROM jobs WHERE job_id = ? AND status = ?"
-                + (" AND runner_pid = ?" if runner_pid is not None else ""),
-                [job_id, expected_status] + ([runner_pid] if runner_pid is not None else []),
-            ).fetchone()
-            conn.execute(sql, params)
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
+    with store.transaction("finish a job in") as conn:
+        before = conn.execute(
+            "SELECT count(*) FROM jobs WHERE job_id = ? AND status = ?"
+            + (" AND runner_pid = ?" if runner_pid is not None else ""),
+            [job_id, expected_status] + ([runner_pid] if runner_pid is not None else []),
+        ).fetchone()
+        conn.execute(sql, params)
     return bool(before and before[0])

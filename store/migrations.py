@@ -14,6 +14,7 @@ from typing import Any
 
 from paretoscope.core.errors import SchemaError
 from paretoscope.core.timefmt import utc_now
+from store.transaction import transaction
 
 __all__ = ["MIGRATIONS", "Migration", "apply_migrations", "schema_version"]
 
@@ -369,16 +370,11 @@ def apply_migrations(conn: Any) -> list[int]:
     for mig in MIGRATIONS:
         if mig.version <= current:
             continue
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute(mig.sql)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 [mig.version, mig.name, utc_now()],
             )
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
         applied.append(mig.version)
     return applied

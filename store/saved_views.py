@@ -169,34 +169,23 @@ def save_view(
             raise InputError(f"a pinned view may hold at most {MAX_PINNED_RUNS} runs")
     now = utc_now()
     view_id = uuid.uuid4().hex[:12]
-    try:
-        with store.connect() as conn:
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                if _name_taken(conn, clean_name, None):
-                    raise InputError(
-                        f"a saved view named {clean_name!r} exists; choose another name"
-                    )
-                conn.execute(
-                    f"INSERT INTO saved_views ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                    [
-                        view_id,
-                        clean_name,
-                        clean_desc,
-                        page,
-                        json.dumps(clean_query),
-                        pinned,
-                        json.dumps(ids) if ids is not None else None,
-                        now,
-                        now,
-                    ],
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-    except duckdb.Error as err:
-        raise StoreError(f"could not save the view in {store.path}: {err}") from err
+    with store.transaction("save the view in") as conn:
+        if _name_taken(conn, clean_name, None):
+            raise InputError(f"a saved view named {clean_name!r} exists; choose another name")
+        conn.execute(
+            f"INSERT INTO saved_views ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+            [
+                view_id,
+                clean_name,
+                clean_desc,
+                page,
+                json.dumps(clean_query),
+                pinned,
+                json.dumps(ids) if ids is not None else None,
+                now,
+                now,
+            ],
+        )
     saved = get_view(store, view_id)
     assert saved is not None  # just written in a committed transaction
     return saved
@@ -235,30 +224,17 @@ def rename_view(store: Store, view_id: str, name: str, description: str | None =
     """
     clean_name = _clean_name(name)
     clean_desc = None if description is None else _clean_description(description)
-    try:
-        with store.connect() as conn:
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                exists = conn.execute(
-                    "SELECT 1 FROM saved_views WHERE view_id = ?", [view_id]
-                ).fetchone()
-                if not exists:
-                    raise InputError("that saved view no longer exists (deleted by someone else?)")
-                if _name_taken(conn, clean_name, view_id):
-                    raise InputError(
-                        f"a saved view named {clean_name!r} exists; choose another name"
-                    )
-                conn.execute(
-                    "UPDATE saved_views SET name = ?, description = coalesce(?, description),"
-                    " updated_at = ? WHERE view_id = ?",
-                    [clean_name, clean_desc, utc_now(), view_id],
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-    except duckdb.Error as err:
-        raise StoreError(f"could not rename the view in {store.path}: {err}") from err
+    with store.transaction("rename the view in") as conn:
+        exists = conn.execute("SELECT 1 FROM saved_views WHERE view_id = ?", [view_id]).fetchone()
+        if not exists:
+            raise InputError("that saved view no longer exists (deleted by someone else?)")
+        if _name_taken(conn, clean_name, view_id):
+            raise InputError(f"a saved view named {clean_name!r} exists; choose another name")
+        conn.execute(
+            "UPDATE saved_views SET name = ?, description = coalesce(?, description),"
+            " updated_at = ? WHERE view_id = ?",
+            [clean_name, clean_desc, utc_now(), view_id],
+        )
     renamed = get_view(store, view_id)
     assert renamed is not None
     return renamed

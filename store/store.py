@@ -13,8 +13,6 @@ worker parents can therefore all run at once without lock errors or lost runs.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import os
 import re
@@ -30,22 +28,13 @@ import duckdb
 import pandas as pd
 
 from paretoscope.core.errors import SchemaError, StoreError, StoreLockedError
-from paretoscope.core.records import (
-    AccuracyResult,
-    DeviceInfo,
-    EnergyStats,
-    HostInfo,
-    LatencyStats,
-    MemoryStats,
-    Provenance,
-    RunRecord,
-    RunSpec,
-    from_dict,
-    to_dict,
-)
-from paretoscope.core.timefmt import format_utc, parse_utc, utc_now
+from paretoscope.core.hashing import file_sha256
+from paretoscope.core.records import RunRecord
+from paretoscope.core.timefmt import utc_now
 from store.migrations import MIGRATIONS, apply_migrations, schema_version
+from store.rows import REFERENCE_KEYS, Row, record_from_rows, record_rows
 from store.spool import Spool
+from store.transaction import transaction
 
 __all__ = ["DrainResult", "Store", "file_sha256"]
 
@@ -65,15 +54,6 @@ class DrainResult:
     skipped: int  # already stored (idempotent re-ingest)
     pending: int  # still in the spool (lock not obtained)
     unreadable: int
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 class Store:
@@ -126,6 +106,21 @@ class Store:
             yield conn
         finally:
             conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self, action: str = "write to") -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection in one transaction, so that nothing is half-stored.
+
+        Commits when the block ends (also by ``return``), rolls back when it raises.
+        Raises ``StoreLockedError`` as ``connect`` does, and ``StoreError``
+        ("could not <action> <path>: …") for any DuckDB error, in the block
+        or at commit. Other exceptions pass through unchanged, after the rollback.
+        """
+        try:
+            with self.connect() as conn, transaction(conn):
+                yield conn
+        except duckdb.Error as err:
+            raise StoreError(f"could not {action} {self.path}: {err}") from err
 
     def _open_failure(self, msg: str) -> str:
         return (
@@ -194,23 +189,15 @@ class Store:
                 good.append((path, rec))
         inserted = skipped = 0
         try:
-            with self.connect() as conn:
-                conn.execute("BEGIN TRANSACTION")
-                try:
-                    for _, rec in good:
-                        if _insert_record(conn, rec):
-                            inserted += 1
-                        else:
-                            skipped += 1
-                    conn.execute("COMMIT")
-                except Exception:
-                    conn.execute("ROLLBACK")
-                    raise
+            with self.transaction("write runs to") as conn:
+                for _, rec in good:
+                    if _insert_record(conn, rec):
+                        inserted += 1
+                    else:
+                        skipped += 1
         except StoreLockedError:
             log.warning("store locked; %d record(s) stay in the spool", len(good))
             return DrainResult(0, 0, len(good), unreadable)
-        except duckdb.Error as err:
-            raise StoreError(f"could not write runs to {self.path}: {err}") from err
         for path, _ in good:
             self.spool.remove(path)
         return DrainResult(inserted, skipped, 0, unreadable)
@@ -286,267 +273,48 @@ def _holder(msg: str) -> str:
     return f"PID {m.group(2)}, {Path(m.group(1)).name}" if m else "holder unknown"
 
 
-def _j(value: Any) -> str | None:
-    return None if value is None else json.dumps(to_dict(value))
-
-
 def _insert_record(conn: duckdb.DuckDBPyConnection, rec: RunRecord) -> bool:
-    """Insert one record and its references; False when the run id is already stored."""
+    """Insert one record's rows; False when the run id is already stored.
+
+    Reference rows (hosts, models, ...) already stored are kept as they are.
+    """
     if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", [rec.run_id]).fetchone():
         return False
-    spec = rec.spec
-    now = utc_now()
-    if rec.host is not None:
-        h = rec.host
+    for table, row in record_rows(rec, utc_now()):
+        verb = "INSERT OR IGNORE" if table in REFERENCE_KEYS else "INSERT"
         conn.execute(
-            "INSERT OR IGNORE INTO hosts (host_id, hostname, os, cpu_model, cpu_cores_logical,"
-            " cpu_cores_physical, mem_total_mb, python_version, first_seen_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            [
-                h.host_id,
-                h.hostname,
-                h.os,
-                h.cpu_model,
-                h.cpu_cores_logical,
-                h.cpu_cores_physical,
-                h.mem_total_mb,
-                h.python_version,
-                now,
-            ],
-        )
-    if rec.device is not None:
-        d = rec.device
-        conn.execute(
-            "INSERT OR IGNORE INTO devices (device_id, host_id, kind, name, device_index,"
-            " memory_mb, compute_capability, driver_version, extra) VALUES (?,?,?,?,?,?,?,?,?)",
-            [
-                d.device_id,
-                d.host_id,
-                d.kind,
-                d.name,
-                d.index,
-                d.memory_mb,
-                d.compute_capability,
-                d.driver_version,
-                json.dumps(d.extra),
-            ],
-        )
-    m = spec.model
-    conn.execute(
-        "INSERT OR IGNORE INTO models (model_id, name, family, task, parent_model_id,"
-        " transformation, params, source, description, created_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?)",
-        [
-            m.model_id,
-            m.name,
-            m.family,
-            m.task,
-            m.parent_model_id,
-            m.transformation,
-            m.params if m.params is not None else rec.params,
-            m.source,
-            m.description,
-            now,
-        ],
-    )
-    a = spec.artifact
-    conn.execute(
-        "INSERT OR IGNORE INTO artifacts (sha256, format, path, size_bytes, precision, builder,"
-        " builder_kwargs) VALUES (?,?,?,?,?,?,?)",
-        [
-            a.sha256,
-            a.format,
-            a.path,
-            a.size_bytes,
-            a.precision,
-            a.builder,
-            json.dumps(a.builder_kwargs),
-        ],
-    )
-    if spec.dataset is not None:
-        ds = spec.dataset
-        conn.execute(
-            "INSERT OR IGNORE INTO datasets (dataset_id, name, split, n_samples, sha256, source,"
-            " path) VALUES (?,?,?,?,?,?,?)",
-            [ds.dataset_id, ds.name, ds.split, ds.n_samples, ds.sha256, ds.source, ds.path],
-        )
-    prov = rec.provenance
-    mem = rec.memory
-    en = rec.energy
-    conn.execute(
-        """INSERT INTO runs (run_id, model_id, artifact_sha256, host_id, device_id, device, runtime,
-        runtime_version, execution_provider, precision, batch_size, threads, dims, input_shapes,
-        dataset_id, status, error, origin, job_id, started_at, finished_at, ingested_at,
-        throughput_per_s,
-        model_size_mb, params, peak_mem_mb, baseline_mem_mb, mem_source, device_peak_reserved_mb,
-        energy_j, energy_j_per_item, avg_power_w, energy_source, energy_unavailable_reason,
-        energy_window_s, provenance, spec)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-        [
-            rec.run_id,
-            m.model_id,
-            a.sha256,
-            rec.host.host_id if rec.host else None,
-            rec.device.device_id if rec.device else None,
-            spec.device,
-            spec.runtime,
-            prov.runtime_version if prov else None,
-            prov.execution_provider if prov else None,
-            spec.precision,
-            spec.batch_size,
-            spec.threads,
-            json.dumps(spec.dims),
-            json.dumps(prov.input_shapes) if prov else None,
-            spec.dataset.dataset_id if spec.dataset else None,
-            rec.status,
-            rec.error,
-            rec.origin,
-            spec.job_id,
-            parse_utc(rec.started_at),
-            parse_utc(rec.finished_at),
-            now,
-            rec.throughput_per_s,
-            rec.model_size_mb,
-            rec.params,
-            mem.peak_mem_mb if mem else None,
-            mem.baseline_mem_mb if mem else None,
-            mem.source if mem else None,
-            mem.device_peak_reserved_mb if mem else None,
-            en.energy_j if en else None,
-            en.energy_j_per_item if en else None,
-            en.avg_power_w if en else None,
-            en.source if en else None,
-            en.unavailable_reason if en else None,
-            en.window_s if en else None,
-            _j(prov),
-            _j(spec),
-        ],
-    )
-    lat = rec.latency
-    if lat is not None:
-        conn.execute(
-            """INSERT INTO latency (run_id, mean_ms, p50_ms, p90_ms, p99_ms, std_ms, min_ms, max_ms,
-            ci_low_ms, ci_high_ms, n_iter, warmup_iter, total_time_s, stop_reason, timer,
-            samples_ms, quantiles_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-            [
-                rec.run_id,
-                lat.mean_ms,
-                lat.p50_ms,
-                lat.p90_ms,
-                lat.p99_ms,
-                lat.std_ms,
-                lat.min_ms,
-                lat.max_ms,
-                lat.ci_low_ms,
-                lat.ci_high_ms,
-                lat.n_iter,
-                lat.warmup_iter,
-                lat.total_time_s,
-                lat.stop_reason,
-                lat.timer,
-                list(lat.samples_ms),
-                list(lat.quantiles_ms),
-            ],
-        )
-    for acc in rec.accuracy:
-        conn.execute(
-            "INSERT INTO accuracy (run_id, metric, value, dataset_id, n_samples, origin, note)"
-            " VALUES (?,?,?,?,?,?,?)",
-            [
-                rec.run_id,
-                acc.metric,
-                acc.value,
-                acc.dataset_id,
-                acc.n_samples,
-                acc.origin,
-                acc.note,
-            ],
+            f"{verb} INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
         )
     return True
 
 
-def _iso(value: Any) -> str:
-    return format_utc(value) if value is not None else ""
+def _fetch_rows(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[Row]:
+    cur = conn.execute(sql, params)
+    rows = cur.fetchall()
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
 def _load_record(conn: duckdb.DuckDBPyConnection, run_id: str) -> RunRecord | None:
-    cur = conn.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
-    row = cur.fetchone()
-    if row is None:
+    runs = _fetch_rows(conn, "SELECT * FROM runs WHERE run_id = ?", [run_id])
+    if not runs:
         return None
-    cols = [c[0] for c in cur.description]
-    r = dict(zip(cols, row, strict=True))
-    spec = from_dict(RunSpec, json.loads(r["spec"]))
-    host = device = None
-    if r["host_id"]:
-        cur = conn.execute("SELECT * FROM hosts WHERE host_id = ?", [r["host_id"]])
-        hrow = cur.fetchone()
-        if hrow:
-            h = dict(zip([c[0] for c in cur.description], hrow, strict=True))
-            h.pop("first_seen_at", None)
-            host = from_dict(HostInfo, h)
-    if r["device_id"]:
-        cur = conn.execute("SELECT * FROM devices WHERE device_id = ?", [r["device_id"]])
-        drow = cur.fetchone()
-        if drow:
-            d = dict(zip([c[0] for c in cur.description], drow, strict=True))
-            d["index"] = d.pop("device_index")
-            d["extra"] = json.loads(d["extra"]) if d["extra"] else {}
-            device = from_dict(DeviceInfo, d)
-    latency = None
-    cur = conn.execute("SELECT * FROM latency WHERE run_id = ?", [run_id])
-    lrow = cur.fetchone()
-    if lrow:
-        ld = dict(zip([c[0] for c in cur.description], lrow, strict=True))
-        ld.pop("run_id")
-        ld["samples_ms"] = tuple(ld["samples_ms"] or ())
-        ld["quantiles_ms"] = tuple(ld["quantiles_ms"] or ())
-        latency = from_dict(LatencyStats, ld)
-    accs = tuple(
-        AccuracyResult(
-            metric=a[0], value=a[1], dataset_id=a[2], n_samples=a[3], origin=a[4], note=a[5] or ""
-        )
-        for a in conn.execute(
-            "SELECT metric, value, dataset_id, n_samples, origin, note FROM accuracy"
-            " WHERE run_id = ? ORDER BY metric",
-            [run_id],
-        ).fetchall()
+    run = runs[0]
+    hosts: list[Row] = []
+    devices: list[Row] = []
+    if run["host_id"]:
+        hosts = _fetch_rows(conn, "SELECT * FROM hosts WHERE host_id = ?", [run["host_id"]])
+    if run["device_id"]:
+        devices = _fetch_rows(conn, "SELECT * FROM devices WHERE device_id = ?", [run["device_id"]])
+    latency = _fetch_rows(conn, "SELECT * FROM latency WHERE run_id = ?", [run_id])
+    accuracy = _fetch_rows(
+        conn, "SELECT * FROM accuracy WHERE run_id = ? ORDER BY metric", [run_id]
     )
-    memory = None
-    if r["peak_mem_mb"] is not None:
-        memory = MemoryStats(
-            r["peak_mem_mb"],
-            r["baseline_mem_mb"],
-            r["mem_source"] or "",
-            r["device_peak_reserved_mb"],
-        )
-    energy = None
-    if r["energy_j"] is not None or r["energy_unavailable_reason"] is not None:
-        energy = EnergyStats(
-            r["energy_j"],
-            r["energy_j_per_item"],
-            r["avg_power_w"],
-            r["energy_source"],
-            r["energy_unavailable_reason"],
-            r["energy_window_s"],
-        )
-    prov = from_dict(Provenance, json.loads(r["provenance"])) if r["provenance"] else None
-    return RunRecord(
-        run_id=run_id,
-        spec=spec,
-        status=r["status"],
-        started_at=_iso(r["started_at"]),
-        finished_at=_iso(r["finished_at"]),
-        host=host,
-        device=device,
-        provenance=prov,
-        latency=latency,
-        memory=memory,
-        energy=energy,
-        accuracy=accs,
-        throughput_per_s=r["throughput_per_s"],
-        model_size_mb=r["model_size_mb"],
-        params=r["params"],
-        error=r["error"],
-        origin=r["origin"],
+    return record_from_rows(
+        run,
+        host=hosts[0] if hosts else None,
+        device=devices[0] if devices else None,
+        latency=latency[0] if latency else None,
+        accuracy=accuracy,
     )

@@ -200,8 +200,8 @@ class DaskExecutor:
         on_result: Callable[[RunRecord], None],
         on_progress: Callable[[Progress], None] | None,
     ) -> None:
-        from measure.profile import utc_now
         from measure.worker import failed_record
+        from paretoscope.core.timefmt import utc_now_iso
 
         distributed = import_distributed()
         t0 = time.monotonic()
@@ -211,7 +211,7 @@ class DaskExecutor:
         }
         placements, refused = place(specs, workers, self.target)
         tally = _Tally(placements, len(refused), on_result, on_progress, t0)
-        started_at = utc_now()
+        started_at = utc_now_iso()
         for spec, reason in refused:
             tally.emit(failed_record(spec, reason, started_at=started_at), None)
 
@@ -237,15 +237,17 @@ class DaskExecutor:
         emit: Callable[[RunRecord, str | None], None],
     ) -> dict[Any, Placement]:
         """One Dask task per placement; a run whose files cannot be sent is emitted failed."""
-        from measure.profile import utc_now
         from measure.worker import describe_exception, failed_record
+        from paretoscope.core.timefmt import utc_now_iso
 
         futures: dict[Any, Placement] = {}
         for p in placements:
             try:
                 artifact, dataset, extras = shipment.files_for(p.spec)
             except InputError as err:
-                emit(failed_record(p.spec, describe_exception(err), started_at=utc_now()), p.key)
+                emit(
+                    failed_record(p.spec, describe_exception(err), started_at=utc_now_iso()), p.key
+                )
                 continue
             future = client.submit(
                 profile_task,
@@ -304,10 +306,10 @@ class DaskExecutor:
         describe: Callable[[BaseException], str],
         failed: Callable[..., RunRecord],
     ) -> RunRecord:
-        from measure.profile import utc_now
+        from paretoscope.core.timefmt import utc_now_iso
 
         def fail(reason: str) -> RunRecord:
-            return failed(p.spec, reason, started_at=utc_now())
+            return failed(p.spec, reason, started_at=utc_now_iso())
 
         if future.status == "cancelled":
             return fail(cancel_reason)

@@ -72,12 +72,12 @@ def profile_task(
     Never raises for a measurement problem: a missing runtime or device, a
     hash mismatch or a crashed run gives a failed record with the reason.
     """
-    from measure.profile import utc_now
     from measure.worker import describe_exception, failed_record, run_in_worker
+    from paretoscope.core.timefmt import utc_now_iso
 
     spec = from_dict(RunSpec, json.loads(spec_json))
     worker = _worker_name()
-    started_at = utc_now()
+    started_at = utc_now_iso()
     where = f"on Dask worker {worker} ({resource})"
 
     def failed(reason: str) -> dict[str, Any]:

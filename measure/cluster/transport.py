@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from paretoscope.core.errors import InputError
+from paretoscope.core.hashing import file_sha256
 from paretoscope.core.records import ArtifactRef, RunSpec
 
 __all__ = [
@@ -44,14 +45,6 @@ def cache_dir() -> Path:
     return Path(base) / "paretoscope" / "cluster"
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def materialise(blob: bytes | None, sha256: str, suffix: str, cache: Path) -> Path:
     """The cached file with content ``sha256``, written from ``blob`` if not there yet.
 
@@ -65,7 +58,7 @@ def materialise(blob: bytes | None, sha256: str, suffix: str, cache: Path) -> Pa
     path = cache / f"{sha256}{suffix}"
     if path.exists():
         with contextlib.suppress(OSError):
-            if _sha256_file(path) == sha256:
+            if file_sha256(path) == sha256:
                 return path
     if blob is None:
         raise InputError(f"file {sha256[:12]}… was not sent to this worker")
@@ -106,12 +99,12 @@ def materialise_with_extras(
         source = materialise(data, digest, "", cache)
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if not (target.is_file() and _sha256_file(target) == digest):
+        if not (target.is_file() and file_sha256(target) == digest):
             tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")
             tmp.write_bytes(source.read_bytes())
             os.replace(tmp, target)
     target = folder / "model.onnx"
-    if not (target.is_file() and _sha256_file(target) == sha256):
+    if not (target.is_file() and file_sha256(target) == sha256):
         tmp = folder / f".tmp-{os.getpid()}-model.onnx"
         tmp.write_bytes(model.read_bytes())
         os.replace(tmp, target)
@@ -202,7 +195,7 @@ class Shipment:
     def _extra_files(self, artifact: ArtifactRef) -> list[tuple[str, Path, str]]:
         if artifact.sha256 not in self._listed:
             found = external_data(artifact)
-            self._listed[artifact.sha256] = [(rel, f, _sha256_file(f)) for rel, f in found]
+            self._listed[artifact.sha256] = [(rel, f, file_sha256(f)) for rel, f in found]
             for _, _, sha in self._listed[artifact.sha256]:
                 self._needs.setdefault(sha, set()).update(self._needs.get(artifact.sha256, set()))
         return self._listed[artifact.sha256]

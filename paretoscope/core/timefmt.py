@@ -1,4 +1,9 @@
-"""UTC timestamps: records carry ISO 8601 strings; the store keeps naive UTC TIMESTAMPs."""
+"""UTC timestamps: records carry ISO 8601 strings; the store keeps naive UTC TIMESTAMPs.
+
+One clock for each: ``utc_now_iso()`` (text) for records, ``utc_now()``
+(a naive datetime) for the store's columns; ``parse_utc``/``format_utc``
+convert between them.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,12 @@ __all__ = ["format_utc", "parse_utc", "utc_now", "utc_now_iso"]
 
 
 def utc_now() -> datetime:
-    """Now, as a naive datetime in UTC (the store's convention)."""
+    """Now, as a naive datetime in UTC: for the store's TIMESTAMP columns."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 
 def utc_now_iso() -> str:
-    """Now, as ISO 8601 with an explicit ``+00:00`` offset (the records' convention)."""
+    """Now, as ISO 8601 text with microseconds and ``+00:00``: for records' times."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
