@@ -495,7 +495,7 @@ class DaskExecutor:
     def run(
         self,
         specs: Sequence[RunSpec],
-        on_result: Callable[[RunRecord], None],
+        on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         """Measure ``specs`` on the cluster; records arrive in completion order.
@@ -513,7 +513,7 @@ class DaskExecutor:
         self,
         client: Any,
         specs: Sequence[RunSpec],
-        on_result: Callable[[RunRecord], None],
+        on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None,
     ) -> None:
         from measure.profile import utc_now
