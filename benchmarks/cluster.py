@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import distributed
 
@@ -99,14 +100,14 @@ def main() -> int:
         ),
         start_worker(cluster.scheduler_address, "bench-b", [], tmp / "b.log"),
     ]
-    rounds: list[dict[str, object]] = []
+    rounds: list[dict[str, Any]] = []  # one JSON row per round
     try:
         client.wait_for_workers(2, timeout=180)
         # Warm both workers (imports, the artifact cache) before timing anything.
         warm = [testing.make_spec(artifact, "torch", budget=budget) for _ in range(2)]
         DaskExecutor(client=client, target="cpu").run(warm, lambda r: None)
         for i in range(args.rounds):
-            row: dict[str, object] = {"round": i + 1, "load_before": load_avg()}
+            row: dict[str, Any] = {"round": i + 1, "load_before": load_avg()}
             order = ("one", "two") if i % 2 == 0 else ("two", "one")
             for mode in order:
                 specs = [
@@ -148,7 +149,7 @@ def main() -> int:
         cluster.close()
 
     def median(mode: str, key: str) -> float:
-        return statistics.median(float(r[mode][key]) for r in rounds)  # type: ignore[index]
+        return statistics.median(float(r[mode][key]) for r in rounds)
 
     host = host_info()
     summary = {
@@ -159,7 +160,7 @@ def main() -> int:
         "rounds": rounds,
         "median_runs_per_s_one_worker": median("one", "runs_per_s"),
         "median_runs_per_s_two_workers": median("two", "runs_per_s"),
-        "median_speedup": statistics.median(float(r["speedup"]) for r in rounds),  # type: ignore[arg-type]
+        "median_speedup": statistics.median(float(r["speedup"]) for r in rounds),
     }
     summary["met"] = summary["median_speedup"] >= args.min_speedup
     print(json.dumps({k: v for k, v in summary.items() if k != "rounds"}, indent=2))

@@ -22,6 +22,7 @@ Acceptance (issue 2): medians within 10% of both references, overhead under
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import platform
 import statistics
@@ -54,7 +55,7 @@ def build_model(depth: int) -> torch.nn.Module:
 def bare_median_ms(step: Callable[[], object], iters: int) -> float:
     """Median of ``iters`` individually timed calls, with nothing else in the loop."""
     perf = time.perf_counter_ns
-    samples = []
+    samples: list[int] = []
     append = samples.append
     for _ in range(iters):
         t0 = perf()
@@ -75,7 +76,7 @@ def calibrate(x: torch.Tensor) -> int:
         model = build_model(depth)
         for _ in range(30):
             model(x)
-        per_block_ms = bare_median_ms(lambda m=model: m(x), 200) / depth
+        per_block_ms = bare_median_ms(functools.partial(model, x), 200) / depth
         depth = max(1, min(64, round(TARGET_MS / per_block_ms)))
     return depth
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
 from paretoscope.analysis.budget import budget_answers
@@ -85,7 +86,7 @@ def _tradeoff(n: int, k: int, seed: int) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def rerun(frame: Any, view: FrontierView) -> int:
+def rerun(frame: pd.DataFrame, view: FrontierView) -> int:
     """The library path of one Frontier page rerun; returns the number of chart rows."""
     fp = frontier_points(frame, view)
     answers = budget_answers(

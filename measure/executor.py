@@ -51,7 +51,7 @@ class Executor(Protocol):
     def run(
         self,
         specs: Sequence[RunSpec],
-        on_result: Callable[[RunRecord], None],
+        on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         """Measure every spec; call ``on_result`` once per spec with its record, ok or failed.
@@ -91,7 +91,7 @@ class LocalExecutor:
     def run(
         self,
         specs: Sequence[RunSpec],
-        on_result: Callable[[RunRecord], None],
+        on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         """Measure ``specs`` in order. See ``Executor.run``."""

@@ -42,7 +42,7 @@ def make_record(
     accuracy_origin: str = "measured",
     peak_mem_mb: float = 100.0,
     model_size_mb: float = 0.5,
-    params: int = 10_000,
+    params: int | None = 10_000,
     status: str = "ok",
     error: str | None = None,
     parent_model_id: str | None = None,
@@ -50,6 +50,8 @@ def make_record(
     **overrides: Any,
 ) -> RunRecord:
     """A run record; pass ``latency_ms=None``/``accuracy=None`` for missing metrics."""
+    # runtime, status and accuracy_origin come in as plain str (callers loop over lists
+    # of them), hence the arg-type ignores where they meet the records' Literal fields.
     model_id = hashlib.sha256(f"{model}|{precision}|{runtime}".encode()).hexdigest()[:16]
     rid = run_id or new_run_id()
     ds = DatasetRef("digits-test", "digits", "test", "/nonexistent.npz", 450, "0" * 64)

@@ -80,7 +80,7 @@ class _Tally:
         self,
         placements: Sequence[Placement],
         n_refused: int,
-        on_result: Callable[[RunRecord], None],
+        on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None,
         t0: float,
     ) -> None:
@@ -179,7 +179,7 @@ class DaskExecutor:
     def run(
         self,
         specs: Sequence[RunSpec],
-        on_result: Callable[[RunRecord], None],
+        on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         """Measure ``specs`` on the cluster; records arrive in completion order.
@@ -197,7 +197,7 @@ class DaskExecutor:
         self,
         client: Any,
         specs: Sequence[RunSpec],
-        on_result: Callable[[RunRecord], None],
+        on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None,
     ) -> None:
         from measure.worker import failed_record

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from paretoscope.core.records import EnergyStats, RunRecord
 from store import Store
@@ -80,7 +81,9 @@ def mixed() -> list[RunRecord]:
         ]
     ):
         # Energy on every other run; the rest keep the factory's "unavailable, because".
-        extra = {"energy": EnergyStats(0.5, 0.01 * (i + 1), 12.0, "rapl")} if i % 2 else {}
+        extra: dict[str, Any] = (
+            {"energy": EnergyStats(0.5, 0.01 * (i + 1), 12.0, "rapl")} if i % 2 else {}
+        )
         rec = make_record(
             model=f"{family}-{i}",
             family=family,

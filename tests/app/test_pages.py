@@ -6,7 +6,9 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,7 +28,7 @@ def _text(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def _chart_spec(at: AppTest) -> dict[str, object] | None:
+def _chart_spec(at: AppTest) -> dict[str, Any] | None:
     charts = at.get("vega_lite_chart")
     return json.loads(charts[0].proto.spec) if charts else None
 
@@ -99,7 +101,7 @@ def test_query_params_drive_the_view(make_store: MakeStore, run_app: RunApp) -> 
     spec = _chart_spec(at)
     assert spec is not None
     # Frontier line and points, then the invisible click target.
-    assert [layer["mark"]["type"] for layer in spec["layer"]][:2] == ["line", "point"]  # type: ignore[index]
+    assert [layer["mark"]["type"] for layer in spec["layer"]][:2] == ["line", "point"]
     assert "3 hidden by the filters" in _text(at)
 
 
@@ -217,7 +219,7 @@ with open(progress, "a") as fh:
 """
 
 
-def _fake_demo(script: str) -> object:
+def _fake_demo(script: str) -> Callable[[Path, Path], list[str]]:
     def command(store_path: Path, progress_file: Path) -> list[str]:
         return [
             sys.executable,

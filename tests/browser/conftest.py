@@ -103,6 +103,6 @@ def page(browser: Any) -> Iterator[Any]:
     errors: list[str] = []
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.console_errors = errors  # type: ignore[attr-defined]
+    pg.console_errors = errors
     yield pg
     context.close()

@@ -69,7 +69,7 @@ def test_two_metrics_grouped_by_runtime_then_click_a_point(
     for model in expected:
         assert model in text
     page.screenshot(path=str(tmp_path / "explore.png"), full_page=True)
-    assert page.console_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []
 
 
 def test_compare_and_run_detail_pages_render(mixed: tuple[Server, Any], page: Any) -> None:
@@ -83,5 +83,5 @@ def test_compare_and_run_detail_pages_render(mixed: tuple[Server, Any], page: An
     page.locator(".vega-embed svg").first.wait_for(timeout=30_000)  # the latency distribution
     # A deep link makes Streamlit's client probe <page>/_stcore/health and host-config
     # first (404) before the root ones: that is Streamlit's, not ours (/runs does it too).
-    errors = [e for e in page.console_errors if "status of 404" not in e]  # type: ignore[attr-defined]
+    errors = [e for e in page.console_errors if "status of 404" not in e]
     assert errors == []

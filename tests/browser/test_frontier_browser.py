@@ -46,11 +46,11 @@ def test_frontier_page_draws_the_demo_points(
     assert "Latency p50 (ms, lower is better" in svg_text
     assert "Accuracy (fraction, higher is better)" in svg_text
     page.screenshot(path=str(tmp_path / "frontier.png"), full_page=True)
-    assert page.console_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []
 
 
 def test_a_link_with_a_metric_opens_that_view(demo_server: Server, page: Any) -> None:
     page.goto(f"{demo_server.url}/?x=peak_mem_mb", wait_until="domcontentloaded")
     page.locator(".vega-embed svg").first.wait_for(timeout=30_000)
     page.get_by_text("Peak memory (MB, lower is better)").first.wait_for(timeout=30_000)
-    assert page.console_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []

@@ -95,4 +95,4 @@ def test_upload_profile_and_see_four_measured_runs(
         timeout=30_000,
     )
     page.screenshot(path=str(shots / "4-frontier.png"), full_page=True)
-    assert page.console_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []

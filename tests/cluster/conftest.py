@@ -96,7 +96,9 @@ def onnx_with_external_data(folder: Path) -> Path:
     return path
 
 
-def _start_worker(address: str, name: str, device: str, cache: Path, log: Path) -> Any:
+def _start_worker(
+    address: str, name: str, device: str, cache: Path, log: Path
+) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable, "-m", "measure.cluster", "worker",
         "--scheduler", address, "--name", name,

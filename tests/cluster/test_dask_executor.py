@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -25,9 +26,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_job_fans_out_to_every_device_and_lands_in_the_store(
-    make_cluster: object, models: Models, tmp_path: Path
+    make_cluster: Callable[[], Cluster], models: Models, tmp_path: Path
 ) -> None:
-    cluster: Cluster = make_cluster()  # type: ignore[operator]
+    cluster: Cluster = make_cluster()
     store = Store(tmp_path / "runs.duckdb")
     spec = testing.make_spec(models.state, "torch", dataset=models.dataset)
     progress: list[Progress] = []
@@ -118,9 +119,9 @@ def _kill_tree(pid: int) -> None:
 
 
 def test_a_worker_killed_mid_run_loses_nothing_and_stores_nothing_twice(
-    make_cluster: object, models: Models, tmp_path: Path
+    make_cluster: Callable[[], Cluster], models: Models, tmp_path: Path
 ) -> None:
-    cluster: Cluster = make_cluster()  # type: ignore[operator]
+    cluster: Cluster = make_cluster()
     store = Store(tmp_path / "runs.duckdb")
     # Each run builds its model for 4 s: long enough to be killed in the middle.
     specs = [testing.make_spec(models.sleepy, "torch", name=f"sleepy-{i}") for i in range(4)]

@@ -128,7 +128,7 @@ class ScriptedExecutor:
     def run(
         self,
         specs: Sequence[RunSpec],
-        on_result: Callable[[RunRecord], None],
+        on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         for spec in specs:

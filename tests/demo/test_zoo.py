@@ -105,7 +105,7 @@ def test_builders_take_the_image_and_return_logits(entry: zoo.ZooModel) -> None:
 
 def test_builders_take_keywords_only() -> None:
     with pytest.raises(TypeError):
-        zoo.build_mlp(16, 1)  # type: ignore[misc]
+        zoo.build_mlp(16, 1)  # type: ignore[call-arg]  # positional on purpose
     with pytest.raises(ValueError, match="positive"):
         zoo.build_cnn(channels=0)
 

@@ -59,7 +59,9 @@ rows_st = st.lists(st.tuples(vals, accs, vals), max_size=30)
 
 @settings(max_examples=150, deadline=None)
 @given(rows=rows_st, limit=st.sampled_from([0.5, 1.0, 2.5, 10.0]))
-def test_best_within_budget_equals_bruteforce(rows: list, limit: float) -> None:
+def test_best_within_budget_equals_bruteforce(
+    rows: list[tuple[float, float, float]], limit: float
+) -> None:
     frame = _frame(rows)
     for cost in ("latency_ms_p50", "throughput_per_s"):
         ans = best_within_budget(frame, cost, limit, "accuracy")
@@ -68,7 +70,9 @@ def test_best_within_budget_equals_bruteforce(rows: list, limit: float) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(rows=rows_st, floor=st.sampled_from([0.0, 0.85, 0.9, 0.99]))
-def test_cheapest_above_floor_equals_bruteforce(rows: list, floor: float) -> None:
+def test_cheapest_above_floor_equals_bruteforce(
+    rows: list[tuple[float, float, float]], floor: float
+) -> None:
     frame = _frame(rows)
     for cost in ("latency_ms_p50", "throughput_per_s"):
         ans = cheapest_above_floor(frame, cost, floor, "accuracy")
@@ -77,7 +81,7 @@ def test_cheapest_above_floor_equals_bruteforce(rows: list, floor: float) -> Non
 
 @settings(max_examples=100, deadline=None)
 @given(rows=rows_st)
-def test_answers_sit_on_the_2d_frontier(rows: list) -> None:
+def test_answers_sit_on_the_2d_frontier(rows: list[tuple[float, float, float]]) -> None:
     frame = _frame(rows)
     on = frontier_mask(frame, ["latency_ms_p50", "accuracy"])
     for ans in (
@@ -85,6 +89,7 @@ def test_answers_sit_on_the_2d_frontier(rows: list) -> None:
         cheapest_above_floor(frame, "latency_ms_p50", 0.9),
     ):
         if ans.run is not None:
+            # pandas-stubs' .loc takes no Hashable, which is what a row's .name is.
             assert bool(on.loc[ans.run.name])  # type: ignore[call-overload]
 
 
@@ -101,7 +106,9 @@ def test_no_answer_and_bad_metrics() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(rows=st.lists(st.tuples(vals, accs, vals, st.sampled_from(["a", "b"])), max_size=30))
-def test_three_objective_frontier_by_group_equals_bruteforce(rows: list) -> None:
+def test_three_objective_frontier_by_group_equals_bruteforce(
+    rows: list[tuple[float, float, float, str]],
+) -> None:
     frame = _frame([r[:3] for r in rows])
     frame["runtime"] = [r[3] for r in rows]
     metrics = ["latency_ms_p50", "accuracy", "throughput_per_s"]

@@ -26,7 +26,7 @@ def test_every_url_key_is_documented(section: str, keys: dict[str, str]) -> None
 
 
 def test_views_round_trip() -> None:
-    views = [
+    views: list[FrontierView | CompareView] = [
         FrontierView(z=("peak_mem_mb",), by="runtime", facet="device", budget=5.0, floor=0.97,
                      budget_metric="peak_mem_mb", selected="abc", lineage=False, y_log=True),
         FrontierView(by=None),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from paretoscope.analysis.rundetail import measurement_warnings
 from paretoscope.core.records import AccuracyResult, RunRecord
 from tests.factories import make_record
 
 
-def _with_latency(**changes: object) -> RunRecord:
+def _with_latency(**changes: Any) -> RunRecord:
     rec = make_record(latency_ms=1.0)
     assert rec.latency is not None
     return dataclasses.replace(rec, latency=dataclasses.replace(rec.latency, **changes))

@@ -265,6 +265,7 @@ def test_a_job_submitted_as_the_runner_exits_is_not_stranded(store: Store) -> No
     wait_for(lambda: all(status(store, i) == "done" for i in ids), what="every job to finish")
     order = sorted((j for j in jobs.list_jobs(store) if j.job_id in ids), key=lambda j: j.seq)
     starts = [j.started_at for j in order]
+    # Done jobs have a start time; a None would make sorted() raise, failing the test.
     assert starts == sorted(starts)  # type: ignore[type-var]
 
 

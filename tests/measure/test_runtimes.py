@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -22,9 +23,9 @@ from .conftest import Zoo
 MLP_PARAMS = 64 * 32 + 32 + 32 * 10 + 10
 
 
-def _spec(zoo: Zoo, which: str, **changes: object) -> RunSpec:
+def _spec(zoo: Zoo, which: str, **changes: Any) -> RunSpec:
     spec = testing.make_spec(getattr(zoo, which), "ort" if "onnx" in which else "torch")
-    return dataclasses.replace(spec, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(spec, **changes)
 
 
 # --- onnxruntime ---------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -71,9 +73,9 @@ def test_interval_coverage_is_about_95_percent(n: int) -> None:
 
 
 @given(durations, st.randoms(use_true_random=False))
-def test_statistics_do_not_depend_on_sample_order(samples: list[int], rnd: object) -> None:
+def test_statistics_do_not_depend_on_sample_order(samples: list[int], rnd: random.Random) -> None:
     shuffled = list(samples)
-    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    rnd.shuffle(shuffled)
     a = latency_stats(samples, total_time_s=1.0)
     b = latency_stats(shuffled, total_time_s=1.0)
     for field in (
@@ -221,8 +223,8 @@ def test_warmup_sync_and_window_hooks() -> None:
         ({"warmup_iters": -1}, "warmup_iters"),
     ],
 )
-def test_invalid_budgets_are_rejected(changes: dict[str, float], match: str) -> None:
-    budget = TimingBudget(**changes)  # type: ignore[arg-type]
+def test_invalid_budgets_are_rejected(changes: dict[str, Any], match: str) -> None:
+    budget = TimingBudget(**changes)
     with pytest.raises(InputError, match=match):
         measure_latency(lambda: None, None, budget)
 

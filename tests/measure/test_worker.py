@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -184,6 +185,6 @@ def test_a_killed_worker_is_a_failed_run_and_earlier_runs_are_intact(
     reopened = Store(store.path)
     frame = reopened.runs_frame(status=None).set_index("run_id")
     assert frame.loc[spec.run_id, "status"] == "failed"
-    assert "SIGKILL" in frame.loc[spec.run_id, "error"]
+    assert "SIGKILL" in cast(str, frame.loc[spec.run_id, "error"])
     for rec in earlier:
         assert reopened.get_record(rec.run_id) == rec

@@ -98,7 +98,7 @@ def test_rename_and_delete(store: Store) -> None:
 def test_bad_input_is_refused(store: Store, kwargs: dict[str, object], message: str) -> None:
     args: dict[str, object] = {"name": "n", "page": "", "query": {}} | kwargs
     with pytest.raises(InputError, match=message):
-        save_view(store, **args)  # type: ignore[arg-type]
+        save_view(store, **args)  # type: ignore[arg-type]  # wrong types on purpose
     assert list_views(store) == []
 
 
