@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STORE ?=
 
-.PHONY: help setup serve demo test test-fast lint format typecheck bench gpu-test
+.PHONY: help setup serve demo test test-fast lint format typecheck docs bench gpu-test
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -36,6 +36,9 @@ format: $(PY) ## apply ruff's formatting and safe fixes
 
 typecheck: $(PY) ## mypy over the library packages
 	$(PY) -m mypy
+
+docs: $(PY) ## regenerate the reference sections of README.md and docs/url.md from the code
+	$(PY) -m paretoscope.cli.reference --write
 
 bench: $(PY) ## run the benchmark scripts (see benchmarks/README.md)
 	$(PY) benchmarks/harness_overhead.py
