@@ -18,7 +18,6 @@ from paretoscope.cli.reference import (
     write_sections,
 )
 from paretoscope.core.metrics import METRICS
-from paretoscope.views import COMPARE_KEYS, RUN_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,15 +73,3 @@ def test_every_metric_key_has_its_unit_and_direction() -> None:
     table = metric_table()
     for m in METRICS.values():
         assert f"| `{m.key}` | {m.label} | {m.unit} | {m.direction} |" in table
-
-
-def _doc_table_keys(section: str) -> set[str]:
-    text = (REPO / "docs" / "url.md").read_text(encoding="utf-8")
-    body = text.split(f"\n## {section}", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `([a-z]+)` \|", body, flags=re.MULTILINE))
-
-
-@pytest.mark.parametrize(("section", "keys"), [("Compare", COMPARE_KEYS), ("Run detail", RUN_KEYS)])
-def test_compare_and_run_keys_are_explained(section: str, keys: dict[str, str]) -> None:
-    # tests/core/test_url_docs.py does the same for the Frontier and Runs pages.
-    assert _doc_table_keys(section) == set(keys)
