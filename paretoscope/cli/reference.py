@@ -40,8 +40,8 @@ _WIDTH = 100  # the README's code blocks, like the code, stay within 100 columns
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    # argparse has no public way to list a parser's subcommands; its actions are
-    # the documented-in-practice route (cog-based references use the same).
+    # argparse has no public way to list a parser's subcommands or arguments;
+    # ``_actions`` and ``_SubParsersAction`` have been stable across Python 3.x.
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return dict(action.choices)
@@ -57,7 +57,9 @@ def _token(action: argparse.Action) -> str | None:
     else:
         value = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
     if not action.option_strings:
-        return value if action.nargs in (None, 1) else f"[{value} ...]"
+        return {"?": f"[{value}]", "*": f"[{value} ...]", "+": f"{value} [{value} ...]"}.get(
+            str(action.nargs), value
+        )
     flag = max(action.option_strings, key=len)
     text = flag if action.nargs == 0 else f"{flag} {value}"
     if isinstance(action, argparse._AppendAction):
@@ -212,8 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if a section is stale")
     args = parser.parse_args(argv)
     if args.write:
-        for path in write_sections():
+        changed = write_sections()
+        for path in changed:
             print(f"rewrote {path.relative_to(_REPO_ROOT)}")
+        if not changed:
+            print("generated sections are up to date")
         return 0
     stale = stale_sections()
     for item in stale:
