@@ -73,7 +73,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "pages": _EVERYTHING,
 }
 
-# Third-party packages that only some layers may import (top-level name -> layers).
+# Frameworks kept out of layers: top-level package -> the layers that must NOT import it.
 STREAMLIT_LAYERS = frozenset({"ui", "pages"})
 HEAVY_RULES: dict[str, frozenset[str]] = {
     "streamlit": _EVERYTHING - STREAMLIT_LAYERS,
@@ -81,7 +81,7 @@ HEAVY_RULES: dict[str, frozenset[str]] = {
     "torch": frozenset({"analysis", "present"}),
     "onnxruntime": frozenset({"analysis", "present"}),
     "onnx": frozenset({"analysis", "present"}),
-}  # package -> layers that must NOT import it
+}
 
 # "importer -> imported": why it is allowed for now. Delete an entry when its fix lands.
 KNOWN_VIOLATIONS: dict[str, str] = {
