@@ -120,6 +120,41 @@ def _read_result(outcome: ChildOutcome, spec: RunSpec) -> tuple[RunRecord | None
     return record, None
 
 
+class _StageRelay:
+    """Relays the stages a worker writes to its status pipe as ``WorkerProgress`` events."""
+
+    def __init__(
+        self, run_id: str, write_fd: int, progress: Callable[[WorkerProgress], None] | None
+    ) -> None:
+        self.run_id, self.write_fd, self.progress = run_id, write_fd, progress
+        self.pid = 0
+        self.t0 = time.monotonic()
+        self.pending = b""
+
+    def started(self, pid: int) -> None:
+        self.pid, self.t0 = pid, time.monotonic()
+        # Only the child writes: closing our end lets the pipe reach EOF when it exits.
+        self.close_write_end()
+        self._emit("started")
+
+    def relay(self, chunk: bytes) -> None:
+        self.pending += chunk
+        *lines, self.pending = self.pending.split(b"\n")
+        for line in lines:
+            if line.strip():
+                self._emit(line.decode("utf-8", errors="replace").strip())
+
+    def close_write_end(self) -> None:
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
+    def _emit(self, stage: str) -> None:
+        if self.progress is not None:
+            elapsed = time.monotonic() - self.t0
+            self.progress(WorkerProgress(self.run_id, self.pid, stage, elapsed))
+
+
 def run_in_worker(
     spec: RunSpec,
     *,
@@ -146,29 +181,7 @@ def run_in_worker(
         return failed_record(spec, reason, started_at=started_at, host=host, device=device)
 
     status_r, status_w = os.pipe()
-    write_open = [True]
-    pending = b""
-    t0 = time.monotonic()
-    pid = 0
-
-    def relay(chunk: bytes) -> None:
-        nonlocal pending
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            if line.strip() and progress is not None:
-                stage = line.decode("utf-8", errors="replace").strip()
-                progress(WorkerProgress(spec.run_id, pid, stage, time.monotonic() - t0))
-
-    def started(child_pid: int) -> None:
-        nonlocal pid, t0
-        pid, t0 = child_pid, time.monotonic()
-        # Only the child writes: closing our end lets the pipe reach EOF when it exits.
-        os.close(status_w)
-        write_open[0] = False
-        if progress is not None:
-            progress(WorkerProgress(spec.run_id, pid, "started", 0.0))
-
+    stages = _StageRelay(spec.run_id, status_w, progress)
     env = {var: str(spec.threads) for var in THREAD_ENV_VARS}
     env[STATUS_FD_ENV] = str(status_w)
     try:
@@ -181,16 +194,15 @@ def run_in_worker(
             stdin=json.dumps(to_dict(spec)).encode(),
             pass_fd=status_w,
             watch_fd=status_r,
-            on_output=relay,
-            on_start=started,
+            on_output=stages.relay,
+            on_start=stages.started,
             python=python,
         )
     except OSError as err:
         return failed(f"could not start the worker with {python}: {err}")
     finally:
         os.close(status_r)
-        if write_open[0]:
-            os.close(status_w)
+        stages.close_write_end()
     reason = _failure_reason(outcome, spec)
     if reason is None:
         record, _ = _read_result(outcome, spec)

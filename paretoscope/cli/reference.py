@@ -1,9 +1,12 @@
-"""Reference docs generated from the code: CLI forms from argparse, metric keys from the registry.
+"""Reference text generated from the code into marked sections of the docs.
 
-The README holds these between markers (``<!-- BEGIN GENERATED: NAME -->`` …
-``<!-- END GENERATED: NAME -->``) so they cannot drift from the code:
-``python -m paretoscope.cli.reference --write`` (``make docs``) rewrites them,
-``--check`` exits 1 naming the stale sections, and a test does the same.
+The command-line forms (from ``build_parser()``), the metric keys (from the
+metric registry) and the URL keys (from ``paretoscope.views``) are written
+between markers such as ``<!-- BEGIN GENERATED: cli -->`` and
+``<!-- END GENERATED: cli -->`` in README.md and docs/url.md, as datasette
+does with cog. ``python -m paretoscope.cli.reference --write`` (``make docs``)
+rewrites them; ``--check`` exits 1 naming the stale sections, and
+``tests/cli/test_reference.py`` fails the same way.
 """
 
 from __future__ import annotations
@@ -12,133 +15,215 @@ import argparse
 import re
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from paretoscope.cli.commands import build_parser
 from paretoscope.core.metrics import METRICS
+from paretoscope.views import COMPARE_KEYS, FILTER_KEYS, FRONTIER_KEYS, RUN_KEYS, RUNS_KEYS
 
-__all__ = ["README", "SECTIONS", "command_forms", "metric_table", "rewrite", "stale_sections"]
+__all__ = [
+    "FIX_COMMAND",
+    "SECTIONS",
+    "cli_forms",
+    "cli_options",
+    "metric_table",
+    "render_sections",
+    "stale_sections",
+    "url_key_index",
+    "write_sections",
+]
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-WIDTH = 100  # usage lines wrap here, whatever the terminal
-_MARKER = re.compile(
-    r"(<!-- BEGIN GENERATED: (?P<name>[a-z-]+) -->\n)"
-    r"(?P<body>.*?)"
-    r"(<!-- END GENERATED: (?P=name) -->)",
-    re.DOTALL,
-)
+FIX_COMMAND = "make docs  (or: python -m paretoscope.cli.reference --write)"
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+_WIDTH = 100  # the README's code blocks, like the code, stay within 100 columns
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    # argparse has no public way to list a parser's subcommands or arguments;
+    # ``_actions`` and ``_SubParsersAction`` have been stable across Python 3.x.
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return dict(action.choices)
     return {}
 
 
-def _usage(parser: argparse.ArgumentParser) -> str:
-    parser.formatter_class = lambda prog: argparse.HelpFormatter(prog, width=WIDTH)
-    prefix = "usage: "
-    lines = parser.format_usage().removeprefix(prefix).rstrip().splitlines()
-    # Continuation lines are indented for the "usage: " we dropped.
-    return "\n".join([lines[0], *(line.removeprefix(" " * len(prefix)) for line in lines[1:])])
+def _token(action: argparse.Action) -> str | None:
+    """One argument as the forms write it: ``MODEL``, ``[--by FIELD]``, ``[--z METRIC ...]``."""
+    if action.help == argparse.SUPPRESS or isinstance(action, argparse._HelpAction):
+        return None
+    if action.choices is not None:
+        value = "|".join(str(c) for c in action.choices)
+    else:
+        value = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+    if not action.option_strings:
+        return {"?": f"[{value}]", "*": f"[{value} ...]", "+": f"{value} [{value} ...]"}.get(
+            str(action.nargs), value
+        )
+    flag = max(action.option_strings, key=len)
+    text = flag if action.nargs == 0 else f"{flag} {value}"
+    if isinstance(action, argparse._AppendAction):
+        text += " ..."
+    return text if action.required else f"[{text}]"
 
 
-def _options(parser: argparse.ArgumentParser) -> list[str]:
-    rows = ["| option | what |", "| --- | --- |"]
-    for action in parser._actions:
-        if action.help == argparse.SUPPRESS or isinstance(action, argparse._HelpAction):
-            continue
-        metavar = action.metavar if isinstance(action.metavar, str) else None
-        flags = ", ".join(action.option_strings) or (metavar or action.dest)
-        if action.option_strings and action.nargs != 0:
-            flags += f" {metavar or action.dest.upper()}"
-        what = (action.help or "").replace("|", "\\|")
-        if action.choices is not None and not isinstance(action.choices, dict):
-            what += f" (one of {', '.join(map(str, action.choices))})"
-        shown = "default" in what
-        if action.default not in (None, False, [], argparse.SUPPRESS) and not shown:
-            what += f"; default {action.default}"
-        rows.append(f"| `{flags}` | {what.strip('; ')} |")
-    return rows
+def _wrap(prefix: str, tokens: Sequence[str]) -> list[str]:
+    """Greedy wrapping at ``_WIDTH``; continuation lines are indented under the first token."""
+    lines: list[str] = []
+    line = prefix
+    for i, token in enumerate(tokens):
+        if i and len(line) + 1 + len(token) > _WIDTH:
+            lines.append(line)
+            line = " " * len(prefix)
+        line += " " + token
+    return [*lines, line]
 
 
-def command_forms(commands: Sequence[str] | None = None) -> str:
-    """A fenced block with the usage of each ``paretoscope`` subcommand (all when None)."""
-    subs = _subparsers(build_parser())
-    names = list(commands) if commands is not None else list(subs)
-    return "```\n" + "\n".join(_usage(subs[n]) for n in names) + "\n```\n"
+def cli_forms(parser: argparse.ArgumentParser | None = None, only: str | None = None) -> str:
+    """Every subcommand's form (or ``only`` one's), positionals first, hidden options left out.
+
+    Returned as a fenced code block; raises ``KeyError`` for an unknown ``only``.
+    """
+    subs = _subcommands(parser or build_parser())
+    if only is not None:
+        subs = {only: subs[only]}
+    width = max(len(name) for name in subs)
+    lines: list[str] = []
+    for name, sub in subs.items():
+        positional = [a for a in sub._actions if not a.option_strings]
+        optional = [a for a in sub._actions if a.option_strings]
+        tokens = [t for t in map(_token, positional + optional) if t]
+        lines += _wrap(f"paretoscope {name:<{width}}", tokens)
+    return "```\n" + "\n".join(lines) + "\n```"
 
 
-def command_reference() -> str:
-    """Every subcommand: its one-line purpose, usage and options."""
-    parser = build_parser()
-    helps = {}
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            helps = {a.dest: a.help or "" for a in action._choices_actions}
-    out = []
-    for name, sub in _subparsers(parser).items():
-        purpose = helps.get(name, "")
-        out += [f"#### `paretoscope {name}`", "", purpose[:1].upper() + purpose[1:] + ".", ""]
-        out += ["```", _usage(sub), "```", "", *_options(sub), ""]
-    return "\n".join(out)
+def cli_options(parser: argparse.ArgumentParser | None = None) -> str:
+    """Every subcommand's arguments with their defaults and help, as one Markdown table."""
+    rows = ["| command | argument | default | meaning |", "| --- | --- | --- | --- |"]
+    for name, sub in _subcommands(parser or build_parser()).items():
+        for action in sub._actions:
+            token = _token(action)
+            if token is None:
+                continue
+            shown = action.default not in (None, False, [], argparse.SUPPRESS)
+            default = f"`{action.default}`" if shown else ""
+            meaning = _cell(action.help or "")
+            rows.append(f"| `{name}` | `{_cell(token.strip('[]'))}` | {default} | {meaning} |")
+    return "\n".join(rows)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def metric_table() -> str:
-    """The metric keys as a Markdown table: key, unit, which way is better, what it is."""
-    rows = ["| key | label | unit | better | what |", "| --- | --- | --- | --- | --- |"]
+    """The metric registry as a Markdown table: key, label, unit, direction, default axis."""
+    rows = [
+        "| key | label | unit | better | axis | what |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for m in METRICS.values():
-        what = m.description.replace("|", "\\|")
-        rows.append(f"| `{m.key}` | {m.label} | {m.unit or '—'} | {m.direction} | {what} |")
-    return "\n".join(rows) + "\n"
+        axis = "log" if m.log_scale_default else "linear"
+        rows.append(
+            f"| `{m.key}` | {_cell(m.label)} | {_cell(m.unit)} | {m.direction} | {axis} "
+            f"| {_cell(m.description)} |"
+        )
+    return "\n".join(rows)
 
 
-SECTIONS: dict[str, Callable[[], str]] = {
-    "cli-forms": command_forms,
-    "cli-profile": lambda: command_forms(["profile"]),
-    "cli-reference": command_reference,
-    "metric-keys": metric_table,
+def url_key_index() -> str:
+    """Which page reads which URL keys, from the key tables of ``paretoscope.views``."""
+    pages = (
+        ("Frontier", "/", FRONTIER_KEYS),
+        ("Runs", "/runs", RUNS_KEYS),
+        ("Compare", "/compare", COMPARE_KEYS),
+        ("Run detail", "/run", RUN_KEYS),
+    )
+    rows = ["| page | path | keys |", "| --- | --- | --- |"]
+    for title, path, keys in pages:
+        rows.append(f"| {title} | `{path}` | " + ", ".join(f"`{k}`" for k in keys) + " |")
+    filters = ", ".join(f"`{k}`" for k in FILTER_KEYS)
+    return "\n".join(rows) + f"\n\nThe run filters shared by Frontier, Runs and Compare: {filters}."
+
+
+# file (relative to the repository root) -> section name -> renderer
+SECTIONS: dict[str, dict[str, Callable[[], str]]] = {
+    "README.md": {
+        "cli-profile": partial(cli_forms, only="profile"),
+        "cli": cli_forms,
+        "cli-options": cli_options,
+        "metrics": metric_table,
+    },
+    "docs/url.md": {"url-keys": url_key_index},
 }
 
 
-def rewrite(text: str) -> str:
-    """``text`` with every generated section replaced by what the code says now."""
-
-    def fill(m: re.Match[str]) -> str:
-        render = SECTIONS.get(m["name"])
-        if render is None:
-            return m[0]
-        return m[1] + render() + m[4]
-
-    return _MARKER.sub(fill, text)
+def _section_re(name: str) -> re.Pattern[str]:
+    tag = re.escape(name)
+    return re.compile(
+        rf"(<!-- BEGIN GENERATED: {tag} -->\n)(.*?)(<!-- END GENERATED: {tag} -->)", flags=re.DOTALL
+    )
 
 
-def stale_sections(text: str) -> list[str]:
-    """Names of the generated sections of ``text`` that differ from the code, in order."""
-    return [
-        m["name"]
-        for m in _MARKER.finditer(text)
-        if m["name"] in SECTIONS and m["body"] != SECTIONS[m["name"]]()
-    ]
+def render_sections(text: str, renderers: dict[str, Callable[[], str]]) -> str:
+    """``text`` with every named section's body replaced by its renderer's output.
+
+    Raises ``ValueError`` when a section's markers are missing, so that
+    deleting a marker cannot silently turn the check off.
+    """
+    for name, render in renderers.items():
+        found = _section_re(name).search(text)
+        if found is None:
+            raise ValueError(f"no '<!-- BEGIN/END GENERATED: {name} -->' markers found")
+        body = render().rstrip("\n") + "\n"
+        text = text[: found.start(2)] + body + text[found.end(2) :]
+    return text
+
+
+def stale_sections(root: Path = _REPO_ROOT) -> list[str]:
+    """``file: section`` for each generated section that differs from the code's text."""
+    stale: list[str] = []
+    for rel, renderers in SECTIONS.items():
+        text = (root / rel).read_text(encoding="utf-8")
+        for name, render in renderers.items():
+            try:
+                if render_sections(text, {name: render}) != text:
+                    stale.append(f"{rel}: {name}")
+            except ValueError:
+                stale.append(f"{rel}: {name} (its markers are missing)")
+    return stale
+
+
+def write_sections(root: Path = _REPO_ROOT) -> list[Path]:
+    """Rewrite every generated section in place; return the files that changed."""
+    changed: list[Path] = []
+    for rel, renderers in SECTIONS.items():
+        path = root / rel
+        text = path.read_text(encoding="utf-8")
+        new = render_sections(text, renderers)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(path)
+    return changed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``--write`` rewrites README.md's generated sections; ``--check`` exits 1 if any is stale."""
+    """``--write`` regenerates the sections; ``--check`` (the default) exits 1 if any is stale."""
     parser = argparse.ArgumentParser(prog="python -m paretoscope.cli.reference")
-    parser.add_argument("--write", action="store_true", help="rewrite the sections in place")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a section is stale")
-    parser.add_argument("--readme", type=Path, default=README)
+    parser.add_argument("--write", action="store_true", help="rewrite the generated sections")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a section is stale")
     args = parser.parse_args(argv)
-    text = args.readme.read_text(encoding="utf-8")
     if args.write:
-        args.readme.write_text(rewrite(text), encoding="utf-8")
+        changed = write_sections()
+        for path in changed:
+            print(f"rewrote {path.relative_to(_REPO_ROOT)}")
+        if not changed:
+            print("generated sections are up to date")
         return 0
-    stale = stale_sections(text)
-    if stale:
-        print(f"stale in {args.readme}: {', '.join(stale)}; run `make docs`", file=sys.stderr)
-        return 1
-    return 0
+    stale = stale_sections()
+    for item in stale:
+        print(f"stale generated section: {item}; run {FIX_COMMAND}", file=sys.stderr)
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":
