@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -32,10 +33,12 @@ __all__ = [
     "ignored_params",
     "ignored_params_notice",
     "mark_params_read",
+    "page_for",
     "pin_runs",
     "pinned_run_ids",
     "remember_navigation",
     "saved_view_banner",
+    "saved_view_link",
     "share_panel",
     "view_link",
 ]
@@ -81,6 +84,16 @@ def view_link(query: Mapping[str, Any]) -> str:
 
 
 # -- saved views in the URL ---------------------------------------------------
+
+
+def saved_view_link(view: SavedView) -> str:
+    """A saved view's path and query string, relative to the app's root: ``/runs?status=failed``.
+
+    The view's page is its URL path ('' is the Frontier page); ``view=<id>`` names it.
+    """
+    pairs = [(k, v) for k, values in view.query.items() for v in values]
+    pairs.append((VIEW_KEY, view.view_id))
+    return f"/{view.page}?{urlencode(pairs)}"
 
 
 def active_saved_view(store: Store) -> tuple[SavedView | None, list[str]]:
