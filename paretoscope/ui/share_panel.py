@@ -5,9 +5,10 @@ below what they draw. ``app.py`` calls ``remember_navigation`` (so links and
 saved views know the pages), ``saved_view_banner`` before the page (so a page
 opened from a saved view says which, and a pinned one shows only its runs; see
 ``pinned_run_ids``) and ``ignored_params_notice`` after it: a page that never
-read the URL (``dashboard.query_params`` or ``ignored_params``) says that it
-ignored the link's parameters, so no page drops a parameter silently. Never
-imports ``measure``.
+read the URL (``binding.query_params`` or ``ignored_params``) says that it
+ignored the link's parameters, so no page drops a parameter silently.
+``saved_view_link`` makes a saved view's link here, not in the store, which
+knows no page URL. Never imports ``measure``.
 """
 
 from __future__ import annotations
