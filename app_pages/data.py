@@ -7,12 +7,13 @@ import streamlit as st
 from paretoscope.core.errors import InputError
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
+from paretoscope.ui.widgets import show_notices
 from store.bundle import BundleFilters, bundle_bytes, import_bundle
 
 K = "data"
 store = dash.current_store()
 st.title("Import and export runs")
-dash.show_notices(share.ignored_params())
+show_notices(share.ignored_params())
 st.markdown(
     "A **result bundle** is one Parquet file holding runs with everything measured about "
     "them: configuration, provenance (host, device, runtime and versions, threads), the "

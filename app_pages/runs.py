@@ -6,16 +6,18 @@ import streamlit as st
 
 from paretoscope.analysis.selection import select_runs, unmatched_filters
 from paretoscope.present.charts import runs_table
+from paretoscope.ui import binding
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
-from paretoscope.views import STATUSES, RunsView
+from paretoscope.ui.widgets import show_table
+from paretoscope.views import STATUSES
 
-K = "runs"  # widget key prefix
 store = dash.current_store()
-view, notices = RunsView.from_query(dash.query_params())
+bound = binding.bind(binding.RUNS)
+view = bound.view
 
 st.title("Runs")
-dash.show_notices(notices)
+bound.show_notices()
 runs = dash.load_runs(store, status=None)
 if runs.empty:
     st.info("No runs yet. The Frontier page can run the demo zoo for you.")
@@ -24,19 +26,11 @@ if runs.empty:
     )
     st.stop()
 
-
-def sync() -> None:
-    """Write the widgets' view into the URL."""
-    new = RunsView(
-        status=tuple(st.session_state[f"{K}.status"]), filters=dash.filters_from_state(K)
-    )
-    dash.write_query(new.to_query())
-
-
-dash.write_query(view.to_query())
-st.session_state[f"{K}.status"] = list(view.status)
-(c_status,) = dash.filter_widgets(runs, view.filters, K, on_change=sync, leading=1)
-c_status.multiselect("Status", list(STATUSES), key=f"{K}.status", on_change=sync, placeholder="all")
+bound.publish()
+(c_status,) = bound.filter_widgets(runs, view.filters, leading=1)
+c_status.multiselect(
+    "Status", list(STATUSES), key=bound.key("status"), on_change=bound.sync, placeholder="all"
+)
 for notice in unmatched_filters(runs, view.filters):
     st.info(notice)
 
@@ -47,7 +41,7 @@ st.caption(
     "energy that no hardware counter could measure says why in *Energy unavailable because*."
 )
 table = runs_table(rows)
-dash.show_table(table)
+show_table(table)
 share.share_panel(
     view.to_query(),
     store=store,

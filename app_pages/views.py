@@ -7,11 +7,12 @@ import streamlit as st
 from paretoscope.core.errors import InputError
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
+from paretoscope.ui.widgets import show_notices
 from store.saved_views import SavedView, delete_view, list_views, rename_view
 
 store = dash.current_store()
 st.title("Saved views")
-dash.show_notices(share.ignored_params())
+show_notices(share.ignored_params())
 # Not cached: a view someone else saved a moment ago must be listed now.
 views = list_views(store)
 if not views:
@@ -63,9 +64,10 @@ for view in views:
         target = share.page_for(view.page)
         where = target.title if target is not None else f"/{view.page}"
         runs = f" · {len(view.run_ids or ())} runs pinned" if view.pinned else ""
+        link = share.saved_view_link(view)
         c_text.caption(
             f"{where} page{runs} · saved {view.created_at[:16].replace('T', ' ')} UTC"
-            f" · changed {view.updated_at[:16].replace('T', ' ')} UTC · `{view.link()}`"
+            f" · changed {view.updated_at[:16].replace('T', ' ')} UTC · `{link}`"
         )
         if target is None:
             c_open.caption("Its page no longer exists.")

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import duckdb
 
@@ -66,12 +65,6 @@ class SavedView:
     def mode(self) -> str:
         """'pinned' or 'live', for people."""
         return "pinned" if self.pinned else "live"
-
-    def link(self) -> str:
-        """The view's path and query string, relative to the app's root: ``/runs?status=failed``."""
-        pairs = [(k, v) for k, values in self.query.items() for v in values]
-        pairs.append((VIEW_KEY, self.view_id))
-        return f"/{self.page}?{urlencode(pairs)}"
 
 
 def _clean_name(name: object) -> str:

@@ -5,15 +5,17 @@ below what they draw. ``app.py`` calls ``remember_navigation`` (so links and
 saved views know the pages), ``saved_view_banner`` before the page (so a page
 opened from a saved view says which, and a pinned one shows only its runs; see
 ``pinned_run_ids``) and ``ignored_params_notice`` after it: a page that never
-read the URL (``dashboard.query_params`` or ``ignored_params``) says that it
-ignored the link's parameters, so no page drops a parameter silently. Never
-imports ``measure``.
+read the URL (``binding.query_params`` or ``ignored_params``) says that it
+ignored the link's parameters, so no page drops a parameter silently.
+``saved_view_link`` makes a saved view's link here, not in the store, which
+knows no page URL. Never imports ``measure``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -32,10 +34,12 @@ __all__ = [
     "ignored_params",
     "ignored_params_notice",
     "mark_params_read",
+    "page_for",
     "pin_runs",
     "pinned_run_ids",
     "remember_navigation",
     "saved_view_banner",
+    "saved_view_link",
     "share_panel",
     "view_link",
 ]
@@ -81,6 +85,16 @@ def view_link(query: Mapping[str, Any]) -> str:
 
 
 # -- saved views in the URL ---------------------------------------------------
+
+
+def saved_view_link(view: SavedView) -> str:
+    """A saved view's path and query string, relative to the app's root: ``/runs?status=failed``.
+
+    The view's page is its URL path ('' is the Frontier page); ``view=<id>`` names it.
+    """
+    pairs = [(k, v) for k, values in view.query.items() for v in values]
+    pairs.append((VIEW_KEY, view.view_id))
+    return f"/{view.page}?{urlencode(pairs)}"
 
 
 def active_saved_view(store: Store) -> tuple[SavedView | None, list[str]]:

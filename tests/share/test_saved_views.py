@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from paretoscope.core.errors import InputError
+from paretoscope.ui.share_panel import saved_view_link
 from paretoscope.views import FrontierView, RunFilters
 from store import Store
 from store.saved_views import (
@@ -43,8 +44,10 @@ def test_live_view_round_trips_and_rebuilds_the_frontier_view(store: Store) -> N
     assert got.pinned is False and got.run_ids is None and got.mode == "live"
     rebuilt, notices = FrontierView.from_query(got.query)
     assert rebuilt == view and notices == []
-    assert got.link().startswith("/?") and f"{VIEW_KEY}={saved.view_id}" in got.link()
-    assert "bs=1&bs=32" in got.link()
+    assert saved_view_link(got).startswith(
+        "/?"
+    ) and f"{VIEW_KEY}={saved.view_id}" in saved_view_link(got)
+    assert "bs=1&bs=32" in saved_view_link(got)
 
 
 def test_pinned_view_keeps_exactly_its_runs(store: Store) -> None:
@@ -60,7 +63,7 @@ def test_pinned_view_keeps_exactly_its_runs(store: Store) -> None:
     assert got is not None and got.pinned and got.mode == "pinned"
     assert got.run_ids == ("r1", "r2")
     assert got.query == {"status": ["failed"]}
-    assert got.link() == f"/runs?status=failed&{VIEW_KEY}={saved.view_id}"
+    assert saved_view_link(got) == f"/runs?status=failed&{VIEW_KEY}={saved.view_id}"
 
 
 def test_pinned_view_needs_its_runs(store: Store) -> None:

@@ -1,0 +1,91 @@
+"""The Profile page's form as data: its choices, and the request and job title its answers make.
+
+No Streamlit: the page (``paretoscope.ui.profile_form``) draws the widgets and
+hands their values here by name (``eval``, ``task``, ``p.fp32``, ``dim.seq``…).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from paretoscope.core.errors import InputError
+from paretoscope.core.modelinfo import ModelInfo
+from paretoscope.core.records import TimingBudget
+from paretoscope.profiling.request import PROFILE_PRECISIONS, ProfileRequest, sweep_points
+from paretoscope.profiling.uploads import Upload, parse_values
+
+__all__ = [
+    "BATCH_CHOICES",
+    "BUDGETS",
+    "DATA_BUILTIN",
+    "DATA_CHOICES",
+    "DATA_NONE",
+    "DATA_REPORTED",
+    "DATA_UPLOAD",
+    "QUICK",
+    "job_title",
+    "request_from_answers",
+    "thread_choices",
+]
+
+#: The quick timing budget: noisier, for a first look.
+QUICK = TimingBudget(warmup_iters=3, min_iters=10, max_iters=5000, min_time_s=0.02, max_time_s=0.2)
+BUDGETS = ("standard: up to 2 s of timing per run", "quick: up to 0.2 s per run, noisier")
+DATA_UPLOAD, DATA_BUILTIN, DATA_REPORTED, DATA_NONE = (
+    "Upload labelled data",
+    "A built-in data set",
+    "Type an accuracy measured elsewhere",
+    "None: efficiency only",
+)
+DATA_CHOICES = (DATA_UPLOAD, DATA_BUILTIN, DATA_REPORTED, DATA_NONE)
+BATCH_CHOICES = (1, 2, 4, 8, 16, 32, 64, 128)
+
+
+def thread_choices(cores: int) -> list[int]:
+    """Thread counts to offer on a host with ``cores`` logical cores: powers of two and all."""
+    return sorted({t for t in (1, 2, 4, 8, 16, 32, 64) if t <= cores} | {cores})
+
+
+def request_from_answers(
+    model: Upload, info: ModelInfo, answers: Mapping[str, Any]
+) -> ProfileRequest:
+    """The form's answers (by widget name) as a ProfileRequest; raises InputError for a bad value.
+
+    ``answers["data_saved"]`` is the uploaded data file (an ``Upload``) when there is one.
+    """
+    dims = {d: parse_values(answers[f"dim.{d}"], f"`{d}`") for d in info.other_dims}
+    kind = answers["eval"]
+    data = answers.get("data_saved") if kind == DATA_UPLOAD else None
+    if kind == DATA_UPLOAD and data is None:
+        raise InputError("upload an evaluation data file, or choose another evaluation option")
+    budget = QUICK if answers["budget"].startswith("quick") else TimingBudget()
+    return ProfileRequest(
+        model_path=str(model.path),
+        data_path=str(data.path) if data else None,
+        builtin_data=answers.get("builtin") if kind == DATA_BUILTIN else None,
+        label_column=(answers.get("label") or None) if data else None,
+        task=answers["task"],
+        precisions=tuple(p for p in PROFILE_PRECISIONS if answers[f"p.{p}"]),
+        batches=tuple(sorted(answers["batches"])),
+        threads=tuple(sorted(answers["threads"])),
+        dims=dims,
+        reported_accuracy=answers["reported"] if kind == DATA_REPORTED else None,
+        source="upload",
+        name=model.original_name.rsplit(".", 1)[0] or "model",
+        budget=budget,
+    )
+
+
+def job_title(model_name: str, request: ProfileRequest) -> str:
+    """The job's title in the jobs list: the file, precisions, batches and how many runs."""
+    n = len(
+        sweep_points(
+            request.runtimes, request.precisions, request.batches, request.threads, request.dims
+        )
+    )
+    return (
+        f"{model_name}: {', '.join(request.precisions)} · batch "
+        + ", ".join(map(str, request.batches))
+        + f" · {n} run(s)"
+    )

@@ -1,0 +1,125 @@
+"""The Compare page's Streamlit parts: the run picker's options, the delta table, the shift."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from paretoscope.analysis.compare import delta_table, frontier_shift
+from paretoscope.analysis.selection import frontier_points
+from paretoscope.core.metrics import METRICS
+from paretoscope.ui.binding import Bound
+from paretoscope.ui.widgets import show_table
+from paretoscope.views import FIELDS, CompareView, FrontierView
+
+__all__ = [
+    "DELTA_COLUMNS",
+    "run_labels",
+    "run_options",
+    "shift_controls",
+    "show_deltas",
+    "show_shift",
+]
+
+# delta_table column -> the header shown.
+DELTA_COLUMNS = {
+    "model": "Model",
+    "runtime": "Runtime",
+    "device": "Device",
+    "precision": "Precision",
+    "batch_size": "Batch",
+    "threads": "Threads",
+    "latency_ms_p50": "Latency p50 (ms)",
+    "speedup_x": "Speed-up (×)",
+    "accuracy": "Accuracy (fraction)",
+    "accuracy_delta_pts": "Δ accuracy (points)",
+    "peak_mem_mb": "Peak memory (MB)",
+    "mem_ratio_x": "Memory (× baseline)",
+    "model_size_mb": "Model size (MB)",
+    "size_ratio_x": "Size (× baseline)",
+    "throughput_per_s": "Throughput (items/s)",
+    "accuracy_origin": "Accuracy origin",
+    "run_id": "Run",
+    "baseline": "Baseline",
+}
+
+
+def run_options(pool: pd.DataFrame, chosen: Sequence[str], limit: int) -> list[str]:
+    """Run ids to offer: the chosen ones, then frontier runs (per batch size), then the fastest."""
+    fp = frontier_points(pool, FrontierView())
+    order = fp.points.sort_values(["on_frontier", "latency_ms_p50"], ascending=[False, True])
+    return list(dict.fromkeys([*chosen, *order["run_id"].astype(str).head(limit)]))
+
+
+def run_labels(runs: pd.DataFrame) -> Callable[[str], str]:
+    """A run id's label for pickers: its configuration, or that the store lacks it."""
+    by_id = runs.set_index(runs["run_id"].astype(str))
+    known = set(by_id.index)
+
+    def label(run_id: str) -> str:
+        if run_id not in known:
+            return f"{run_id} (not in the store)"
+        r = by_id.loc[run_id]
+        return (
+            f"{r['model']} · {r['runtime']} · {r['device']} · {r['precision']} · "
+            f"bs {r['batch_size']}"
+        )
+
+    return label
+
+
+def show_deltas(runs: pd.DataFrame, present: Sequence[str], base: str) -> None:
+    """The chosen runs side by side, each against the baseline run."""
+    show_table(delta_table(runs, list(present), base).rename(columns=DELTA_COLUMNS))
+    st.caption(
+        "Speed-up is baseline latency ÷ run latency (> 1 is faster); accuracy change in "
+        "percentage points; memory and size as run ÷ baseline. Empty where a run lacks the "
+        "metric."
+    )
+
+
+def shift_controls(bound: Bound[CompareView], values: Sequence[str]) -> None:
+    """The shift's widgets: the field, its two groups (of ``values``), and the two metrics."""
+    key, sync = bound.key, bound.sync
+    label = {k: m.label for k, m in METRICS.items()}
+    c = st.columns([2, 2, 2, 3, 3], vertical_alignment="bottom")
+    c[0].selectbox("Compare across", list(FIELDS), format_func=FIELDS.__getitem__,
+                   key=key("sf"), on_change=sync)  # fmt: skip
+    c[1].selectbox("From", values, key=key("sa"), on_change=sync)
+    c[2].selectbox("To", values, key=key("sb"), on_change=sync)
+    c[3].selectbox("Cost (ranked by)", list(METRICS), format_func=label.__getitem__,
+                   key=key("x"), on_change=sync)  # fmt: skip
+    c[4].selectbox("Quality", list(METRICS), format_func=label.__getitem__, key=key("y"),
+                   on_change=sync)  # fmt: skip
+
+
+def show_shift(pool: pd.DataFrame, view: CompareView, a: str, b: str) -> None:
+    """How the frontier shifts from group ``a`` to group ``b`` of the view's field."""
+    shift = frontier_shift(pool, view.shift_field, a, b, [view.x, view.y])
+    st.markdown(
+        f"**{shift.count('moves onto')}** move onto the frontier from {a} to {b}, "
+        f"**{shift.count('moves off')}** move off, **{shift.count('stays on')}** stay on "
+        f"({shift.n_on_a} on the {a} frontier, {shift.n_on_b} on the {b} frontier)."
+    )
+    mx = METRICS[view.x]
+    columns = {
+        "model": "Model",
+        "change": "Change",
+        "on_a": f"On frontier ({a})",
+        "on_b": f"On frontier ({b})",
+        "x_a": f"{mx.label} ({a}, {mx.unit})",
+        "x_b": f"{mx.label} ({b}, {mx.unit})",
+        "rank_a": f"Rank ({a})",
+        "rank_b": f"Rank ({b})",
+        "rank_change": "Rank change (+ = better)",
+        "run_id_a": f"Run ({a})",
+        "run_id_b": f"Run ({b})",
+        "key": "Matched on",
+    }
+    show_table(shift.table.rename(columns=columns))
+    st.caption(
+        "Runs are matched across the groups by the model's lineage root and every other "
+        f"configuration field; ranks are by {mx.label.lower()} within each group (1 = best)."
+    )

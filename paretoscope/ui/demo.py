@@ -1,0 +1,105 @@
+"""The demo zoo from the dashboard: offer it on an empty store, run it in the background, poll it.
+
+Never imports ``measure``: the demo runs in its own process (``jobs.background``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from paretoscope.jobs import background
+from paretoscope.present.progress import format_duration
+from store import Store
+
+__all__ = [
+    "demo_job",
+    "demo_progress",
+    "demo_running",
+    "empty_store",
+    "finished_demo_message",
+    "start_demo",
+]
+
+_JOB_KEY = "paretoscope.demo_job"
+_DONE_KEY = "paretoscope.demo_finished"
+
+
+def empty_store(store: Store, *, outcome_shown: bool = False) -> None:
+    """What an empty store shows: what to do, and a button that runs the demo in the background.
+
+    ``outcome_shown``: the page already said how this session's demo ended.
+    """
+    st.info(
+        "**No runs yet.** Run the demo zoo (trains ~a dozen small models on scikit-learn's "
+        "digits and measures them on this host, a few minutes) or `paretoscope profile …`."
+    )
+    job = demo_job(store)
+    state = background.job_state(job) if job is not None else None
+    if job is not None and state is not None and state.status == "running":
+        demo_progress(job)
+        return
+    if state is not None and state.status == "failed" and not outcome_shown:
+        st.error(f"The last demo run failed.\n\n{state.message}")
+    if st.button("Run the demo", type="primary", key="paretoscope.run_demo"):
+        try:
+            start_demo(store)
+        except OSError as err:
+            st.error(f"Could not start the demo: {err}. Try `paretoscope demo` in a terminal.")
+            return
+        st.rerun()
+
+
+def finished_demo_message() -> bool:
+    """Say once, in the rerun that a finished demo triggers, how it ended; True if it did."""
+    done = st.session_state.pop(_DONE_KEY, None)
+    if done is None:
+        return False
+    if done["status"] == "succeeded":
+        st.success(f"Demo finished. {done['message']}")
+    else:
+        st.error(f"The demo failed.\n\n{done['message']}")
+    return True
+
+
+def demo_running(store: Store) -> background.DemoJob | None:
+    """The store's demo job while it runs, else None."""
+    job = demo_job(store)
+    if job is not None and background.job_state(job).status == "running":
+        return job
+    return None
+
+
+def demo_job(store: Store) -> background.DemoJob | None:
+    """The store's latest demo job: the pid file's (any session may have started it), else ours."""
+    job: background.DemoJob | None = background.current_job(store.files_dir)
+    return job or st.session_state.get(_JOB_KEY)
+
+
+def start_demo(store: Store, command: Sequence[str] | None = None) -> background.DemoJob:
+    """Launch the demo (or join the running one) and remember it in the session."""
+    job = background.launch_demo(store.path, store.files_dir, command=command)
+    st.session_state[_JOB_KEY] = job
+    return job
+
+
+def demo_progress(job: background.DemoJob) -> None:
+    """Draw the demo's progress, polling every second; rerun the app when it ends."""
+
+    @st.fragment(run_every=1.0)
+    def _poll() -> None:
+        state = background.job_state(job)
+        if state.status != "running":
+            st.session_state[_DONE_KEY] = {"status": state.status, "message": state.message}
+            st.rerun(scope="app")
+        p = state.progress
+        eta = f", about {format_duration(p.eta_s)} left" if p.eta_s is not None else ""
+        label = p.label or "starting…"
+        st.progress(
+            p.fraction,
+            text=f"Demo: {p.done}/{p.total or '?'} — {label} ({format_duration(p.elapsed_s)}{eta})",
+        )
+        st.caption(f"Log: `{job.log_file}` · pid {job.pid}")
+
+    _poll()

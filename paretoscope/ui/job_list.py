@@ -1,0 +1,102 @@
+"""The Profile page's jobs list: each job's status and progress, cancel and run again, polling."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from paretoscope.jobs import queue as jobs
+from paretoscope.jobs import runner as jobrunner
+from paretoscope.present.progress import format_duration
+from paretoscope.profiling import uploads
+from store import Store
+
+__all__ = ["LIST_LIMIT", "STATUS_ICON", "jobs_list", "show_job"]
+
+K = "profile"  # the Profile page's widget key prefix
+LIST_LIMIT = 20
+STATUS_ICON = {
+    "queued": ":gray[:material/schedule:]",
+    "running": ":blue[:material/play_circle:]",
+    "done": ":green[:material/check_circle:]",
+    "failed": ":red[:material/error:]",
+    "cancelled": ":gray[:material/cancel:]",
+    "interrupted": ":orange[:material/warning:]",
+}
+
+
+def _start_runner(store: Store) -> None:
+    jobrunner.ensure_runner(store)
+
+
+def _cancel(store: Store, job_id: str) -> None:
+    jobs.cancel_job(store, job_id)
+
+
+def _run_again(store: Store, job_id: str) -> None:
+    jobs.resubmit_job(store, job_id)
+    _start_runner(store)
+
+
+def show_job(store: Store, job: jobs.Job) -> None:
+    """One job: its status and progress, and the buttons that apply to it."""
+    with st.container(border=True):
+        when = job.created_at.strftime("%Y-%m-%d %H:%M UTC")
+        st.markdown(
+            f"{STATUS_ICON.get(job.status, '')} **{job.title or job.job_id}** — "
+            f"{job.status} · submitted {when}"
+        )
+        if job.status == "running":
+            total = job.progress_total or "?"
+            eta = f", about {format_duration(job.eta_s)} left" if job.eta_s is not None else ""
+            step = job.label or "starting…"
+            st.progress(job.fraction, text=f"{job.progress_done}/{total} — {step}{eta}")
+        elif job.status == "queued":
+            st.caption("Waiting for the jobs before it to finish.")
+        if job.message and job.status in ("failed", "interrupted"):
+            st.error(job.message)
+        elif job.message:
+            st.caption(job.message)
+        if job.active and not job.cancel_requested:
+            st.button("Cancel", key=f"{K}.cancel.{job.job_id}", on_click=_cancel,
+                      args=(store, job.job_id))  # fmt: skip
+        elif job.active:
+            st.caption("Cancelling: it stops at the next step.")
+        if job.status in ("failed", "cancelled", "interrupted") and uploads.inputs_present(
+            job.request
+        ):
+            st.button("Run again", key=f"{K}.again.{job.job_id}", on_click=_run_again,
+                      args=(store, job.job_id))  # fmt: skip
+        if job.status in ("done", "cancelled") and job.runs_ok:
+            st.page_link(
+                "app_pages/frontier.py",
+                label=f"See its {job.runs_ok} run(s) on the Frontier page",
+                icon=":material/scatter_plot:",
+            )
+
+
+def _jobs_section(store: Store) -> None:
+    jobs.recover_interrupted(store)
+    listed = jobs.list_jobs(store, limit=LIST_LIMIT)
+    active = any(j.active for j in listed)
+    if st.session_state.get(f"{K}.was_active") and not active:
+        st.session_state[f"{K}.was_active"] = False
+        st.rerun(scope="app")  # stop polling; refresh the run counts
+    st.session_state[f"{K}.was_active"] = active
+    if not listed:
+        st.info("No jobs yet. Upload a model above and submit it.")
+        return
+    queued = sum(j.status == "queued" for j in listed)
+    if queued and jobrunner.runner_pid(store) is None:
+        st.warning(f"{queued} job(s) are queued but no job runner is running.")
+        st.button("Start the job runner", key=f"{K}.start_runner", on_click=_start_runner,
+                  args=(store,))  # fmt: skip
+    for job in listed:
+        show_job(store, job)
+    if len(listed) == LIST_LIMIT:
+        st.caption(f"The {LIST_LIMIT} most recent jobs are shown.")
+
+
+def jobs_list(store: Store) -> None:
+    """The most recent jobs, redrawn every second while one is queued or running."""
+    polling = any(j.active for j in jobs.list_jobs(store, statuses=jobs.ACTIVE_STATUSES, limit=1))
+    st.fragment(run_every=1.0 if polling else None)(_jobs_section)(store)

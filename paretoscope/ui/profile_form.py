@@ -1,0 +1,228 @@
+"""The Profile page's form: uploads received once, the model inspected, widgets, submission.
+
+Widget keys start with ``profile.``; an upload is quarantined once per file
+(``profile.saved.<role>.<file_id>``) and a model inspected once
+(``profile.info.<file_id>``), in the session. What the answers mean is in
+``paretoscope.profiling.form`` (no Streamlit).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from paretoscope import profiling
+from paretoscope.core.errors import InputError
+from paretoscope.core.records import to_dict
+from paretoscope.jobs import queue as jobs
+from paretoscope.jobs import runner as jobrunner
+from paretoscope.profiling import form, uploads
+from store import Store
+
+__all__ = [
+    "K",
+    "data_widgets",
+    "inspect",
+    "receive",
+    "received_model",
+    "show_info",
+    "submit",
+    "sweep_quarantine",
+    "sweep_widgets",
+]
+
+K = "profile"  # widget key prefix
+
+
+def receive(
+    store: Store, role: str, upload: Any, limit_mb: float, *, fresh: bool = False
+) -> tuple[uploads.Upload | None, str | None]:
+    """Quarantine an uploaded file once per upload; (saved ``Upload``, refusal message).
+
+    ``fresh``: save it again if its quarantine copy went with a finished job.
+    """
+    key = f"{K}.saved.{role}.{upload.file_id}"
+    done = st.session_state.get(key)
+    if done is None or (fresh and done[0] is not None and not done[0].path.exists()):
+        upload.seek(0)
+        try:
+            saved = uploads.save_upload(
+                store, upload.name, upload, role=role, limit_mb=limit_mb, size_bytes=upload.size
+            )
+            st.session_state[key] = (saved, None)
+        except InputError as err:
+            st.session_state[key] = (None, str(err))
+    result: tuple[uploads.Upload | None, str | None] = st.session_state[key]
+    return result
+
+
+def inspect(
+    store: Store, saved: uploads.Upload, file_id: str
+) -> tuple[profiling.ModelInfo | None, str | None]:
+    """Inspect the saved model once, in a separate process; (its info, refusal message)."""
+    key = f"{K}.info.{file_id}"
+    if key not in st.session_state:
+        with st.spinner(f"Inspecting {saved.original_name} in a separate process…"):
+            try:
+                st.session_state[key] = (profiling.inspect_in_worker(saved.path), None)
+            except InputError as err:
+                uploads.remove_upload(store, saved.path)
+                # Say it with the name the user knows, not the quarantine's.
+                why = str(err).replace(saved.path.name, saved.original_name)
+                st.session_state[key] = (None, why)
+    result: tuple[profiling.ModelInfo | None, str | None] = st.session_state[key]
+    return result
+
+
+def received_model(
+    store: Store, model_file: Any, limit_mb: float
+) -> tuple[uploads.Upload | None, profiling.ModelInfo | None]:
+    """The uploaded model saved and inspected, or (None, None) with the refusal shown."""
+    saved = info = None
+    if model_file is not None:
+        saved, refusal = receive(store, "model", model_file, limit_mb)
+        if saved is not None:
+            info, refusal = inspect(store, saved, model_file.file_id)
+        if refusal:
+            st.error(refusal)
+    return saved, info
+
+
+def _shape_text(shape: tuple[Any, ...]) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def show_info(info: profiling.ModelInfo) -> None:
+    """What the inspection found: size, parameters, opset, nodes, inputs and outputs."""
+    cols = st.columns(4)
+    cols[0].metric("File size", f"{info.size_bytes / 1e6:.3f} MB")
+    cols[1].metric("Parameters", f"{info.params:,}" if info.params is not None else "unknown")
+    cols[2].metric("Opset", str(info.opset or "—"))
+    cols[3].metric("Nodes", str(info.n_nodes))
+    rows = [
+        {"": kind, "Name": t.name, "Type": t.dtype, "Shape": _shape_text(t.shape)}
+        for kind, ts in (("input", info.inputs), ("output", info.outputs))
+        for t in ts
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    if info.symbolic_dims:
+        st.caption("Symbolic dimensions: " + ", ".join(f"`{d}`" for d in info.symbolic_dims))
+    if info.ort_error:
+        st.warning(f"ONNX Runtime cannot run this model: {info.ort_error}")
+
+
+def data_widgets(store: Store, info: profiling.ModelInfo, limit_mb: float) -> Any:
+    """Step 2: symbolic dimensions, the task and where accuracy comes from; the data upload."""
+    for d in info.other_dims:
+        st.text_input(f"Values of `{d}` (comma-separated; each is a run)", key=f"{K}.dim.{d}")
+    if info.batch_dims:
+        st.caption(f"The batch dimension ({', '.join(info.batch_dims)}) is swept below.")
+    st.radio("Task", profiling.TASKS, key=f"{K}.task", horizontal=True)
+    kind = st.radio("Accuracy from", form.DATA_CHOICES, key=f"{K}.eval")
+    st.session_state[f"{K}.data_saved"] = data_file = None
+    if kind == form.DATA_UPLOAD:
+        data_file = st.file_uploader(
+            "Labelled data: .npz (one array per input, by name, plus `labels`), or .csv/.parquet "
+            "(feature columns and a label column) for a one-input model",
+            type=["npz", "csv", "parquet"],
+            key=f"{K}.data",
+        )
+        if data_file is not None:
+            data_saved, data_refusal = receive(store, "data", data_file, limit_mb)
+            st.session_state[f"{K}.data_saved"] = data_saved
+            if data_refusal:
+                st.error(data_refusal)
+            elif data_file.name.lower().endswith((".csv", ".parquet")):
+                st.text_input("Label column", value="label", key=f"{K}.label")
+    elif kind == form.DATA_BUILTIN:
+        fits = uploads.fitting_builtins(info, profiling.BUILTIN_DATASETS.values())
+        if fits:
+            st.selectbox(
+                "Data set",
+                [d.name for d in fits],
+                key=f"{K}.builtin",
+                format_func=lambda n: profiling.BUILTIN_DATASETS[n].description,
+            )
+        else:
+            st.warning("No built-in data set fits this model's inputs; upload your own data.")
+    elif kind == form.DATA_REPORTED:
+        st.number_input(
+            "Reported accuracy (fraction, 0–1)", 0.0, 1.0, 0.9, 0.001, key=f"{K}.reported"
+        )
+        st.caption("Stored and always shown as **reported**, never as measured.")
+    else:
+        st.caption(
+            "Runs will have no accuracy: they are shown as efficiency-only, off the frontier."
+        )
+    return data_file
+
+
+def sweep_widgets() -> None:
+    """Step 3: precisions, batch sizes, threads and the timing budget."""
+    cols = st.columns(4)
+    for col, p in zip(cols, profiling.PROFILE_PRECISIONS, strict=True):
+        col.checkbox(p, value=p == "fp32", key=f"{K}.p.{p}")
+    st.multiselect("Batch sizes", form.BATCH_CHOICES, default=[1], key=f"{K}.batches")
+    cores = os.cpu_count() or 1
+    st.multiselect(
+        f"Threads (this host has {cores} logical cores)",
+        form.thread_choices(cores),
+        default=[1],
+        key=f"{K}.threads",
+    )
+    st.radio("Timing budget", form.BUDGETS, key=f"{K}.budget", horizontal=True)
+
+
+def _answers() -> dict[str, Any]:
+    prefix = f"{K}."
+    return {
+        str(k)[len(prefix) :]: v for k, v in st.session_state.items() if str(k).startswith(prefix)
+    }
+
+
+def submit(
+    store: Store,
+    model_file: Any,
+    data_file: Any,
+    saved: uploads.Upload,
+    info: profiling.ModelInfo,
+    limit_mb: float,
+) -> None:
+    """Queue the form's profile as a job and make sure a runner runs it; say what happened."""
+    # A finished job takes its quarantined files along; the same upload is saved again.
+    saved = receive(store, "model", model_file, limit_mb, fresh=True)[0] or saved
+    if data_file is not None:
+        st.session_state[f"{K}.data_saved"] = receive(
+            store, "data", data_file, limit_mb, fresh=True
+        )[0]
+    try:
+        request = form.request_from_answers(saved, info, _answers())
+        profiling.validate_options(request)
+    except InputError as err:
+        st.error(str(err))
+        return
+    title = form.job_title(saved.original_name, request)
+    job = jobs.submit_job(store, to_dict(request), title=title)
+    ahead = jobs.queue_position(store, job)
+    try:
+        jobrunner.ensure_runner(store)
+    except OSError as err:
+        st.error(
+            f"Could not start the job runner: {err}. Run `python -m "
+            f"paretoscope.jobrunner --store {store.path}` in a terminal."
+        )
+    if ahead:
+        st.info(f"Queued behind {ahead} job(s); it starts when they finish.")
+    else:
+        st.success("Submitted; it starts now.")
+
+
+def sweep_quarantine(store: Store) -> None:
+    """Remove quarantined uploads that neither this session nor a job holds any more."""
+    held = [
+        v[0].path for k, v in st.session_state.items() if str(k).startswith(f"{K}.saved.") and v[0]
+    ]
+    uploads.sweep_quarantine(store, keep=held)
