@@ -15,8 +15,9 @@ from paretoscope.analysis.selection import (
     unmatched_filters,
 )
 from paretoscope.core.metrics import METRICS
-from paretoscope.present.charts import drawn_points, frontier_chart, parallel_chart, points_table
+from paretoscope.present.charts import drawn_points, frontier_chart, parallel_chart
 from paretoscope.present.methodology import METHODOLOGY_SUMMARY
+from paretoscope.present.tables import points_table
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
 from paretoscope.views import FIELDS, FrontierView

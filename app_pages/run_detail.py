@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from paretoscope.analysis.rundetail import config_rows, measurement_warnings
-from paretoscope.present.charts import REPORTED, latency_chart
+from paretoscope.present.charts import latency_chart
+from paretoscope.present.display import REPORTED
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
 from paretoscope.views import RunView

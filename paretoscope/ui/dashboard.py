@@ -17,8 +17,9 @@ import pandas as pd
 import streamlit as st
 
 from paretoscope.jobs import background
-from paretoscope.present.charts import MISSING, column_formats
+from paretoscope.present.display import MISSING
 from paretoscope.present.progress import format_duration
+from paretoscope.present.tables import column_formats
 from paretoscope.ui import share_panel
 from paretoscope.views import FILTER_COLUMNS, RunFilters
 from store import Store, resolve_store_path
