@@ -9,8 +9,9 @@ import streamlit as st
 
 from paretoscope.analysis.budget import budget_answers
 from paretoscope.analysis.selection import frontier_points, lineage_segments, unmatched_filters
-from paretoscope.present.charts import drawn_points, frontier_chart, parallel_chart, points_table
+from paretoscope.present.charts import drawn_points, frontier_chart, parallel_chart
 from paretoscope.present.methodology import METHODOLOGY_SUMMARY
+from paretoscope.present.tables import points_table
 from paretoscope.ui import binding, demo
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import frontier as ui

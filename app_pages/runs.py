@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope.analysis.selection import select_runs, unmatched_filters
-from paretoscope.present.charts import runs_table
+from paretoscope.present.tables import runs_table
 from paretoscope.ui import binding
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share

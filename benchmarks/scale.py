@@ -45,7 +45,8 @@ from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 from paretoscope.analysis.budget import budget_answers
 from paretoscope.analysis.frontier import pareto_mask
 from paretoscope.analysis.selection import frontier_points, lineage_segments
-from paretoscope.present.charts import drawn_points, frontier_chart, points_table
+from paretoscope.present.charts import drawn_points, frontier_chart
+from paretoscope.present.tables import points_table
 from paretoscope.views import FrontierView, RunFilters
 from store import Store
 from store.bulk import bulk_ingest

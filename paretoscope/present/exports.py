@@ -1,11 +1,6 @@
-"""Sharing a view: its link, and its chart and table as files.
+"""Sharing a view's chart and table as files (its link is ``paretoscope.views.view_url``).
 
-Links. A page's view is its query string (``View.to_query()``, documented in
-docs/url.md); ``view_url`` joins it to the address the browser used, so the
-link opens the same page with the same view on any machine that can reach the
-dashboard.
-
-Exports. The chart as PNG, SVG and a standalone HTML page, rendered from its
+The chart as PNG, SVG and a standalone HTML page, rendered from its
 Vega-Lite specification by ``vl-convert`` (no browser, no network: the HTML
 inlines the Vega JavaScript, so it opens offline); the table behind it as CSV
 and Parquet. Pure: no Streamlit, DuckDB or torch.
@@ -19,7 +14,6 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pandas as pd
 
@@ -30,10 +24,8 @@ __all__ = [
     "chart_png",
     "chart_spec",
     "chart_svg",
-    "query_string",
     "table_csv",
     "table_parquet",
-    "view_url",
 ]
 
 # Export format -> (file suffix, MIME type).
@@ -49,32 +41,6 @@ PNG_SCALE = 2.0
 # Width given to a chart that fills its container on the page ("container"
 # has no meaning outside a browser page).
 EXPORT_WIDTH_PX = 900
-
-
-def query_string(query: Mapping[str, str | list[str] | tuple[str, ...]]) -> str:
-    """``{'rt': ['ort', 'torch'], 'x': 'peak_mem_mb'}`` -> ``rt=ort&rt=torch&x=peak_mem_mb``."""
-    pairs: list[tuple[str, str]] = []
-    for key, value in query.items():
-        if isinstance(value, str):
-            pairs.append((key, value))
-        else:
-            pairs.extend((key, v) for v in value)
-    return urlencode(pairs)
-
-
-def view_url(page_url: str | None, query: Mapping[str, Any]) -> str:
-    """The link to a page's view: the page's address with the view's query string.
-
-    ``page_url`` is the address of the page as the browser sees it (scheme,
-    host, port, path; ``st.context.url``); any query or fragment it has is
-    replaced. Without one (a test, an unknown proxy) the link is relative, a
-    path and query to append to the dashboard's address.
-    """
-    qs = query_string(query)
-    if not page_url:
-        return "?" + qs if qs else "/"
-    parts = urlsplit(page_url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", qs, ""))
 
 
 def chart_spec(chart: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from paretoscope.analysis.frontier import frontier_mask
 from paretoscope.core.errors import InputError
+from paretoscope.core.fields import CLI_GROUP_FIELDS
 from paretoscope.core.metrics import metric, metric_keys
 
 __all__ = ["GROUP_FIELDS", "RUN_COLUMNS", "frontier_table", "render", "run_table"]
@@ -67,18 +68,8 @@ RUN_COLUMNS: tuple[str, ...] = (
     + tuple(k for k in metric_keys() if k not in _FIRST_METRICS)
 )
 
-# Run fields a frontier may be grouped by (``--by``).
-GROUP_FIELDS: tuple[str, ...] = (
-    "runtime",
-    "device",
-    "device_name",
-    "host",
-    "precision",
-    "batch_size",
-    "threads",
-    "family",
-    "model",
-)
+# Run fields a frontier may be grouped by (``--by``), from the run-field registry.
+GROUP_FIELDS: tuple[str, ...] = CLI_GROUP_FIELDS
 
 
 def run_table(summary: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import streamlit as st
 from paretoscope.analysis.budget import BudgetAnswer
 from paretoscope.analysis.selection import FrontierPoints, dominated_by
 from paretoscope.core.metrics import METRICS
-from paretoscope.present.charts import points_table
+from paretoscope.present.tables import points_table
 from paretoscope.ui.binding import Bound
 from paretoscope.ui.widgets import show_table
 from paretoscope.views import FIELDS, FrontierView

@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from paretoscope.core.records import LatencyStats, RunRecord
-from paretoscope.present.charts import REPORTED, latency_chart
+from paretoscope.present.charts import latency_chart
+from paretoscope.present.display import REPORTED
 
 __all__ = ["measurement_rows", "show_accuracy", "show_latency"]
 

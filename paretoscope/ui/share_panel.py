@@ -22,6 +22,7 @@ import streamlit as st
 
 from paretoscope.core.errors import InputError, StoreError
 from paretoscope.present import exports as sharing
+from paretoscope.views import view_url
 from store import Store
 from store.bundle import BundleFilters, bundle_bytes
 from store.saved_views import VIEW_KEY, SavedView, get_view, save_view
@@ -81,7 +82,7 @@ def view_link(query: Mapping[str, Any]) -> str:
     view_id = active_view_id()
     if view_id is not None:
         full[VIEW_KEY] = view_id
-    return sharing.view_url(_page_url(), full)
+    return view_url(_page_url(), full)
 
 
 # -- saved views in the URL ---------------------------------------------------

@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from paretoscope.present.charts import MISSING, column_formats
+from paretoscope.present.display import MISSING
+from paretoscope.present.tables import column_formats
 from paretoscope.views import FILTER_COLUMNS, RunFilters
 
 __all__ = ["filter_widgets", "filters_from_state", "show_notices", "show_table"]

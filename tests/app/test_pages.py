@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from paretoscope.analysis.frontier import pareto_mask_bruteforce
 from paretoscope.core.metrics import METRICS
 from paretoscope.jobs import background
-from paretoscope.present.charts import REPORTED
+from paretoscope.present.display import REPORTED
 from tests.app.catalogue import CATALOGUE
 from tests.app.conftest import APP, PAGES, REPO, MakeStore, RunApp
 

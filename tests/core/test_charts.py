@@ -10,15 +10,10 @@ import pytest
 
 from paretoscope.analysis.selection import frontier_points
 from paretoscope.core.metrics import METRICS
-from paretoscope.present.charts import (
-    REPORTED,
-    column_formats,
-    frontier_chart,
-    frontier_table,
-    runs_table,
-    step_interpolation,
-)
+from paretoscope.present.charts import frontier_chart, step_interpolation
+from paretoscope.present.display import REPORTED
 from paretoscope.present.sampling import MAX_MARKS
+from paretoscope.present.tables import column_formats, frontier_points_table, runs_table
 from paretoscope.views import FrontierView
 
 
@@ -166,10 +161,10 @@ def test_step_interpolation_follows_the_x_direction() -> None:
 
 
 def test_frontier_table_headers_order_and_formats() -> None:
-    table = frontier_table(frontier_points(_runs(), FrontierView(by=None)))
+    table = frontier_points_table(frontier_points(_runs(), FrontierView(by=None)))
     assert list(table["Model"]) == ["m1", "m2", "m3", "card"]
     # One frontier per batch size by default: batch 1 first, then batch 32 (m3).
-    grouped = frontier_table(frontier_points(_runs(), FrontierView()))
+    grouped = frontier_points_table(frontier_points(_runs(), FrontierView()))
     assert list(grouped["Model"]) == ["m1", "m2", "card", "m3"]
     headers = ["Latency p50 (ms)", "Accuracy (fraction)", "Accuracy origin", "Host"]
     headers += ["Runtime version", "Threads", "Batch", "Precision", "Started (UTC)"]

@@ -1,9 +1,7 @@
 """Library modules stay short enough to read: ~500 lines a module, ~80 a function.
 
 A function may be longer when its docstring says why (it contains "Long
-because"). Today's longer ones are named below with a note; they are being
-split, and an entry whose module or function is back under the limit must be
-deleted (the test says so), so the lists only shrink.
+because"); a module may not.
 """
 
 from __future__ import annotations
@@ -16,16 +14,6 @@ LIBRARY = ("paretoscope", "measure", "store")
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
 EXCUSE = "Long because"
-
-# path -> note
-KNOWN_LONG_MODULES: dict[str, str] = {
-    "paretoscope/present/charts.py": "every chart layer in one module; being split",
-    "paretoscope/views.py": "every page's view state and URL keys; being split",
-}
-# path::qualified name -> note
-KNOWN_LONG_FUNCTIONS: dict[str, str] = {
-    "paretoscope/present/charts.py::frontier_chart": "all of the frontier's layers; being split",
-}
 
 
 def _library_files() -> list[Path]:
@@ -65,18 +53,12 @@ def long_functions() -> dict[str, int]:
 
 def test_modules_are_short() -> None:
     long = {p: n for p, n in module_lengths().items() if n > MAX_MODULE_LINES}
-    new = {p: n for p, n in long.items() if p not in KNOWN_LONG_MODULES}
-    assert not new, f"modules over {MAX_MODULE_LINES} lines; split them: {new}"
-    fixed = sorted(set(KNOWN_LONG_MODULES) - set(long))
-    assert not fixed, f"now short, so delete from KNOWN_LONG_MODULES: {fixed}"
+    assert not long, f"modules over {MAX_MODULE_LINES} lines; split them: {long}"
 
 
 def test_functions_are_short_or_say_why() -> None:
     long = long_functions()
-    new = {f: n for f, n in long.items() if f not in KNOWN_LONG_FUNCTIONS}
-    assert not new, (
+    assert not long, (
         f"functions over {MAX_FUNCTION_LINES} lines; split them, or say why in the "
-        f"docstring ({EXCUSE!r} …): {new}"
+        f"docstring ({EXCUSE!r} …): {long}"
     )
-    fixed = sorted(set(KNOWN_LONG_FUNCTIONS) - set(long))
-    assert not fixed, f"now short (or excused), so delete from KNOWN_LONG_FUNCTIONS: {fixed}"

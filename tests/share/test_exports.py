@@ -12,19 +12,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from paretoscope.analysis.selection import frontier_points
-from paretoscope.present.charts import frontier_chart, frontier_table
+from paretoscope.present.charts import frontier_chart
 from paretoscope.present.exports import (
     chart_fingerprint,
     chart_html,
     chart_png,
     chart_spec,
     chart_svg,
-    query_string,
     table_csv,
     table_parquet,
-    view_url,
 )
-from paretoscope.views import FrontierView, RunFilters
+from paretoscope.present.tables import frontier_points_table
+from paretoscope.views import FrontierView, RunFilters, query_string, view_url
 from store import Store
 from tests.factories import make_record
 
@@ -39,7 +38,7 @@ def chart_and_table(
         + [make_record(model="q", precision="int8", runtime="torch", latency_ms=0.5, accuracy=0.8)]
     )
     fp = frontier_points(store.runs_frame(), FrontierView())
-    return frontier_chart(fp), frontier_table(fp)
+    return frontier_chart(fp), frontier_points_table(fp)
 
 
 def test_png_is_a_png_of_a_sensible_size(

@@ -1,27 +1,31 @@
-"""View state of the pages as it lives in the URL; what a view selects is in ``analysis.selection``.
+"""The pages' view states: frozen dataclasses that round-trip through the query string.
 
-A view is a frozen dataclass that round-trips through the query string:
-``View.from_query(params)`` never raises (a bad link falls back to defaults and
-returns a notice for every parameter it ignored) and
-``View.from_query(view.to_query())[0] == view``. Defaults are left out of the
-query so links stay short; lists are repeated keys (``?rt=ort&rt=torch``). The
-keys are a public contract documented in ``docs/url.md``: change them only
-with a CHANGELOG entry.
-
-Pure: pandas and the frontier, no Streamlit, DuckDB or torch.
+What each URL key holds is here (``FRONTIER_KEYS`` …, documented in
+``docs/url.md``); how an untrusted value is read and checked is in
+``views.query``. Pure: no Streamlit, DuckDB or torch.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
-
-import numpy as np
+from functools import partial
+from typing import Any
 
 from paretoscope.core.errors import InputError
+from paretoscope.core.fields import VIEW_FIELDS
 from paretoscope.core.metrics import METRICS, metric
+from paretoscope.views.query import (
+    NONE_VALUE,
+    QueryReader,
+    canonical,
+    check_batch,
+    check_field,
+    check_number,
+    check_run_id,
+    check_text,
+    is_run_id,
+    shown,
+)
 
 __all__ = [
     "COMPARE_KEYS",
@@ -32,7 +36,6 @@ __all__ = [
     "FILTER_COLUMNS",
     "FILTER_KEYS",
     "FRONTIER_KEYS",
-    "MAX_VALUE_CHARS",
     "RUNS_KEYS",
     "RUN_KEYS",
     "STATUSES",
@@ -45,35 +48,13 @@ __all__ = [
 
 DEFAULT_X = "latency_ms_p50"
 DEFAULT_Y = "accuracy"
-# Run fields the pages colour, group and facet by: field -> label.
-FIELDS: dict[str, str] = {
-    "batch_size": "Batch size",
-    "runtime": "Runtime",
-    "device": "Device",
-    # The device's own name (CPU model, GPU model): "cpu" alone would merge the
-    # CPUs of different hosts, e.g. this host's and an imported bundle's.
-    "device_name": "Device name",
-    "precision": "Precision",
-    "family": "Family",
-    "threads": "Threads",
-    "host": "Host",
-}
+# Run fields the pages colour, group and facet by: field -> label (from core.fields).
+FIELDS: dict[str, str] = VIEW_FIELDS
 # One frontier per batch size by default: latency is per batch, so a batch-32
 # run and a batch-1 run are not on one scale (a frontier across them would put
 # only batch-1 runs on it). With one batch size in view this is one frontier.
 DEFAULT_BY = "batch_size"
-_NONE = "none"
-_RUN_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 STATUSES: tuple[str, ...] = ("ok", "failed")
-# Longest accepted value of one parameter: model families are short names,
-# and a pasted link should not be able to make the page render a novel.
-MAX_VALUE_CHARS = 200
-_MAX_BATCH = 2**31 - 1  # the store keeps batch sizes as INTEGER
-_INT_RE = re.compile(r"[0-9]{1,10}")
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
-# Streamlit's own parameters; they are not ours to judge.
-_RESERVED = frozenset({"embed", "embed_options"})
 
 # URL key -> what it holds. docs/url.md has a row for each (a test checks it).
 FILTER_KEYS: dict[str, str] = {
@@ -117,31 +98,6 @@ RUNS_KEYS: dict[str, str] = {
 }
 
 
-def _check_text(name: str, value: object) -> str:
-    if not isinstance(value, str) or not value or len(value) > MAX_VALUE_CHARS:
-        raise InputError(f"{name} values must be text of 1 to {MAX_VALUE_CHARS} characters")
-    return value
-
-
-def _text_check(name: str) -> Callable[[object], str]:
-    return lambda value: _check_text(name, value)
-
-
-def _check_batch(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MAX_BATCH:
-        raise InputError(f"batch sizes must be integers from 1 to {_MAX_BATCH}, got {value!r}")
-    return value
-
-
-T = TypeVar("T", str, int)
-
-
-def _canonical(values: Iterable[T], check: Callable[[object], T]) -> tuple[T, ...]:
-    # Sorted and de-duplicated, so that ?rt=torch&rt=ort and ?rt=ort&rt=torch
-    # are one view and one canonical link.
-    return tuple(sorted({check(v) for v in values}))
-
-
 @dataclass(frozen=True)
 class RunFilters:
     """Which runs a page shows: each field lists the allowed values; empty allows all."""
@@ -154,9 +110,9 @@ class RunFilters:
 
     def __post_init__(self) -> None:
         for name in ("runtime", "device", "precision", "family"):
-            checked = _canonical(getattr(self, name), _text_check(name))
+            checked = canonical(getattr(self, name), partial(check_text, name))
             object.__setattr__(self, name, checked)
-        object.__setattr__(self, "batch_size", _canonical(self.batch_size, _check_batch))
+        object.__setattr__(self, "batch_size", canonical(self.batch_size, check_batch))
 
     def to_query(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -177,30 +133,16 @@ FILTER_COLUMNS: dict[str, str] = {
 }
 
 
+def _read_filters(reader: QueryReader) -> RunFilters:
+    """The run filters a link asks for; a notice for every value ignored."""
+    kwargs: dict[str, Any] = {}
+    for key, column in FILTER_COLUMNS.items():
+        kwargs[column] = reader.batch_sizes(key) if column == "batch_size" else reader.texts(key)
+    return RunFilters(**kwargs)
+
+
 def _fallback_x(y: str) -> str:
     return DEFAULT_X if y != DEFAULT_X else next(k for k in METRICS if k != y)
-
-
-def _check_field(value: object, *, allow_none: bool = True) -> str | None:
-    if value is None and allow_none:
-        return None
-    if value not in FIELDS:
-        raise InputError(f"choose a run field from {', '.join(FIELDS)}; got {value!r}")
-    return str(value)
-
-
-def _check_number(name: str, value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise InputError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _check_run_id(value: object) -> str:
-    if not isinstance(value, str) or not _RUN_ID_RE.fullmatch(value):
-        raise InputError(f"a run id is 1 to 100 letters, digits or ._:-; got {value!r:.60}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -245,17 +187,17 @@ class FrontierView:
         if set(z) & {self.x, self.y}:
             raise InputError("a further objective (z) must differ from x and y")
         object.__setattr__(self, "z", z)
-        object.__setattr__(self, "by", _check_field(self.by))
-        object.__setattr__(self, "facet", _check_field(self.facet))
+        object.__setattr__(self, "by", check_field(self.by))
+        object.__setattr__(self, "facet", check_field(self.facet))
         if self.budget_metric is not None:
             if metric(self.budget_metric).key == self.y:
                 raise InputError("the budget's cost metric must differ from the y metric")
             if self.budget_metric == self.x:
                 object.__setattr__(self, "budget_metric", None)
-        object.__setattr__(self, "budget", _check_number("budget", self.budget))
-        object.__setattr__(self, "floor", _check_number("floor", self.floor))
+        object.__setattr__(self, "budget", check_number("budget", self.budget))
+        object.__setattr__(self, "floor", check_number("floor", self.floor))
         if self.selected is not None:
-            object.__setattr__(self, "selected", _check_run_id(self.selected))
+            object.__setattr__(self, "selected", check_run_id(self.selected))
 
     @property
     def log_x(self) -> bool:
@@ -300,7 +242,7 @@ class FrontierView:
         if self.z:
             out["z"] = list(self.z)
         if self.by != DEFAULT_BY:
-            out["by"] = self.by or _NONE
+            out["by"] = self.by or NONE_VALUE
         if self.facet is not None:
             out["facet"] = self.facet
         if not self.lineage:
@@ -318,7 +260,7 @@ class FrontierView:
     @classmethod
     def from_query(cls, params: object) -> tuple[FrontierView, list[str]]:
         """The view a link asks for, and a notice for every parameter ignored. Never raises."""
-        reader = _QueryReader(params, FRONTIER_KEYS)
+        reader = QueryReader(params, FRONTIER_KEYS)
         y = reader.metric("y", DEFAULT_Y)
         x = reader.metric("x", _fallback_x(y))
         if x == y:
@@ -328,7 +270,7 @@ class FrontierView:
             )
         x_log = reader.flag("xlog")
         dom = reader.flag("dom")
-        filters = reader.filters()
+        filters = _read_filters(reader)
         z: list[str] = []
         for key in reader.values("z", lambda v: v if v in METRICS else None, "not a metric"):
             if key in (x, y) or key in z:
@@ -380,18 +322,18 @@ class CompareView:
     filters: RunFilters = field(default_factory=RunFilters)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "runs", tuple(dict.fromkeys(map(_check_run_id, self.runs))))
+        object.__setattr__(self, "runs", tuple(dict.fromkeys(map(check_run_id, self.runs))))
         if self.baseline is not None:
-            _check_run_id(self.baseline)
+            check_run_id(self.baseline)
             if self.baseline not in self.runs:
                 raise InputError("the baseline must be one of the compared runs")
             if self.runs and self.baseline == self.runs[0]:
                 object.__setattr__(self, "baseline", None)
-        _check_field(self.shift_field, allow_none=False)
+        check_field(self.shift_field, allow_none=False)
         for name in ("a", "b"):
             value = getattr(self, name)
             if value is not None:
-                _check_text(name, value)
+                check_text(name, value)
         if metric(self.x).key == metric(self.y).key:
             raise InputError(f"x and y are both {self.x!r}; choose two different metrics")
 
@@ -422,14 +364,12 @@ class CompareView:
     @classmethod
     def from_query(cls, params: object) -> tuple[CompareView, list[str]]:
         """The view a link asks for, and a notice for every parameter ignored. Never raises."""
-        reader = _QueryReader(params, COMPARE_KEYS)
-        runs = reader.values(
-            "run", lambda v: v if _RUN_ID_RE.fullmatch(v) else None, "not a run id"
-        )
+        reader = QueryReader(params, COMPARE_KEYS)
+        runs = reader.values("run", lambda v: v if is_run_id(v) else None, "not a run id")
         runs = list(dict.fromkeys(runs))
         base = reader.run_id("base")
         if base is not None and base not in runs:
-            reader.notices.append(f"Ignored base={_show(base)}: it is not one of the runs.")
+            reader.notices.append(f"Ignored base={shown(base)}: it is not one of the runs.")
             base = None
         y = reader.metric("y", DEFAULT_Y)
         x = reader.metric("x", _fallback_x(y))
@@ -446,7 +386,7 @@ class CompareView:
             b=b,
             x=x,
             y=y,
-            filters=reader.filters(),
+            filters=_read_filters(reader),
         )
         return view, reader.notices
 
@@ -459,7 +399,7 @@ class RunView:
 
     def __post_init__(self) -> None:
         if self.run is not None:
-            _check_run_id(self.run)
+            check_run_id(self.run)
 
     def to_query(self) -> dict[str, str | list[str]]:
         return {} if self.run is None else {"run": self.run}
@@ -467,7 +407,7 @@ class RunView:
     @classmethod
     def from_query(cls, params: object) -> tuple[RunView, list[str]]:
         """The view a link asks for, and a notice for every parameter ignored. Never raises."""
-        reader = _QueryReader(params, RUN_KEYS)
+        reader = QueryReader(params, RUN_KEYS)
         return cls(run=reader.run_id("run")), reader.notices
 
 
@@ -489,7 +429,7 @@ class RunsView:
                 raise InputError(f"status must be one of {', '.join(STATUSES)}, got {value!r}")
             return str(value)
 
-        object.__setattr__(self, "status", _canonical(self.status, check))
+        object.__setattr__(self, "status", canonical(self.status, check))
 
     def to_query(self) -> dict[str, str | list[str]]:
         out: dict[str, str | list[str]] = {}
@@ -501,143 +441,7 @@ class RunsView:
     @classmethod
     def from_query(cls, params: object) -> tuple[RunsView, list[str]]:
         """The view a link asks for, and a notice for every parameter ignored. Never raises."""
-        reader = _QueryReader(params, RUNS_KEYS)
+        reader = QueryReader(params, RUNS_KEYS)
         status = reader.values("status", lambda v: v if v in STATUSES else None, "not ok/failed")
-        view = cls(status=tuple(status), filters=reader.filters())
+        view = cls(status=tuple(status), filters=_read_filters(reader))
         return view, reader.notices
-
-
-class _QueryReader:
-    """Reads typed values out of untrusted query parameters, collecting notices."""
-
-    def __init__(self, params: object, known: Mapping[str, str]) -> None:
-        self.notices: list[str] = []
-        self.params: dict[str, list[str]] = {}
-        if not isinstance(params, Mapping):
-            self.notices.append("Ignored the link's parameters: they are not key=value pairs.")
-            return
-        for key, raw in params.items():
-            if not isinstance(key, str):
-                self.notices.append(f"Ignored a parameter whose name is not text: {key!r:.60}.")
-                continue
-            if key in _RESERVED:
-                continue
-            if key not in known:
-                self.notices.append(f"Ignored unknown parameter {_show(key)}.")
-                continue
-            items = [raw] if isinstance(raw, str) else raw
-            if not isinstance(items, (list, tuple)):
-                self.notices.append(f"Ignored {key}: its value is not text.")
-                continue
-            texts = [v for v in items if isinstance(v, str)]
-            if len(texts) != len(items):
-                self.notices.append(
-                    f"Ignored {len(items) - len(texts)} non-text value(s) of {key}."
-                )
-            self.params[key] = texts
-
-    def _single(self, key: str) -> str | None:
-        values = self.params.get(key, [])
-        if not values:
-            return None
-        if len(values) > 1:
-            self.notices.append(
-                f"{key} was given {len(values)} times; used the last ({_show(values[-1])})."
-            )
-        return values[-1]
-
-    def metric(self, key: str, default: str) -> str:
-        value = self._single(key)
-        if value is None:
-            return default
-        if value not in METRICS:
-            self.notices.append(
-                f"Ignored {key}={_show(value)}: not a metric. Choose one of {', '.join(METRICS)}."
-            )
-            return default
-        return value
-
-    def flag(self, key: str) -> bool | None:
-        value = self._single(key)
-        if value is None:
-            return None
-        low = value.strip().lower()
-        if low in _TRUE:
-            return True
-        if low in _FALSE:
-            return False
-        self.notices.append(f"Ignored {key}={_show(value)}: use 1 or 0.")
-        return None
-
-    def field(self, key: str, default: str | None) -> str | None:
-        value = self._single(key)
-        if value is None:
-            return default
-        if value == _NONE:
-            return None
-        if value not in FIELDS:
-            self.notices.append(
-                f"Ignored {key}={_show(value)}: choose one of {', '.join(FIELDS)} or none."
-            )
-            return default
-        return value
-
-    def number(self, key: str) -> float | None:
-        value = self._single(key)
-        if value is None:
-            return None
-        try:
-            number = float(value) if len(value) <= 40 else float("nan")
-        except ValueError:
-            number = float("nan")
-        if not np.isfinite(number):
-            self.notices.append(f"Ignored {key}={_show(value)}: not a finite number.")
-            return None
-        return number
-
-    def run_id(self, key: str) -> str | None:
-        value = self._single(key)
-        if value is not None and not _RUN_ID_RE.fullmatch(value):
-            self.notices.append(f"Ignored {key}={_show(value)}: not a run id.")
-            return None
-        return value
-
-    def text(self, key: str) -> str | None:
-        value = self._single(key)
-        if value is not None and not 0 < len(value) <= MAX_VALUE_CHARS:
-            self.notices.append(
-                f"Ignored {key}: empty or longer than {MAX_VALUE_CHARS} characters."
-            )
-            return None
-        return value
-
-    def values(self, key: str, parse: Callable[[str], Any], why: str) -> list[Any]:
-        out = []
-        for raw in self.params.get(key, []):
-            parsed = parse(raw) if 0 < len(raw) <= MAX_VALUE_CHARS else None
-            if parsed is None:
-                self.notices.append(f"Ignored {key}={_show(raw)}: {why}.")
-            else:
-                out.append(parsed)
-        return out
-
-    def filters(self) -> RunFilters:
-        def batch(raw: str) -> int | None:
-            if not _INT_RE.fullmatch(raw):
-                return None
-            n = int(raw)
-            return n if 0 < n <= _MAX_BATCH else None
-
-        text_why = f"empty or longer than {MAX_VALUE_CHARS} characters"
-        kwargs: dict[str, Any] = {}
-        for key, column in FILTER_COLUMNS.items():
-            if column == "batch_size":
-                kwargs[column] = self.values(key, batch, "not a positive integer")
-            else:
-                kwargs[column] = self.values(key, lambda v: v, text_why)
-        return RunFilters(**kwargs)
-
-
-def _show(value: str) -> str:
-    """A value for a notice: quoted, and cut short when long."""
-    return repr(value if len(value) <= 40 else value[:40] + "…")

@@ -1,0 +1,100 @@
+"""The run-field registry: each run column that is not a metric, with its label and roles.
+
+The metric registry (``core.metrics``) says what a measured number means; this
+one says the same for what describes a run: its identity, configuration and
+provenance. The pages' field pickers and URL ``by``/``facet``/``sf`` values,
+the command line's ``--by`` choices, the chart's legend and tooltip titles and
+the tables' headers all read it, so a field is named and labelled once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paretoscope.core.errors import InputError
+
+__all__ = [
+    "CLI_GROUP_FIELDS",
+    "RUN_FIELDS",
+    "VIEW_FIELDS",
+    "RunField",
+    "run_field",
+]
+
+
+@dataclass(frozen=True)
+class RunField:
+    """One run column that is not a metric.
+
+    ``label`` names the field in prose and legends ("Batch size"); ``header``
+    is the shorter title of its table column and tooltip line ("Batch"),
+    the label unless given. ``view_rank`` is the field's place in the pages'
+    field pickers (the URL's ``by``, ``facet`` and ``sf`` values); ``None``
+    when pages do not group by it. ``cli_group`` is whether ``paretoscope
+    frontier --by`` accepts it.
+    """
+
+    key: str
+    label: str
+    header: str = ""
+    view_rank: int | None = None
+    cli_group: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.header:
+            object.__setattr__(self, "header", self.label)
+
+
+# In the order the command line's ``--by`` help and the README list the
+# grouping fields; the rest follow.
+_ALL: tuple[RunField, ...] = (
+    RunField("runtime", "Runtime", view_rank=1, cli_group=True),
+    RunField("device", "Device", view_rank=2, cli_group=True),
+    # The device's own name (CPU model, GPU model): "cpu" alone would merge the
+    # CPUs of different hosts, e.g. this host's and an imported bundle's.
+    RunField("device_name", "Device name", view_rank=3, cli_group=True),
+    RunField("host", "Host", view_rank=7, cli_group=True),
+    RunField("precision", "Precision", view_rank=4, cli_group=True),
+    # First in the pages' pickers: it is the pages' default grouping.
+    RunField("batch_size", "Batch size", header="Batch", view_rank=0, cli_group=True),
+    RunField("threads", "Threads", view_rank=6, cli_group=True),
+    RunField("family", "Family", view_rank=5, cli_group=True),
+    RunField("model", "Model", cli_group=True),
+    RunField("run_id", "Run"),
+    RunField("status", "Status"),
+    RunField("error", "Error"),
+    RunField("transformation", "Transformation"),
+    RunField("runtime_version", "Runtime version"),
+    RunField("execution_provider", "Execution provider"),
+    RunField("accuracy_origin", "Accuracy origin"),
+    RunField("energy_unavailable_reason", "Energy unavailable because"),
+    RunField("latency_ms_p50_ci_low", "p50 CI low (ms)"),
+    RunField("latency_ms_p50_ci_high", "p50 CI high (ms)"),
+    RunField("latency_n_iter", "Timed iterations"),
+    RunField("latency_stop_reason", "Timing stopped by"),
+    RunField("parent_model_id", "Parent model id"),
+    RunField("model_id", "Model id"),
+    RunField("origin", "Origin"),
+    RunField("started_at", "Started (UTC)"),
+    RunField("finished_at", "Finished (UTC)"),
+)
+
+RUN_FIELDS: dict[str, RunField] = {f.key: f for f in _ALL}
+
+# Field -> label of what the pages group, colour and facet by, in their pickers' order.
+VIEW_FIELDS: dict[str, str] = {
+    f.key: f.label
+    for f in sorted((f for f in _ALL if f.view_rank is not None), key=lambda f: f.view_rank or 0)
+}
+# What ``paretoscope frontier --by`` accepts, in the order its help lists them.
+CLI_GROUP_FIELDS: tuple[str, ...] = tuple(f.key for f in _ALL if f.cli_group)
+
+
+def run_field(key: str) -> RunField:
+    """Return the registered run field ``key``; raise ``InputError`` naming the valid keys."""
+    try:
+        return RUN_FIELDS[key]
+    except KeyError:
+        raise InputError(
+            f"unknown run field {key!r}; choose one of: {', '.join(RUN_FIELDS)}"
+        ) from None
