@@ -50,7 +50,7 @@ from paretoscope.present.tables import points_table
 from paretoscope.views import FrontierView, RunFilters
 from store import Store
 from store.bulk import bulk_ingest
-from tests.explore.synthetic import synthetic_records
+from tests.synthetic import synthetic_records
 
 TARGETS_S = {"frontier_2d_1m_s": 0.5, "frontier_3d_100k_s": 1.0, "rerun_100k_s": 1.0}
 

@@ -10,7 +10,7 @@ import pytest
 
 from paretoscope.analysis.selection import dominated_by, frontier_points
 from paretoscope.views import FrontierView
-from tests.app.catalogue import build_store
+from tests.app_pages.catalogue import build_store
 from tests.browser.conftest import Server, start_server, stop_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -26,7 +26,7 @@ from paretoscope.core.records import ArtifactRef, DatasetRef
 
 distributed = pytest.importorskip("distributed")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 START_TIMEOUT_S = 120
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from paretoscope.analysis.frontier import pareto_mask_bruteforce
 from paretoscope.core.metrics import metric
+from tests.cli.test_commands import run_cli
 from tests.conftest import QuickDemo
-from tests.core.test_cli import run_cli
 
 pytestmark = pytest.mark.slow
 

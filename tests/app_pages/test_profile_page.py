@@ -15,7 +15,7 @@ from paretoscope.jobs import queue as jobs
 from paretoscope.jobs import runner as jobrunner
 from paretoscope.profiling import uploads
 from store import Store
-from tests.app.conftest import APP
+from tests.app_pages.conftest import APP
 
 PAGE = "app_pages/profile.py"
 

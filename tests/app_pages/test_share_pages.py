@@ -10,9 +10,9 @@ from streamlit.testing.v1 import AppTest
 from store import Store
 from store.bundle import export_bundle
 from store.saved_views import list_views, save_view
-from tests.app.catalogue import CATALOGUE, build_store
+from tests.app_pages.catalogue import CATALOGUE, build_store
+from tests.app_pages.conftest import OpenPage
 from tests.factories import make_record
-from tests.share.conftest import OpenPage
 
 VIEWS = "app_pages/views.py"
 DATA = "app_pages/data.py"
@@ -223,7 +223,7 @@ def test_runs_page_panel_links_and_saves_pinned_and_live_views(
 
 
 @pytest.mark.slow
-# "huge" is left to tests/app (which builds it once per session): building it here
+# "huge" is left to tests/app_pages (which builds it once per session): building it here
 # again would take a minute for pages that do not depend on the number of runs.
 @pytest.mark.parametrize("name", [n for n in CATALOGUE if n != "huge"])
 def test_sharing_pages_over_every_catalogue_store(

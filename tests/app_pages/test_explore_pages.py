@@ -18,7 +18,7 @@ from paretoscope.analysis.frontier import frontier_mask
 from paretoscope.analysis.selection import frontier_points
 from paretoscope.present.sampling import MAX_MARKS
 from paretoscope.views import FrontierView
-from tests.app.conftest import MakeStore, RunApp
+from tests.app_pages.conftest import MakeStore, RunApp
 
 
 def _text(at: AppTest) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 from paretoscope.core.records import EnergyStats, RunRecord
 from store import Store
 from store.bulk import bulk_ingest
-from tests.explore.synthetic import synthetic_records
 from tests.factories import make_record
+from tests.synthetic import synthetic_records
 
 
 def empty() -> list[RunRecord]:

@@ -18,8 +18,8 @@ from paretoscope.analysis.frontier import pareto_mask_bruteforce
 from paretoscope.core.metrics import METRICS
 from paretoscope.jobs import background
 from paretoscope.present.display import REPORTED
-from tests.app.catalogue import CATALOGUE
-from tests.app.conftest import APP, PAGES, REPO, MakeStore, RunApp
+from tests.app_pages.catalogue import CATALOGUE
+from tests.app_pages.conftest import APP, PAGES, REPO, MakeStore, RunApp
 
 
 def _text(at: AppTest) -> str:

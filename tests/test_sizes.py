@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 LIBRARY = ("paretoscope", "measure", "store")
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
