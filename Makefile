@@ -34,7 +34,7 @@ format: $(PY) ## apply ruff's formatting and safe fixes
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-typecheck: $(PY) ## mypy over the library packages
+typecheck: $(PY) ## mypy over the library, the pages, the tests and the benchmarks
 	$(PY) -m mypy
 
 docs: $(PY) ## regenerate the reference sections of README.md and docs/url.md from the code

@@ -229,6 +229,9 @@ def _parse_line(line: str) -> Progress | None:
         return None
 
 
+_PF_KTHREAD = 0x00200000  # include/linux/sched.h
+
+
 def _alive(job: DemoJob) -> bool:
     """Whether the job's process is alive: not gone, not a zombie, not a reused pid."""
     try:
@@ -243,9 +246,14 @@ def _alive(job: DemoJob) -> bool:
         cmdline = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
         return True  # no /proc to ask: trust kill(0)
-    # Field 3, after the parenthesised command name, is the state; Z = zombie.
-    if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+    # After the parenthesised command name: the state (Z = zombie), ..., flags.
+    fields = stat.rsplit(")", 1)[-1].split()
+    if fields[0] == "Z":
         return False
+    if cmdline == [""]:
+        # Empty: a kernel thread, or our child caught in exec, after it was
+        # started but before its arguments are mapped.
+        return not int(fields[6]) & _PF_KTHREAD
     # After a server restart the pid may belong to someone else by now; our
     # child names its own progress file on its command line.
     return job.progress_file in cmdline
@@ -269,13 +277,17 @@ def _exit_code(job: DemoJob) -> str | None:
     return None
 
 
+def _reported_state(progress: Progress) -> JobState:
+    if progress.ok:
+        return JobState("succeeded", progress, progress.message)
+    return JobState("failed", progress, progress.message or "the demo reported a failure")
+
+
 def job_state(job: DemoJob) -> JobState:
     """Where ``job`` stands, from its progress file, its exit status and its pid."""
     progress = read_progress(job.progress_file) or Progress()
     if progress.finished:
-        if progress.ok:
-            return JobState("succeeded", progress, progress.message)
-        return JobState("failed", progress, progress.message or "the demo reported a failure")
+        return _reported_state(progress)
     exit_code = _exit_code(job)
     if exit_code is None and _alive(job):
         return JobState("running", progress)
@@ -286,6 +298,10 @@ def job_state(job: DemoJob) -> JobState:
         while exit_code is None and time.monotonic() < deadline:
             time.sleep(0.02)
             exit_code = _exit_code(job)
+    # It may have written its final line and exited since the first read.
+    progress = read_progress(job.progress_file) or progress
+    if progress.finished:
+        return _reported_state(progress)
     # Gone without its final line: it crashed, was killed, or never started.
     how = f"exited with status {exit_code}" if exit_code else "is no longer running"
     message = f"The demo process (pid {job.pid}) {how} without reporting that it finished."

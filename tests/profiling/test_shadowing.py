@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from paretoscope import cli
+
+from . import torch_models
 from .conftest import Models
 
 HOSTILE = 'raise RuntimeError("the working directory\'s {name}.py was imported")\n'
@@ -52,3 +55,18 @@ def test_profile_works_beside_a_users_measure_py_and_store_py(
     )
     (run,) = json.loads(runs.stdout)
     assert run["accuracy"] is not None and run["accuracy"] > 0.5
+
+
+@pytest.mark.slow  # torch.export takes seconds
+def test_a_module_function_target_in_the_working_directory_still_imports(
+    models: Models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    for name in ("measure", "store", "paretoscope"):
+        (work / f"{name}.py").write_text(HOSTILE.format(name=name))
+    shutil.copy(torch_models.__file__, work / "usermodel.py")
+    monkeypatch.chdir(work)
+    argv = ["profile", "usermodel:classifier", "--data", str(models.eval_npz)]
+    argv += ["--runtime", "torch", "--batch", "1", "--store", "runs.duckdb", "--quick"]
+    assert cli.main(argv) == 0
