@@ -38,7 +38,13 @@ pages = [
     st.Page("app_pages/run_detail.py", title="Run detail", icon=":material/info:", url_path="run"),
     st.Page("app_pages/profile.py", title="Profile", icon=":material/upload_file:"),
     st.Page("app_pages/methodology.py", title="Methodology", icon=":material/science:"),
-    st.Page("app_pages/views.py", title="Saved views", icon=":material/bookmarks:"),
+    # The Saved views page keeps its URL, /views, whatever its script is called.
+    st.Page(
+        "app_pages/saved_views.py",
+        title="Saved views",
+        icon=":material/bookmarks:",
+        url_path="views",
+    ),
     st.Page("app_pages/data.py", title="Import & export", icon=":material/swap_vert:"),
 ]
 page = st.navigation(pages)

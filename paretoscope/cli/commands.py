@@ -1,21 +1,7 @@
-"""The ``paretoscope`` command line.
+"""The ``paretoscope`` command line: ``build_parser()`` holds its forms, ``main`` runs them.
 
-These forms are a public contract (users' scripts rely on them):
-
-    paretoscope demo [--store PATH] [--cluster ADDRESS] [--device cpu,cuda] [--example h100]
-    paretoscope runs [--store PATH] [--format csv|json]
-    paretoscope frontier --x METRIC --y METRIC [--z METRIC ...] [--by FIELD]
-                         [--store PATH] [--format csv|json]
-    paretoscope serve [--store PATH] [--port N]
-    paretoscope export --out FILE.parquet [--store PATH] [--runtime R] [--device D]
-                       [--precision P] [--model NAME] [--status ok|failed]
-    paretoscope import FILE.parquet [--store PATH]
-    paretoscope profile MODEL [--data FILE | --builtin-data NAME] [--runtime ort,torch]
-                        [--precision fp32,fp16,int8,int8-static] [--batch 1,8]
-                        [--threads 1,2] [--dim NAME=VALUE ...] [--task classification|regression]
-                        [--label-column COL] [--reported-accuracy F] [--timeout S]
-                        [--mem-limit MB] [--store PATH] [--cluster ADDRESS]
-
+The forms are a public contract (users' scripts rely on them); the README's
+"Command line" section is generated from ``build_parser()`` (``make docs``).
 Expected failures print one paragraph to stderr (no traceback) and exit 2 for
 bad input, 1 otherwise.
 """

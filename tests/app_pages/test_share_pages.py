@@ -14,7 +14,7 @@ from tests.app_pages.catalogue import CATALOGUE, build_store
 from tests.app_pages.conftest import OpenPage
 from tests.factories import make_record
 
-VIEWS = "app_pages/views.py"
+VIEWS = "app_pages/saved_views.py"
 DATA = "app_pages/data.py"
 
 
