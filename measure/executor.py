@@ -19,6 +19,7 @@ from functools import partial
 from typing import Protocol
 
 from measure.worker import WorkerProgress, run_in_worker
+from paretoscope.core.progress import eta_seconds
 from paretoscope.core.records import RunRecord, RunSpec
 
 __all__ = ["Executor", "LocalExecutor", "Progress", "run_label"]
@@ -122,7 +123,5 @@ def _relay(
     event: WorkerProgress,
 ) -> None:
     elapsed = time.monotonic() - t0
-    # Mean time of the finished runs times those left, less what the current
-    # run has already taken.
-    eta = max(0.0, finished_s / done * (total - done) - (elapsed - finished_s)) if done else None
+    eta = eta_seconds(done, total, elapsed, last_done_s=finished_s)
     on_progress(Progress(done, total, label, elapsed, eta, event.stage))

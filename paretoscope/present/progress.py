@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from paretoscope.core.progress import done_fraction, eta_seconds
+
 __all__ = [
     "ProgressFile",
     "StepProgress",
@@ -23,31 +25,6 @@ __all__ = [
     "eta_seconds",
     "format_duration",
 ]
-
-
-def eta_seconds(
-    done: int, total: int | None, elapsed_s: float, *, last_done_s: float | None = None
-) -> float | None:
-    """Seconds left if the remaining steps take as long as the finished ones did on average.
-
-    ``elapsed_s`` is the time since the first step began; ``last_done_s``,
-    when given, is the elapsed time at which the last step finished: the
-    mean is then taken over the finished steps only, and the time the
-    current step has already run is taken off. None before the first step
-    finishes or while the total is unknown; never negative.
-    """
-    if not total or done <= 0:
-        return None
-    if last_done_s is None:
-        last_done_s = elapsed_s
-    return max(0.0, last_done_s / done * (total - done) - (elapsed_s - last_done_s))
-
-
-def done_fraction(done: int, total: int | None) -> float:
-    """Share done, in [0, 1]; 0 while the total is unknown or zero."""
-    if not total:
-        return 0.0
-    return min(max(done / total, 0.0), 1.0)
 
 
 @dataclass(frozen=True)
