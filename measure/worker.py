@@ -203,10 +203,8 @@ def run_in_worker(
     finally:
         os.close(status_r)
         stages.close_write_end()
-    reason = _failure_reason(outcome, spec)
-    if reason is None:
-        record, _ = _read_result(outcome, spec)
-        assert record is not None  # _failure_reason found a readable record
+    record, reason = _outcome_record(outcome, spec)
+    if record is not None:
         if outcome.returncode != 0:
             log.warning(
                 "worker for run %s exited with %s after its result", spec.run_id, outcome.returncode
@@ -218,28 +216,28 @@ def run_in_worker(
     return failed(reason)
 
 
-def _failure_reason(outcome: ChildOutcome, spec: RunSpec) -> str | None:
-    """Why the worker gave no usable record, in words a person can act on; None when it did."""
+def _outcome_record(outcome: ChildOutcome, spec: RunSpec) -> tuple[RunRecord | None, str]:
+    """The worker's record, or None and why there is none, in words a person can act on."""
     if outcome.killed == "timeout":
-        return f"timed out after {spec.timeout_s:g} s"
+        return None, f"timed out after {spec.timeout_s:g} s"
     if outcome.killed == "memory":
-        return (
+        return None, (
             f"exceeded the memory limit of {spec.mem_limit_mb:g} MB (RSS {outcome.rss_mb:.0f} MB)"
         )
     record, problem = _read_result(outcome, spec)
     if record is not None:
-        return None
+        return record, ""
     rc, elapsed = outcome.returncode, outcome.elapsed_s
     if rc < 0:
         reason = f"worker killed by signal {signal_name(-rc)} ({-rc}) after {elapsed:.1f} s"
         if -rc == signal.SIGKILL:
             reason += "; an unexplained SIGKILL is often the kernel's out-of-memory killer"
-        return reason
+        return None, reason
     if rc != 0:
         reason = f"worker exited with status {rc} after {elapsed:.1f} s"
         last = last_line(outcome.stderr_tail)
-        return reason + (f": {last}" if last else "")
-    return problem or "worker exited without writing a result"
+        return None, reason + (f": {last}" if last else "")
+    return None, problem or "worker exited without writing a result"
 
 
 # --- child side --------------------------------------------------------------------------

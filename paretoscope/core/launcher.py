@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 __all__ = [
     "ChildOutcome",
@@ -68,8 +68,11 @@ def module_argv(
     return [python, "-m", module, *args]
 
 
-def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def child_env(extra: Mapping[str, str] | None = None, *, safe_path: bool = True) -> dict[str, str]:
     """This process's environment for a child, with ``extra`` on top.
+
+    ``safe_path`` keeps the working directory off the front of the child's
+    ``sys.path`` (``PYTHONSAFEPATH``); every child of ours wants it.
 
     A source checkout that is not installed goes first on ``PYTHONPATH`` so
     the child imports this tree; an installed copy needs no help, and putting
@@ -81,7 +84,8 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
             p for p in (str(_SOURCE_ROOT), env.get("PYTHONPATH", "")) if p
         )
     env["PYTHONUNBUFFERED"] = "1"
-    env["PYTHONSAFEPATH"] = "1"  # no working directory first on sys.path: nothing shadows ours
+    if safe_path:
+        env["PYTHONSAFEPATH"] = "1"  # no working directory first on sys.path: nothing shadows ours
     env.update(extra or {})
     return env
 
@@ -270,7 +274,6 @@ def spawn_detached(
     The caller reaps it (``proc.wait()`` in a thread). Raises ``OSError``
     when it cannot be started.
     """
-    log: IO[bytes]
     with log_path.open("ab" if append else "wb") as log:
         return subprocess.Popen(
             list(argv),
@@ -289,9 +292,7 @@ def run_foreground(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | N
     Streamlit puts the app's folder on ``sys.path`` itself, so this child keeps
     the interpreter's usual path.
     """
-    full = child_env(env)
-    full.pop("PYTHONSAFEPATH", None)
-    return subprocess.call(list(argv), cwd=cwd, env=full)
+    return subprocess.call(list(argv), cwd=cwd, env=child_env(env, safe_path=False))
 
 
 # --- child side ---------------------------------------------------------------------------

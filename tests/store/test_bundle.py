@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from paretoscope.cli import main
 from paretoscope.core.errors import InputError
 from paretoscope.core.records import to_dict
 from store import Store
@@ -24,14 +21,8 @@ from store.bundle import (
     import_bundle,
     read_bundle,
 )
+from tests.cli.test_commands import run_cli
 from tests.factories import make_record
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture
