@@ -21,6 +21,7 @@ import numpy as np
 
 from measure.runtimes.base import Session
 from paretoscope.core.errors import InputError, MeasurementError
+from paretoscope.core.intervals import wilson_interval
 from paretoscope.core.records import AccuracyResult, DatasetRef
 
 __all__ = [
@@ -219,16 +220,33 @@ def evaluate_classification(
             f"0..{classes - 1}, the classes the model outputs (e.g. {int(labels[out_of_range][0])})"
         )
 
-    results = [
-        AccuracyResult("top1", float(topk_correct(logits, labels, 1).mean()), dataset.dataset_id, n)
-    ]
+    items = f"0:{n}"
+    results = [_proportion("top1", topk_correct(logits, labels, 1), dataset, items, keep=True)]
     if classes > 5:
-        results.append(
-            AccuracyResult(
-                "top5", float(topk_correct(logits, labels, 5).mean()), dataset.dataset_id, n
-            )
-        )
+        results.append(_proportion("top5", topk_correct(logits, labels, 5), dataset, items))
     return tuple(results)
+
+
+def _proportion(
+    metric: str, correct: np.ndarray, dataset: DatasetRef, items: str, keep: bool = False
+) -> AccuracyResult:
+    """A fraction correct with its Wilson interval; ``keep``: with per-item correctness too.
+
+    Per-item correctness lets two runs scored on the same items get a paired
+    test (McNemar) instead of two overlapping intervals.
+    """
+    n, k = len(correct), int(correct.sum())
+    low, high = wilson_interval(k, n)
+    return AccuracyResult(
+        metric,
+        k / n,
+        dataset.dataset_id,
+        n,
+        ci_low=low,
+        ci_high=high,
+        item_correct="".join("1" if c else "0" for c in correct) if keep else None,
+        items=items,
+    )
 
 
 def evaluate_regression(

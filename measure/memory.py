@@ -50,10 +50,13 @@ def _ru_maxrss_mb() -> float:
 
 
 def peak_rss_mb(status_path: Path = _SELF_STATUS) -> tuple[float, str]:
-    """Peak resident set of this process in MB, and its source (``VmHWM`` or ``ru_maxrss``)."""
+    """Peak resident set of this process in MB, and its source (``vmhwm`` or ``ru_maxrss``).
+
+    Sources are keys of ``core.records.MEMORY_SOURCES``.
+    """
     kib = _status_field_kb(status_path, "VmHWM")
     if kib is not None:
-        return kib * 1024 / BYTES_PER_MB, "VmHWM"
+        return kib * 1024 / BYTES_PER_MB, "vmhwm"
     return _ru_maxrss_mb(), "ru_maxrss"
 
 
@@ -72,6 +75,15 @@ def process_rss_mb(pid: int, proc_root: Path = Path("/proc")) -> float | None:
 
 
 def memory_stats(baseline_mem_mb: float | None, status_path: Path = _SELF_STATUS) -> MemoryStats:
-    """``MemoryStats`` for this process now: its peak so far, against ``baseline_mem_mb``."""
+    """``MemoryStats`` of a CPU run in this process now: its peak so far, against the baseline.
+
+    On a CPU the device memory is the host's, so ``peak_mem_mb`` and
+    ``peak_host_mem_mb`` are the same figure.
+    """
     peak, source = peak_rss_mb(status_path)
-    return MemoryStats(peak_mem_mb=peak, baseline_mem_mb=baseline_mem_mb, source=source)
+    return MemoryStats(
+        peak_mem_mb=peak,
+        baseline_mem_mb=baseline_mem_mb,
+        source=source,
+        peak_host_mem_mb=peak,
+    )

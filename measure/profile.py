@@ -22,7 +22,7 @@ import numpy as np
 from measure.devices import cpu_governor, device_for, host_info
 from measure.energy import EnergyMeter, energy_meter_for
 from measure.evaluate import evaluate, load_eval_arrays
-from measure.memory import BYTES_PER_MB, current_rss_mb, memory_stats
+from measure.memory import BYTES_PER_MB, current_rss_mb, memory_stats, peak_rss_mb
 from measure.runtimes import Session, random_batch, runtime_for
 from measure.timing import measure_latency
 from paretoscope.core.errors import InputError
@@ -155,9 +155,10 @@ def _memory(session: Session, baseline_mb: float | None) -> MemoryStats:
     allocated, reserved = device
     return MemoryStats(
         peak_mem_mb=allocated,
-        baseline_mem_mb=None,
-        source="torch.cuda.max_memory_allocated",
+        baseline_mem_mb=baseline_mb,
+        source="torch-allocator",
         device_peak_reserved_mb=reserved,
+        peak_host_mem_mb=peak_rss_mb()[0],
     )
 
 

@@ -325,12 +325,144 @@ LEFT JOIN accuracy armse ON armse.run_id = r.run_id AND armse.metric = 'rmse'
     AND armse.origin = 'measured';
 """
 
+# Migration 6 (issue 11): one quantity per memory key, accuracy intervals and
+# per-item correctness, repeats, and the columns that keep hosts and data sets
+# apart. Stored rows are moved, never guessed: a GPU run whose figure was the
+# host resident set keeps it under peak_host_mem_mb and loses peak_mem_mb with
+# the reason; the accuracy interval follows from value and item count alone
+# (Wilson, z for 95%; the same arithmetic as core.intervals, checked by a test).
+_M006_TRUST = """
+ALTER TABLE hosts ADD COLUMN gpus JSON;
+ALTER TABLE runs ADD COLUMN peak_host_mem_mb DOUBLE;
+ALTER TABLE runs ADD COLUMN peak_mem_unavailable_reason VARCHAR;
+ALTER TABLE runs ADD COLUMN repeats INTEGER;
+ALTER TABLE latency ADD COLUMN ci_scope VARCHAR;
+ALTER TABLE latency ADD COLUMN repeat_stats JSON;
+ALTER TABLE accuracy ADD COLUMN ci_low DOUBLE;
+ALTER TABLE accuracy ADD COLUMN ci_high DOUBLE;
+ALTER TABLE accuracy ADD COLUMN item_correct VARCHAR;
+ALTER TABLE accuracy ADD COLUMN items VARCHAR;
+
+UPDATE runs SET mem_source = 'vmhwm' WHERE mem_source = 'VmHWM';
+UPDATE runs SET mem_source = 'torch-allocator'
+    WHERE mem_source = 'torch.cuda.max_memory_allocated';
+UPDATE runs SET peak_host_mem_mb = peak_mem_mb WHERE mem_source IN ('vmhwm', 'ru_maxrss');
+UPDATE runs SET peak_mem_mb = NULL, mem_source = NULL,
+    peak_mem_unavailable_reason = 'device memory was not measured: this run was recorded '
+        || 'before Paretoscope measured device memory for this runtime, and its figure was '
+        || 'the host process''s resident set (now in peak_host_mem_mb)'
+    WHERE device <> 'cpu' AND mem_source IN ('vmhwm', 'ru_maxrss');
+UPDATE runs SET repeats = 1;
+UPDATE latency SET ci_scope = 'within-process';
+UPDATE accuracy SET
+    ci_low = greatest(0.0, (p + zz / (2 * n) - 1.959963984540054
+        * sqrt(p * (1 - p) / n + zz / (4 * n * n))) / (1 + zz / n)),
+    ci_high = least(1.0, (p + zz / (2 * n) + 1.959963984540054
+        * sqrt(p * (1 - p) / n + zz / (4 * n * n))) / (1 + zz / n))
+FROM (
+    SELECT run_id AS rid, metric AS met, round(value * n_samples) / n_samples AS p,
+        n_samples::DOUBLE AS n, 1.959963984540054 * 1.959963984540054 AS zz
+    FROM accuracy
+    WHERE metric IN ('top1', 'top5') AND origin = 'measured' AND n_samples > 0
+        AND value BETWEEN 0 AND 1
+) w
+WHERE accuracy.run_id = w.rid AND accuracy.metric = w.met;
+
+CREATE OR REPLACE VIEW run_summary AS
+SELECT
+    r.run_id,
+    m.name AS model,
+    r.model_id,
+    m.family,
+    m.parent_model_id,
+    m.transformation,
+    m.source AS model_source,
+    r.runtime,
+    r.device,
+    d.kind AS device_kind,
+    d.name AS device_name,
+    CASE WHEN hc.n > 1 THEN h.hostname || ' (' || left(h.host_id, 6) || ')'
+        ELSE h.hostname END AS host,
+    r.host_id,
+    r.precision,
+    r.batch_size,
+    r.threads,
+    r.status,
+    r.error,
+    r.origin,
+    r.runtime_version,
+    r.execution_provider,
+    r.job_id,
+    r.started_at,
+    r.finished_at,
+    a.value AS accuracy,
+    a.origin AS accuracy_origin,
+    a.n_samples AS accuracy_n,
+    a.dataset_id,
+    l.p50_ms AS latency_ms_p50,
+    l.p90_ms AS latency_ms_p90,
+    l.p99_ms AS latency_ms_p99,
+    l.mean_ms AS latency_ms_mean,
+    l.std_ms AS latency_ms_std,
+    l.ci_low_ms AS latency_ms_p50_ci_low,
+    l.ci_high_ms AS latency_ms_p50_ci_high,
+    l.n_iter AS latency_n_iter,
+    l.stop_reason AS latency_stop_reason,
+    r.throughput_per_s,
+    r.peak_mem_mb,
+    r.model_size_mb,
+    r.params,
+    r.energy_j_per_item,
+    r.avg_power_w,
+    r.energy_source,
+    r.energy_unavailable_reason,
+    a5.value AS accuracy_top5,
+    amae.value AS mae,
+    armse.value AS rmse,
+    r.peak_host_mem_mb,
+    r.mem_source AS peak_mem_source,
+    ds.name || ' (' || ds.split || ', ' || coalesce(a.n_samples, ds.n_samples) || ' items'
+        || CASE WHEN a.items IS NOT NULL AND a.n_samples <> ds.n_samples
+            THEN ' ' || a.items ELSE '' END
+        || ', ' || left(ds.sha256, 8) || ')' AS dataset,
+    l.stop_reason,
+    r.repeats,
+    a.ci_low AS accuracy_ci_low,
+    a.ci_high AS accuracy_ci_high,
+    r.peak_mem_unavailable_reason,
+    l.ci_scope AS latency_ci_scope,
+    ds.name AS dataset_name,
+    ds.sha256 AS dataset_sha256,
+    a.items AS accuracy_items,
+    h.hostname,
+    r.dims
+FROM runs r
+LEFT JOIN models m ON m.model_id = r.model_id
+LEFT JOIN devices d ON d.device_id = r.device_id
+LEFT JOIN hosts h ON h.host_id = r.host_id
+LEFT JOIN (SELECT hostname, count(*) AS n FROM hosts GROUP BY hostname) hc
+    ON hc.hostname = h.hostname
+LEFT JOIN datasets ds ON ds.dataset_id = r.dataset_id
+LEFT JOIN latency l ON l.run_id = r.run_id
+LEFT JOIN accuracy a ON a.run_id = r.run_id AND a.metric = 'top1'
+LEFT JOIN accuracy a5 ON a5.run_id = r.run_id AND a5.metric = 'top5' AND a5.origin = 'measured'
+LEFT JOIN accuracy amae ON amae.run_id = r.run_id AND amae.metric = 'mae'
+    AND amae.origin = 'measured'
+LEFT JOIN accuracy armse ON armse.run_id = r.run_id AND armse.metric = 'rmse'
+    AND armse.origin = 'measured';
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: hosts, devices, models, artifacts, datasets, runs", _M001_CORE),
     Migration(2, "run_summary view", _M002_RUN_SUMMARY),
     Migration(3, "jobs", _M003_JOBS),
     Migration(4, "saved views", _M004_SAVED_VIEWS),
     Migration(5, "run_summary: accuracy_top5, mae, rmse", _M005_RUN_SUMMARY_QUALITY),
+    Migration(
+        6,
+        "memory sources, host memory, accuracy intervals, repeats, data set and host labels",
+        _M006_TRUST,
+    ),
 )
 
 _BOOKKEEPING = """

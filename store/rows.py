@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from paretoscope.core.legacy import upgrade_record
 from paretoscope.core.records import (
     AccuracyResult,
     ArtifactRef,
@@ -27,6 +28,7 @@ from paretoscope.core.records import (
     MemoryStats,
     ModelRef,
     Provenance,
+    RepeatLatency,
     RunRecord,
     RunSpec,
     from_dict,
@@ -50,7 +52,12 @@ TABLES: tuple[str, ...] = (*REFERENCE_KEYS, "runs", "latency", "accuracy")
 
 
 def record_rows(rec: RunRecord, now: datetime) -> list[tuple[str, Row]]:
-    """``(table, row)`` pairs of ``rec``, in ``TABLES`` order; ``now`` (naive UTC) stamps them."""
+    """``(table, row)`` pairs of ``rec``, in ``TABLES`` order; ``now`` (naive UTC) stamps them.
+
+    Records of earlier versions are upgraded first (``core.legacy``), so every
+    ingest path stores today's meaning of each column.
+    """
+    rec = upgrade_record(rec)
     spec = rec.spec
     rows: list[tuple[str, Row]] = []
     if rec.host is not None:
@@ -83,6 +90,7 @@ def _host_row(h: HostInfo, now: datetime) -> Row:
         "mem_total_mb": h.mem_total_mb,
         "python_version": h.python_version,
         "first_seen_at": now,
+        "gpus": json.dumps(list(h.gpus)),
     }
 
 
@@ -177,6 +185,9 @@ def _run_row(rec: RunRecord, now: datetime) -> Row:
         "energy_source": en.source if en else None,
         "energy_unavailable_reason": en.unavailable_reason if en else None,
         "energy_window_s": en.window_s if en else None,
+        "peak_host_mem_mb": mem.peak_host_mem_mb if mem else None,
+        "peak_mem_unavailable_reason": mem.unavailable_reason if mem else None,
+        "repeats": spec.repeats,
         "provenance": _json(prov),
         "spec": _json(spec),
     }
@@ -201,6 +212,8 @@ def _latency_row(run_id: str, lat: LatencyStats) -> Row:
         "timer": lat.timer,
         "samples_ms": list(lat.samples_ms),
         "quantiles_ms": list(lat.quantiles_ms),
+        "ci_scope": lat.ci_scope,
+        "repeat_stats": json.dumps(to_dict(lat.repeats)),
     }
 
 
@@ -213,6 +226,10 @@ def _accuracy_row(run_id: str, acc: AccuracyResult) -> Row:
         "n_samples": acc.n_samples,
         "origin": acc.origin,
         "note": acc.note,
+        "ci_low": acc.ci_low,
+        "ci_high": acc.ci_high,
+        "item_correct": acc.item_correct,
+        "items": acc.items,
     }
 
 
@@ -233,12 +250,17 @@ def record_from_rows(
     (``ingested_at``, ``first_seen_at``) are dropped; ``accuracy`` keeps its order.
     """
     mem = None
-    if run["peak_mem_mb"] is not None:
+    if any(
+        run[k] is not None
+        for k in ("peak_mem_mb", "peak_host_mem_mb", "peak_mem_unavailable_reason")
+    ):
         mem = MemoryStats(
             run["peak_mem_mb"],
             run["baseline_mem_mb"],
-            run["mem_source"] or "",
+            run["mem_source"],
             run["device_peak_reserved_mb"],
+            run["peak_host_mem_mb"],
+            run["peak_mem_unavailable_reason"],
         )
     energy = None
     if run["energy_j"] is not None or run["energy_unavailable_reason"] is not None:
@@ -279,6 +301,7 @@ def _iso(value: datetime | None) -> str:
 def _host(row: Row) -> HostInfo:
     h = dict(row)
     h.pop("first_seen_at", None)
+    h["gpus"] = tuple(json.loads(h["gpus"])) if h.get("gpus") else ()
     return from_dict(HostInfo, h)
 
 
@@ -294,6 +317,9 @@ def _latency(row: Row) -> LatencyStats:
     lat.pop("run_id")
     lat["samples_ms"] = tuple(lat["samples_ms"] or ())
     lat["quantiles_ms"] = tuple(lat["quantiles_ms"] or ())
+    lat["ci_scope"] = lat["ci_scope"] or "within-process"
+    stats = json.loads(lat.pop("repeat_stats") or "[]")
+    lat["repeats"] = tuple(from_dict(RepeatLatency, r) for r in stats)
     return from_dict(LatencyStats, lat)
 
 
@@ -305,4 +331,8 @@ def _accuracy(row: Row) -> AccuracyResult:
         n_samples=row["n_samples"],
         origin=row["origin"],
         note=row["note"] or "",
+        ci_low=row["ci_low"],
+        ci_high=row["ci_high"],
+        item_correct=row["item_correct"],
+        items=row["items"],
     )

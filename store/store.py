@@ -13,6 +13,7 @@ worker parents can therefore all run at once without lock errors or lost runs.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
@@ -28,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from paretoscope.core.errors import SchemaError, StoreError, StoreLockedError
+from paretoscope.core.fields import DIM_PREFIX, is_dim_key
 from paretoscope.core.hashing import file_sha256
 from paretoscope.core.records import RunRecord
 from paretoscope.core.timefmt import utc_now
@@ -229,7 +231,7 @@ class Store:
             params.append(status)
         sql += " ORDER BY started_at, run_id"
         with self.connect() as conn:
-            return conn.execute(sql, params).df()
+            return expand_dims(conn.execute(sql, params).df())
 
     def run_count(self, status: str | None = None) -> int:
         with self.connect() as conn:
@@ -266,6 +268,27 @@ class Store:
         """A read query as a DataFrame (for library code in ``store``; pages call named methods)."""
         with self.connect() as conn:
             return conn.execute(sql, params or []).df()
+
+
+def expand_dims(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with one ``dim_<name>`` column (nullable integers) per symbolic dimension.
+
+    The values come from each run's ``dims`` JSON (e.g. ``{"seq": 128}``); a run
+    without a dimension has no value there. Columns are added at the end, by name.
+    """
+    if "dims" not in frame.columns or frame.empty:
+        return frame
+    parsed = [json.loads(d) if isinstance(d, str) and d else {} for d in frame["dims"]]
+    names = sorted({str(k) for d in parsed for k in d})
+    for name in names:
+        key = DIM_PREFIX + name
+        if not is_dim_key(key):
+            continue  # a name that cannot be a column key stays in ``dims`` only
+        values = [d.get(name) for d in parsed]
+        frame[key] = pd.array(
+            [int(v) if isinstance(v, (int, float)) else None for v in values], dtype="Int64"
+        )
+    return frame
 
 
 def _holder(msg: str) -> str:

@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 from typing import Any
 
+from paretoscope.core.legacy import upgrade_record
 from paretoscope.core.records import (
     AccuracyResult,
     ArtifactRef,
@@ -106,7 +107,9 @@ def make_record(
             {"OMP_NUM_THREADS": str(threads)},
         ),
         latency=lat if status == "ok" else None,
-        memory=MemoryStats(peak_mem_mb, 80.0, "VmHWM") if status == "ok" else None,
+        memory=MemoryStats(peak_mem_mb, 80.0, "vmhwm", peak_host_mem_mb=peak_mem_mb)
+        if status == "ok"
+        else None,
         energy=EnergyStats.unavailable("no RAPL powercap interface on this test host"),
         accuracy=accs if status == "ok" else (),
         throughput_per_s=(batch_size / (latency_ms / 1000.0)) if latency_ms else None,
@@ -114,4 +117,5 @@ def make_record(
         params=params,
         error=error,
     )
-    return dataclasses.replace(rec, **overrides) if overrides else rec
+    # Today's record shape (accuracy intervals filled), as a measured run has.
+    return upgrade_record(dataclasses.replace(rec, **overrides) if overrides else rec)

@@ -129,7 +129,7 @@ def config_rows(rec: RunRecord) -> list[tuple[str, str]]:
             ("Timed window (s)", f"{lat.total_time_s:.3g}"),
         ]
     if rec.memory is not None:
-        rows.append(("Memory source", rec.memory.source))
+        rows.append(("Memory source", rec.memory.source or "—"))
     if rec.energy is not None:
         en = rec.energy
         rows.append(("Energy source", en.source or f"unavailable: {en.unavailable_reason}"))

@@ -9,17 +9,24 @@ the tables' headers all read it, so a field is named and labelled once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from paretoscope.core.errors import InputError
 
 __all__ = [
     "CLI_GROUP_FIELDS",
+    "DIM_PREFIX",
     "RUN_FIELDS",
     "VIEW_FIELDS",
     "RunField",
+    "dim_columns",
+    "is_dim_key",
     "run_field",
 ]
+
+# A symbolic dimension ``seq`` of a run is the column ``dim_seq``.
+DIM_PREFIX = "dim_"
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,10 @@ _ALL: tuple[RunField, ...] = (
     RunField("threads", "Threads", view_rank=6, cli_group=True),
     RunField("family", "Family", view_rank=5, cli_group=True),
     RunField("model", "Model", cli_group=True),
+    # Issue 11: hosts by fingerprint, where a run came from, what it was scored on.
+    RunField("host_id", "Host id", cli_group=True),
+    RunField("origin", "Origin", view_rank=8, cli_group=True),
+    RunField("dataset", "Data set", view_rank=9, cli_group=True),
     RunField("run_id", "Run"),
     RunField("status", "Status"),
     RunField("error", "Error"),
@@ -74,9 +85,17 @@ _ALL: tuple[RunField, ...] = (
     RunField("latency_stop_reason", "Timing stopped by"),
     RunField("parent_model_id", "Parent model id"),
     RunField("model_id", "Model id"),
-    RunField("origin", "Origin"),
     RunField("started_at", "Started (UTC)"),
     RunField("finished_at", "Finished (UTC)"),
+    RunField("peak_mem_source", "Memory source"),
+    RunField("peak_mem_unavailable_reason", "Device memory unavailable because"),
+    RunField("stop_reason", "Timing stopped by"),
+    RunField("repeats", "Repeats"),
+    RunField("latency_ci_scope", "Latency CI scope"),
+    RunField("accuracy_ci_low", "Accuracy CI low"),
+    RunField("accuracy_ci_high", "Accuracy CI high"),
+    RunField("accuracy_n", "Scored items"),
+    RunField("hostname", "Hostname"),
 )
 
 RUN_FIELDS: dict[str, RunField] = {f.key: f for f in _ALL}
@@ -90,8 +109,24 @@ VIEW_FIELDS: dict[str, str] = {
 CLI_GROUP_FIELDS: tuple[str, ...] = tuple(f.key for f in _ALL if f.cli_group)
 
 
+def is_dim_key(key: str) -> bool:
+    """Whether ``key`` names a symbolic dimension's column (``dim_seq``)."""
+    name = key.removeprefix(DIM_PREFIX)
+    return key.startswith(DIM_PREFIX) and name.isidentifier()
+
+
+def dim_columns(columns: Iterable[object]) -> list[str]:
+    """The ``dim_<name>`` names among ``columns`` (names, or a frame: it iterates its columns)."""
+    return sorted(str(c) for c in columns if is_dim_key(str(c)))
+
+
 def run_field(key: str) -> RunField:
-    """Return the registered run field ``key``; raise ``InputError`` naming the valid keys."""
+    """Return the run field ``key`` (registered, or a ``dim_<name>``); else raise ``InputError``."""
+    if key in RUN_FIELDS:
+        return RUN_FIELDS[key]
+    if is_dim_key(key):
+        name = key.removeprefix(DIM_PREFIX)
+        return RunField(key, f"{name} (dimension)", header=name)
     try:
         return RUN_FIELDS[key]
     except KeyError:

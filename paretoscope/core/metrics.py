@@ -28,6 +28,9 @@ class Metric:
     description: str
     log_scale_default: bool = False
     fmt: str = ".3g"
+    # Columns holding this metric's 95% interval, where it has one: error bars
+    # and the "within noise" test read them.
+    ci_keys: tuple[str, str] | None = None
 
     @property
     def axis_title(self) -> str:
@@ -47,16 +50,21 @@ _ALL: tuple[Metric, ...] = (
         "Accuracy",
         "fraction",
         "higher",
-        "Top-1 accuracy on the held-out labelled split, as a fraction in [0, 1].",
+        "Top-1 accuracy on the held-out labelled split, as a fraction in [0, 1]; its 95% "
+        "interval (Wilson, from the item count) is accuracy_ci_low/accuracy_ci_high.",
         fmt=".4f",
+        ci_keys=("accuracy_ci_low", "accuracy_ci_high"),
     ),
     Metric(
         "latency_ms_p50",
         "Latency p50",
         "ms",
         "lower",
-        "Median wall-clock time of one forward pass of one batch.",
+        "Median wall-clock time of one forward pass of one batch; its 95% interval is "
+        "latency_ms_p50_ci_low/latency_ms_p50_ci_high (within one process, or between "
+        "repeats in fresh processes: latency_ci_scope says which).",
         log_scale_default=True,
+        ci_keys=("latency_ms_p50_ci_low", "latency_ms_p50_ci_high"),
     ),
     Metric(
         "latency_ms_p90",
@@ -95,8 +103,9 @@ _ALL: tuple[Metric, ...] = (
         "Peak memory",
         "MB",
         "lower",
-        "Peak resident memory of the measuring process (CPU) or peak allocated "
-        "device memory (GPU), in MB (10^6 bytes).",
+        "Peak memory of the device the run used, in MB (10^6 bytes): device memory on a GPU "
+        "(every runtime), the measuring process's peak resident set on a CPU. "
+        "peak_mem_source names what was measured.",
     ),
     Metric(
         "model_size_mb",
@@ -148,6 +157,14 @@ _ALL: tuple[Metric, ...] = (
         "lower",
         "Root mean squared error of a regression model on the labelled evaluation set, in the "
         "labels' units.",
+    ),
+    Metric(
+        "peak_host_mem_mb",
+        "Peak host memory",
+        "MB",
+        "lower",
+        "Peak resident set of the measuring process on the host, in MB (10^6 bytes), on "
+        "every run (CPU or GPU); it includes the runtime itself.",
     ),
 )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 __all__ = [
+    "MEMORY_SOURCES",
     "PRECISIONS",
     "RUNTIMES",
     "AccuracyResult",
@@ -28,6 +29,7 @@ __all__ = [
     "MemoryStats",
     "ModelRef",
     "Provenance",
+    "RepeatLatency",
     "RunRecord",
     "RunSpec",
     "TimingBudget",
@@ -42,6 +44,17 @@ PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16", "int8", "int8-static")
 Runtime = Literal["ort", "torch"]
 Status = Literal["ok", "failed"]
 Origin = Literal["measured", "imported"]
+
+# What ``MemoryStats.source`` (the ``peak_mem_source`` column) may name, and what it means.
+MEMORY_SOURCES: dict[str, str] = {
+    "vmhwm": "peak resident set of the measuring process (VmHWM in /proc/self/status)",
+    "ru_maxrss": "peak resident set of the measuring process (getrusage ru_maxrss)",
+    "torch-allocator": "peak device memory allocated by torch's caching allocator "
+    "(torch.cuda.max_memory_allocated)",
+    "nvml-process": "peak device memory NVML reports in use by the measuring process",
+    "cuda-meminfo": "peak drop in free device memory (cudaMemGetInfo) from before the "
+    "session was created",
+}
 
 
 def new_run_id() -> str:
@@ -61,6 +74,8 @@ class HostInfo:
     cpu_cores_physical: int | None
     mem_total_mb: float
     python_version: str
+    # The host's GPU models, part of its identity (a fingerprint, not the hostname).
+    gpus: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,6 +174,21 @@ class RunSpec:
     timeout_s: float = 300.0
     mem_limit_mb: float | None = None
     job_id: str | None = None
+    # Latency measured this many times, each in a fresh process (``--repeats``).
+    repeats: int = 1
+
+
+@dataclass(frozen=True)
+class RepeatLatency:
+    """One repeat's own latency statistics, kept beside the combined ones (ms)."""
+
+    p50_ms: float
+    ci_low_ms: float
+    ci_high_ms: float
+    mean_ms: float
+    n_iter: int
+    total_time_s: float
+    stop_reason: str
 
 
 @dataclass(frozen=True)
@@ -187,23 +217,33 @@ class LatencyStats:
     timer: str  # "perf_counter_ns" | "cuda_event"
     samples_ms: tuple[float, ...] = ()
     quantiles_ms: tuple[float, ...] = ()
+    # Whose spread the CI covers: "within-process" (one process's timed
+    # samples) or "between-repeats" (the medians of ``repeats``, each measured
+    # in a fresh process). ``repeats`` keeps each repeat's own statistics.
+    ci_scope: str = "within-process"
+    repeats: tuple[RepeatLatency, ...] = ()
 
 
 @dataclass(frozen=True)
 class MemoryStats:
-    """Memory of the measuring process, in MB (10^6 bytes).
+    """Memory of a run, in MB (10^6 bytes): one quantity per field.
 
-    On CPU ``peak_mem_mb`` is the process's peak resident set (VmHWM), which
-    includes the runtime itself; ``baseline_mem_mb`` is the resident set after
-    the runtime was imported and before the model was loaded, so the
-    difference approximates what the model and its buffers cost. On GPU
-    ``peak_mem_mb`` is peak allocated device memory.
+    ``peak_mem_mb`` is device memory on an accelerator (for every runtime) and
+    the measuring process's peak resident set on a CPU; ``source`` (a key of
+    ``MEMORY_SOURCES``) says which was measured. ``peak_mem_mb`` is None, with
+    ``unavailable_reason``, when it was not measured. ``peak_host_mem_mb`` is
+    the host resident set of the measuring process on every run.
+    ``baseline_mem_mb`` is the resident set after the runtime was imported and
+    before the model was loaded, so the difference approximates what the
+    model and its buffers cost on the host.
     """
 
-    peak_mem_mb: float
+    peak_mem_mb: float | None
     baseline_mem_mb: float | None
-    source: str  # "VmHWM" | "ru_maxrss" | "torch.cuda.max_memory_allocated"
+    source: str | None  # a key of MEMORY_SOURCES; None when peak_mem_mb is unavailable
     device_peak_reserved_mb: float | None = None
+    peak_host_mem_mb: float | None = None
+    unavailable_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +272,14 @@ class AccuracyResult:
     n_samples: int
     origin: Literal["measured", "reported"] = "measured"
     note: str = ""
+    # 95% interval of ``value`` from the item count (Wilson score; fractions
+    # only), and per-item correctness ('1'/'0' per scored item, in order) over
+    # the items named by ``items`` ("0:450": a Python-style range of the data
+    # set's items), so two runs scored on the same items get a paired test.
+    ci_low: float | None = None
+    ci_high: float | None = None
+    item_correct: str | None = None
+    items: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from paretoscope.analysis.frontier import frontier_mask
 from paretoscope.core.errors import InputError
-from paretoscope.core.fields import CLI_GROUP_FIELDS
+from paretoscope.core.fields import CLI_GROUP_FIELDS, dim_columns, is_dim_key
 from paretoscope.core.metrics import metric, metric_keys
 
 __all__ = ["GROUP_FIELDS", "RUN_COLUMNS", "frontier_table", "render", "run_table"]
@@ -61,11 +61,27 @@ _FIRST_METRICS = (
     "params",
     "energy_j_per_item",
 )
+_SECOND_METRICS = ("accuracy_top5", "mae", "rmse")
+# Issue 11: what keeps quantities, hosts and data sets apart, and the uncertainty.
+# Then one ``dim_<name>`` column per symbolic dimension present (``run_table``).
+_TRUST = (
+    "peak_host_mem_mb",
+    "peak_mem_source",
+    "host_id",
+    "dataset",
+    "stop_reason",
+    "repeats",
+    "accuracy_ci_low",
+    "accuracy_ci_high",
+)
+_PLACED = _FIRST_METRICS + _SECOND_METRICS + _TRUST
 RUN_COLUMNS: tuple[str, ...] = (
     _ID_COLUMNS
     + _FIRST_METRICS
     + _TRAILING
-    + tuple(k for k in metric_keys() if k not in _FIRST_METRICS)
+    + _SECOND_METRICS
+    + _TRUST
+    + tuple(k for k in metric_keys() if k not in _PLACED)
 )
 
 # Run fields a frontier may be grouped by (``--by``), from the run-field registry.
@@ -73,9 +89,12 @@ GROUP_FIELDS: tuple[str, ...] = CLI_GROUP_FIELDS
 
 
 def run_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """The contract columns of ``Store.runs_frame()`` output, in contract order."""
+    """The contract columns of ``Store.runs_frame()`` output, in contract order.
+
+    After them comes one ``dim_<name>`` column per symbolic dimension present, by name.
+    """
     out = pd.DataFrame(index=summary.index)
-    for col in RUN_COLUMNS:
+    for col in (*RUN_COLUMNS, *dim_columns(summary)):
         out[col] = summary[col] if col in summary.columns else pd.NA
     return out.reset_index(drop=True)
 
@@ -93,8 +112,11 @@ def frontier_table(
         raise InputError(f"each metric may be named once; got {', '.join(metrics)}")
     if len(metrics) < 2:
         raise InputError("a frontier needs at least two metrics (--x and --y)")
-    if by is not None and by not in GROUP_FIELDS:
-        raise InputError(f"cannot group by {by!r}; choose one of: {', '.join(GROUP_FIELDS)}")
+    if by is not None and by not in GROUP_FIELDS and not is_dim_key(by):
+        raise InputError(
+            f"cannot group by {by!r}; choose one of: {', '.join(GROUP_FIELDS)}, "
+            "or dim_<name> for a symbolic dimension"
+        )
     mask = frontier_mask(runs, list(metrics), by=by)
     return runs[mask.to_numpy()].reset_index(drop=True)
 

@@ -15,6 +15,7 @@ def test_pages_group_by_the_documented_fields_in_their_order() -> None:
     # The URL's by/facet/sf values (docs/url.md), in the pickers' order.
     assert list(VIEW_FIELDS) == [
         "batch_size", "runtime", "device", "device_name", "precision", "family", "threads", "host",
+        "origin", "dataset",
     ]  # fmt: skip
     assert FIELDS == VIEW_FIELDS
     assert VIEW_FIELDS["batch_size"] == "Batch size"
@@ -24,7 +25,7 @@ def test_cli_groups_by_the_documented_fields_in_their_order() -> None:
     # The order of `paretoscope frontier --by`'s help and of the README.
     assert CLI_GROUP_FIELDS == GROUP_FIELDS == (
         "runtime", "device", "device_name", "host", "precision", "batch_size", "threads",
-        "family", "model",
+        "family", "model", "host_id", "origin", "dataset",
     )  # fmt: skip
 
 
@@ -42,3 +43,10 @@ def test_headers_default_to_labels() -> None:
 def test_unknown_field_names_the_valid_ones() -> None:
     with pytest.raises(InputError, match="batch_size"):
         run_field("colour")
+
+
+def test_symbolic_dimensions_are_fields() -> None:
+    assert run_field("dim_seq").label == "seq (dimension)"
+    assert run_field("dim_seq").header == "seq"
+    with pytest.raises(InputError):
+        run_field("dim_")

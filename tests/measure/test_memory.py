@@ -18,7 +18,7 @@ linux_only = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="
 @linux_only
 def test_peak_tracks_a_real_allocation() -> None:
     before, source = peak_rss_mb()
-    assert source == "VmHWM"
+    assert source == "vmhwm"
     block = np.ones(150_000_000 // 8)  # 150 MB, every page touched
     after, _ = peak_rss_mb()
     current = current_rss_mb()
@@ -32,10 +32,10 @@ def test_peak_tracks_a_real_allocation() -> None:
 def test_units_are_decimal_megabytes(tmp_path: Path) -> None:
     status = tmp_path / "status"
     status.write_text("Name:\tx\nVmHWM:\t  1000 kB\nVmRSS:\t   500 kB\n")
-    assert peak_rss_mb(status) == (1.024, "VmHWM")
+    assert peak_rss_mb(status) == (1.024, "vmhwm")
     assert current_rss_mb(status) == pytest.approx(0.512)
     stats = memory_stats(0.25, status)
-    assert (stats.peak_mem_mb, stats.baseline_mem_mb, stats.source) == (1.024, 0.25, "VmHWM")
+    assert (stats.peak_mem_mb, stats.baseline_mem_mb, stats.source) == (1.024, 0.25, "vmhwm")
 
 
 def test_fallback_without_proc(tmp_path: Path) -> None:

@@ -29,8 +29,8 @@ def _check_record(record: RunRecord, zoo: Zoo, batch_size: int) -> None:
     assert lat.n_iter >= testing.QUICK_BUDGET.min_iters or lat.stop_reason == "max_time"
     assert lat.warmup_iter == testing.QUICK_BUDGET.warmup_iters
     assert record.throughput_per_s == pytest.approx(batch_size / (lat.p50_ms / 1000))
-    assert record.memory is not None and record.memory.source == "VmHWM"
-    assert record.memory.baseline_mem_mb is not None
+    assert record.memory is not None and record.memory.source == "vmhwm"
+    assert record.memory.baseline_mem_mb is not None and record.memory.peak_mem_mb is not None
     assert record.memory.peak_mem_mb >= record.memory.baseline_mem_mb > 10
     assert record.energy is not None
     if record.energy.energy_j is None:
@@ -158,8 +158,10 @@ def test_torch_on_cuda_reports_device_memory(zoo: Zoo) -> None:
     assert record.device.kind == "cuda"
     assert record.device.device_id.startswith(f"{record.host.host_id}:cuda:")
     assert record.memory is not None
-    assert record.memory.source == "torch.cuda.max_memory_allocated"
+    assert record.memory.source == "torch-allocator"
     assert record.memory.device_peak_reserved_mb is not None
+    assert record.memory.peak_mem_mb is not None
     assert 0 < record.memory.peak_mem_mb <= record.memory.device_peak_reserved_mb
+    assert record.memory.peak_host_mem_mb is not None and record.memory.peak_host_mem_mb > 0
     assert record.provenance is not None
     assert record.provenance.execution_provider == "eager:cuda:0"

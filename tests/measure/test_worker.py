@@ -51,8 +51,9 @@ def test_ok_run_streams_its_stages(zoo: Zoo) -> None:
     assert record.accuracy[0].value > 0.8
     assert record.provenance is not None and record.provenance.env["OMP_NUM_THREADS"] == "1"
     # A fresh process's own peak, not this test process's.
-    assert record.memory is not None and record.memory.source == "VmHWM"
-    assert record.memory.peak_mem_mb < 400
+    assert record.memory is not None and record.memory.source == "vmhwm"
+    assert record.memory.peak_mem_mb is not None and record.memory.peak_mem_mb < 400
+    assert record.memory.peak_host_mem_mb == record.memory.peak_mem_mb
 
 
 def test_ok_torch_run_with_two_threads(zoo: Zoo) -> None:
