@@ -25,7 +25,7 @@ from measure.evaluate import evaluate, load_eval_arrays
 from measure.memory import BYTES_PER_MB, current_rss_mb, memory_stats, peak_rss_mb
 from measure.runtimes import Session, random_batch, runtime_for
 from measure.timing import measure_latency
-from paretoscope.core.errors import InputError
+from paretoscope.core.errors import InputError, MeasurementError
 from paretoscope.core.records import (
     RUNTIMES,
     ArtifactRef,
@@ -45,6 +45,7 @@ __all__ = [
     "STAGES",
     "THREAD_ENV_VARS",
     "artifact_size_mb",
+    "check_finite_outputs",
     "input_batch",
     "profile_run",
 ]
@@ -117,6 +118,30 @@ def input_batch(session: Session, spec: RunSpec) -> tuple[dict[str, np.ndarray],
     idx = np.arange(spec.batch_size) % n
     feed = arrays.feed(session, 0, n)
     return {k: np.ascontiguousarray(v[idx]) for k, v in feed.items()}, notes
+
+
+def check_finite_outputs(session: Session, batch: dict[str, np.ndarray]) -> None:
+    """One pass of ``batch``: NaN or infinity in the output fails the run, with or without data.
+
+    Without data nothing else would look at the outputs, and a model whose
+    outputs are all NaN would be stored as measured. Raises
+    ``MeasurementError`` naming how many items and values were not finite.
+    """
+    out = np.asarray(session.run(batch))
+    if out.dtype.kind not in "fc" or out.size == 0:
+        return
+    finite = np.isfinite(out)
+    if finite.all():
+        return
+    items = len(out) if out.ndim else 1
+    bad_items = int((~finite.reshape(items, -1)).any(axis=1).sum())
+    nans = int(np.isnan(out).sum())
+    infinite = int((~finite).sum()) - nans
+    raise MeasurementError(
+        f"model produced non-finite outputs on {bad_items} of {items} items of the timed batch "
+        f"({nans} NaN and {infinite} infinite of {out.size} values); a model whose outputs are "
+        "NaN or infinity is not measured"
+    )
 
 
 def _library_versions(session: Session, spec: RunSpec) -> dict[str, str]:
@@ -280,6 +305,7 @@ def _measure(
 ) -> RunRecord:
     """The stages after loading: input batch, timed loop under the meter, memory, accuracy."""
     batch, notes = input_batch(session, spec)
+    check_finite_outputs(session, batch)
     step = session.step_fn(batch)
 
     stage("timing")
