@@ -154,7 +154,11 @@ class DeviceMemoryProbe:
         """
         if self._process:
             peak = max(self._process)
-            return MemoryStats(peak, baseline_mem_mb, "nvml-process", None, peak_host_mem_mb), []
+            notes = [
+                "device memory: NVML's figure for this process at its highest sample (after "
+                "loading, timing and evaluation), its CUDA context included"
+            ]
+            return MemoryStats(peak, baseline_mem_mb, "nvml-process", None, peak_host_mem_mb), notes
         if self._baseline_free is not None and self._free:
             drop = max(0.0, self._baseline_free - min(self._free))
             notes = [
