@@ -29,6 +29,7 @@ __all__ = [
     "evaluate",
     "evaluate_classification",
     "evaluate_regression",
+    "item_range",
     "load_dataset",
     "load_eval_arrays",
     "predict",
@@ -95,6 +96,11 @@ class EvalArrays:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def subset(self, start: int, stop: int) -> EvalArrays:
+        """Items ``start:stop`` only (views, not copies)."""
+        inputs = None if self.inputs is None else {k: v[start:stop] for k, v in self.inputs.items()}
+        return EvalArrays(self.x[start:stop], inputs, self.labels[start:stop])
+
     def feed(self, session: Session, start: int, stop: int) -> dict[str, np.ndarray]:
         """Items ``start:stop`` as a feed for ``session``. Raises ``InputError`` on a mismatch."""
         if self.inputs is None:
@@ -140,6 +146,36 @@ def load_eval_arrays(path: str | Path) -> EvalArrays:
     return EvalArrays(x, inputs, labels)
 
 
+def item_range(dataset: DatasetRef, n: int) -> tuple[int, int]:
+    """The ``(start, stop)`` of the items of ``dataset`` (``n`` in its file) that are scored.
+
+    All of them unless ``dataset.items`` names a range (``"128:450"``).
+    Raises ``InputError`` for a malformed range or one outside ``0:n``.
+    """
+    if dataset.items is None:
+        return 0, n
+    start_text, sep, stop_text = dataset.items.partition(":")
+    try:
+        start, stop = int(start_text), int(stop_text)
+    except ValueError:
+        start = stop = -1
+    if not sep or not 0 <= start < stop <= n:
+        raise InputError(
+            f"data set {dataset.path}: the items to score, {dataset.items!r}, are not a range "
+            f"start:stop within its {n} items"
+        )
+    return start, stop
+
+
+def _scored(dataset: DatasetRef) -> tuple[EvalArrays, str]:
+    """The scored items of ``dataset`` and their range as text (``"0:450"``)."""
+    arrays = load_eval_arrays(dataset.path)
+    start, stop = item_range(dataset, len(arrays))
+    if (start, stop) != (0, len(arrays)):
+        arrays = arrays.subset(start, stop)
+    return arrays, f"{start}:{stop}"
+
+
 def predict(session: Session, arrays: EvalArrays, batch_size: int) -> np.ndarray:
     """The model's first output for every item, in order, run in batches of ``batch_size``.
 
@@ -183,16 +219,18 @@ def _check_finite(out: np.ndarray, n: int) -> None:
 def evaluate_classification(
     session: Session, dataset: DatasetRef, batch_size: int
 ) -> tuple[AccuracyResult, ...]:
-    """Top-1 (and, with more than 5 classes, top-5) accuracy as fractions over the whole set.
+    """Top-1 (and, with more than 5 classes, top-5) accuracy as fractions over the scored items.
 
-    Runs the data through ``session`` in batches of ``batch_size`` (see
-    ``predict`` for fixed-batch models). Raises ``InputError`` for an
+    The scored items are the whole set unless ``dataset.items`` names a
+    range (``item_range``); per-item correctness covers exactly those. Runs
+    them through ``session`` in batches of ``batch_size`` (see ``predict``
+    for fixed-batch models). Raises ``InputError`` for an
     unreadable data set or labels outside the model's classes, and
     ``MeasurementError`` when outputs are not (n, classes) or not finite.
     """
     if batch_size < 1:
         raise InputError(f"batch_size must be >= 1, got {batch_size}")
-    arrays = load_eval_arrays(dataset.path)
+    arrays, items = _scored(dataset)
     x, labels = arrays.x, arrays.labels
     if labels.dtype.kind not in "iu":
         if labels.dtype.kind == "f" and np.all(np.isfinite(labels)) and np.all(labels % 1 == 0):
@@ -220,7 +258,6 @@ def evaluate_classification(
             f"0..{classes - 1}, the classes the model outputs (e.g. {int(labels[out_of_range][0])})"
         )
 
-    items = f"0:{n}"
     results = [_proportion("top1", topk_correct(logits, labels, 1), dataset, items, keep=True)]
     if classes > 5:
         results.append(_proportion("top5", topk_correct(logits, labels, 5), dataset, items))
@@ -252,7 +289,7 @@ def _proportion(
 def evaluate_regression(
     session: Session, dataset: DatasetRef, batch_size: int
 ) -> tuple[AccuracyResult, ...]:
-    """Mean absolute error and root mean squared error over every item and output value.
+    """Mean absolute error and root mean squared error over every scored item and output value.
 
     Both are in the labels' units, lower is better. Labels of shape ``(n,)``
     pair with outputs of shape ``(n,)`` or ``(n, 1)``; labels ``(n, k)``
@@ -260,7 +297,7 @@ def evaluate_regression(
     or labels that do not match the outputs' shape, and ``MeasurementError``
     for non-finite outputs.
     """
-    arrays = load_eval_arrays(dataset.path)
+    arrays, items = _scored(dataset)
     labels = arrays.labels
     n = len(labels)
     if n == 0:
@@ -280,8 +317,8 @@ def evaluate_regression(
     mae = float(np.mean(np.abs(err)))
     rmse = float(np.sqrt(np.mean(err**2)))
     return (
-        AccuracyResult("mae", mae, dataset.dataset_id, n),
-        AccuracyResult("rmse", rmse, dataset.dataset_id, n),
+        AccuracyResult("mae", mae, dataset.dataset_id, n, items=items),
+        AccuracyResult("rmse", rmse, dataset.dataset_id, n, items=items),
     )
 
 

@@ -1,23 +1,33 @@
-"""Resident memory of a process, in MB (10^6 bytes), from /proc with a portable fallback.
+"""Memory of a run, in MB (10^6 bytes): host resident memory, and device memory on a GPU.
 
 Peak memory comes from ``VmHWM`` in ``/proc/self/status``: the kernel resets
 it when a process execs, so a fresh worker reports only its own peak. The
 fallback ``ru_maxrss`` is not reset by exec on Linux (the child inherits the
 parent's high-water mark), so it overstates a worker forked from a large
 parent; it is used only where /proc is missing, and the source is recorded.
+
+Device memory of a runtime without allocator statistics (ONNX Runtime's CUDA
+provider) is sampled by a ``DeviceMemoryProbe``: NVML's per-process figure
+(``nvml-process``), else the drop in free device memory since before the
+session existed (``cuda-meminfo``), else nothing, with the reason.
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from paretoscope.core.records import MemoryStats
+from paretoscope.core.records import DeviceInfo, MemoryStats
 
 __all__ = [
     "BYTES_PER_MB",
+    "DeviceMemoryProbe",
     "current_rss_mb",
+    "device_memory_probe",
     "memory_stats",
     "peak_rss_mb",
     "process_rss_mb",
@@ -87,3 +97,137 @@ def memory_stats(baseline_mem_mb: float | None, status_path: Path = _SELF_STATUS
         source=source,
         peak_host_mem_mb=peak,
     )
+
+
+Reader = Callable[[], float | None]
+
+
+class DeviceMemoryProbe:
+    """Peak device memory of this process on one GPU, from samples taken at chosen moments.
+
+    ``process_mb`` reads the device memory in use by this process (NVML; its
+    CUDA context included); ``free_mb`` reads the GPU's free memory. Create
+    the probe before the session (``start`` reads the free memory it begins
+    from), ``sample`` after loading, after the timed loop and after
+    evaluation; allocators such as onnxruntime's arena keep what they grew
+    to, so those moments see the peak. Readers that fail return None.
+    """
+
+    def __init__(
+        self,
+        process_mb: Reader | None,
+        free_mb: Reader | None,
+        free_reader: str = "",
+        unavailable: str = "",
+    ) -> None:
+        self._process_mb = process_mb
+        self._free_mb = free_mb
+        self.free_reader = free_reader
+        self._unavailable = unavailable
+        self._baseline_free: float | None = None
+        self._process: list[float] = []
+        self._free: list[float] = []
+
+    def start(self) -> None:
+        """Read the free device memory before the session exists (the ``cuda-meminfo`` zero)."""
+        if self._free_mb is not None:
+            self._baseline_free = self._free_mb()
+
+    def sample(self) -> None:
+        """Read both figures now; a reader's None is skipped."""
+        if self._process_mb is not None:
+            used = self._process_mb()
+            if used is not None:
+                self._process.append(used)
+        if self._free_mb is not None:
+            free = self._free_mb()
+            if free is not None:
+                self._free.append(free)
+
+    def stats(
+        self, baseline_mem_mb: float | None, peak_host_mem_mb: float | None
+    ) -> tuple[MemoryStats, list[str]]:
+        """``MemoryStats`` from the samples so far, and notes on how to read the figure.
+
+        NVML's per-process figure wins; then the drop in free memory; else
+        ``peak_mem_mb`` is None with the reason. Never the host's memory.
+        """
+        if self._process:
+            peak = max(self._process)
+            notes = [
+                "device memory: NVML's figure for this process at its highest sample (after "
+                "loading, timing and evaluation), its CUDA context included"
+            ]
+            return MemoryStats(peak, baseline_mem_mb, "nvml-process", None, peak_host_mem_mb), notes
+        if self._baseline_free is not None and self._free:
+            drop = max(0.0, self._baseline_free - min(self._free))
+            notes = [
+                "device memory: the drop in the GPU's free memory since before the session was "
+                f"created ({self.free_reader}); memory other processes took on this GPU "
+                "meanwhile counts too, and the CUDA context counts when this run created it"
+            ]
+            return MemoryStats(drop, baseline_mem_mb, "cuda-meminfo", None, peak_host_mem_mb), notes
+        reason = "device memory was not measured: " + (
+            self._unavailable or "no reader of device memory answered"
+        )
+        stats = MemoryStats(None, baseline_mem_mb, None, None, peak_host_mem_mb, reason)
+        return stats, []
+
+
+def device_memory_probe(device: DeviceInfo, nvml: Any | None = None) -> DeviceMemoryProbe:
+    """A started ``DeviceMemoryProbe`` for the CUDA ``device`` this process is about to use.
+
+    NVML (``nvml``: pynvml or a fake; None loads pynvml) gives the
+    per-process figure and free memory; without NVML, free memory comes from
+    torch (``torch.cuda.mem_get_info``) where torch has CUDA. Never raises.
+    """
+    from measure.devices.nvml import free_memory_mb, handle_for, load_nvml, process_memory_mb
+
+    why: list[str] = []
+    if nvml is None:
+        nvml, reason = load_nvml()
+        if reason:
+            why.append(reason)
+    if nvml is not None:
+        uuid = device.device_id.rpartition(":cuda:")[2]
+        try:
+            handle = handle_for(nvml, device.index, None if uuid.isdigit() else uuid)
+        except Exception as err:
+            why.append(f"NVML has no GPU {device.index}: {err}")
+        else:
+            pid = os.getpid()
+            probe = DeviceMemoryProbe(
+                lambda: process_memory_mb(nvml, handle, pid),
+                lambda: free_memory_mb(nvml, handle),
+                "NVML's free device memory, the figure cudaMemGetInfo reports",
+                f"NVML did not list this process (pid {pid}) with its memory on the GPU, nor "
+                "report the GPU's free memory",
+            )
+            probe.start()
+            return probe
+    free = _torch_free_mb(device.index)
+    if free is None:
+        why.append("torch with CUDA cannot read free device memory here either")
+        return DeviceMemoryProbe(None, None, unavailable="; ".join(why))
+    probe = DeviceMemoryProbe(None, free, "torch.cuda.mem_get_info (cudaMemGetInfo)")
+    probe.start()
+    return probe
+
+
+def _torch_free_mb(index: int) -> Reader | None:
+    """A reader of free device memory through torch, or None where torch has no CUDA."""
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return None
+    except Exception:  # ImportError, or a broken CUDA install
+        return None
+
+    def free() -> float | None:
+        try:
+            return float(torch.cuda.mem_get_info(index)[0]) / BYTES_PER_MB
+        except Exception:
+            return None
+
+    return free

@@ -22,10 +22,17 @@ import numpy as np
 from measure.devices import cpu_governor, device_for, host_info
 from measure.energy import EnergyMeter, energy_meter_for
 from measure.evaluate import evaluate, load_eval_arrays
-from measure.memory import BYTES_PER_MB, current_rss_mb, memory_stats, peak_rss_mb
+from measure.memory import (
+    BYTES_PER_MB,
+    DeviceMemoryProbe,
+    current_rss_mb,
+    device_memory_probe,
+    memory_stats,
+    peak_rss_mb,
+)
 from measure.runtimes import Session, random_batch, runtime_for
 from measure.timing import measure_latency
-from paretoscope.core.errors import InputError
+from paretoscope.core.errors import InputError, MeasurementError
 from paretoscope.core.records import (
     RUNTIMES,
     ArtifactRef,
@@ -45,6 +52,7 @@ __all__ = [
     "STAGES",
     "THREAD_ENV_VARS",
     "artifact_size_mb",
+    "check_finite_outputs",
     "input_batch",
     "profile_run",
 ]
@@ -119,6 +127,30 @@ def input_batch(session: Session, spec: RunSpec) -> tuple[dict[str, np.ndarray],
     return {k: np.ascontiguousarray(v[idx]) for k, v in feed.items()}, notes
 
 
+def check_finite_outputs(session: Session, batch: dict[str, np.ndarray]) -> None:
+    """One pass of ``batch``: NaN or infinity in the output fails the run, with or without data.
+
+    Without data nothing else would look at the outputs, and a model whose
+    outputs are all NaN would be stored as measured. Raises
+    ``MeasurementError`` naming how many items and values were not finite.
+    """
+    out = np.asarray(session.run(batch))
+    if out.dtype.kind not in "fc" or out.size == 0:
+        return
+    finite = np.isfinite(out)
+    if finite.all():
+        return
+    items = len(out) if out.ndim else 1
+    bad_items = int((~finite.reshape(items, -1)).any(axis=1).sum())
+    nans = int(np.isnan(out).sum())
+    infinite = int((~finite).sum()) - nans
+    raise MeasurementError(
+        f"model produced non-finite outputs on {bad_items} of {items} items of the timed batch "
+        f"({nans} NaN and {infinite} infinite of {out.size} values); a model whose outputs are "
+        "NaN or infinity is not measured"
+    )
+
+
 def _library_versions(session: Session, spec: RunSpec) -> dict[str, str]:
     # Installed-distribution metadata, so that recording torch's version does
     # not import torch into an onnxruntime run.
@@ -146,20 +178,33 @@ def _env(session: Session, spec: RunSpec) -> dict[str, str]:
     return env
 
 
-def _memory(session: Session, baseline_mb: float | None) -> MemoryStats:
+def _memory(
+    session: Session, baseline_mb: float | None, probe: DeviceMemoryProbe | None
+) -> tuple[MemoryStats, list[str]]:
+    """The run's memory, and notes: device memory on a GPU (every runtime), host RSS on a CPU.
+
+    ``probe`` is None on a CPU. Torch's allocator reports its own peak;
+    other runtimes on a GPU get the probe's figure (``nvml-process`` or
+    ``cuda-meminfo``), or none with the reason: never the host's RSS under
+    ``peak_mem_mb``. ``peak_host_mem_mb`` is the process's peak RSS always.
+    """
     device = session.peak_device_memory_mb()
     if device is None:
-        return memory_stats(baseline_mb)
+        if probe is None:
+            return memory_stats(baseline_mb), []
+        probe.sample()
+        return probe.stats(baseline_mb, peak_rss_mb()[0])
     # On a GPU the number that limits what fits is device memory: the peak
     # allocated since the timed loop began (weights, activations, workspace).
     allocated, reserved = device
-    return MemoryStats(
+    stats = MemoryStats(
         peak_mem_mb=allocated,
         baseline_mem_mb=baseline_mb,
         source="torch-allocator",
         device_peak_reserved_mb=reserved,
         peak_host_mem_mb=peak_rss_mb()[0],
     )
+    return stats, []
 
 
 def _gpu_uuid(device: DeviceInfo) -> str | None:
@@ -277,9 +322,13 @@ def _measure(
     started_at: str,
     baseline_mb: float | None,
     stage: Callable[[str], None],
+    probe: DeviceMemoryProbe | None = None,
 ) -> RunRecord:
     """The stages after loading: input batch, timed loop under the meter, memory, accuracy."""
+    if probe is not None:
+        probe.sample()  # the model loaded
     batch, notes = input_batch(session, spec)
+    check_finite_outputs(session, batch)
     step = session.step_fn(batch)
 
     stage("timing")
@@ -290,7 +339,7 @@ def _measure(
     meter_env = meter.provenance()
     # Read before evaluation, whose whole-data-set buffers are not part of
     # serving one batch.
-    memory = _memory(session, baseline_mb)
+    memory, memory_notes = _memory(session, baseline_mb, probe)
 
     stage("evaluating")
     accuracy = (
@@ -298,6 +347,11 @@ def _measure(
         if spec.dataset is not None
         else ()
     )
+    if probe is not None and memory.source != "torch-allocator":
+        # Evaluation runs batches of the same size: its device memory counts.
+        probe.sample()
+        memory, memory_notes = probe.stats(baseline_mb, memory.peak_host_mem_mb)
+    notes.extend(memory_notes)
     notes.extend(_energy_notes(energy))
     notes.extend(gpu_warnings)
     provenance = Provenance(
@@ -353,6 +407,8 @@ def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None)
     stage("loading")
     runtime = runtime_for(spec.runtime)
     baseline_mb = current_rss_mb()
+    # On a GPU, free device memory is read before the session exists.
+    probe = device_memory_probe(device) if device.kind == "cuda" else None
     session = runtime.load(spec)
     try:
         record = _measure(
@@ -363,6 +419,7 @@ def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None)
             started_at=started_at,
             baseline_mb=baseline_mb,
             stage=stage,
+            probe=probe,
         )
     finally:
         session.close()

@@ -28,11 +28,14 @@ from paretoscope.core.errors import InputError, MeasurementError
 from paretoscope.core.launcher import exit_child, last_line, run_child, write_result
 
 __all__ = [
+    "MIN_SCORED_ITEMS",
     "TRANSFORMATIONS",
     "VARIANT_PRECISIONS",
+    "calibration_split",
     "main",
     "make_variant",
     "make_variant_in_worker",
+    "transformation_text",
 ]
 
 VARIANT_PRECISIONS: tuple[str, ...] = ("fp16", "int8", "int8-static")
@@ -41,8 +44,34 @@ TRANSFORMATIONS: dict[str, str] = {
     "fp16": "fp16 conversion (onnxruntime float16 converter, float32 inputs/outputs kept)",
     "int8": "int8 dynamic quantization (onnxruntime quantize_dynamic, QInt8 weights)",
     "int8-static": "int8 static quantization (onnxruntime quantize_static, QDQ, "
-    "MinMax calibration on {n} items of the evaluation data)",
+    "MinMax calibration on {n} items of the evaluation data, items {calib}, which no run "
+    "of this profile scores: accuracy is scored on items {scored})",
 }
+#: Fewest items left to score after int8-static's calibration items are set aside.
+MIN_SCORED_ITEMS = 30
+
+
+def calibration_split(n_items: int, calib_items: int) -> tuple[int, str]:
+    """How many of ``n_items`` calibrate int8-static, and the range of the rest, which are scored.
+
+    Calibration takes the first ``calib_items`` items, but never more than
+    half, so that at least as many items are scored as calibrated; the
+    scored items are the rest (``"64:200"``), disjoint from the calibration
+    items, so int8-static is never scored on data it was calibrated on.
+    Raises ``InputError`` when fewer than ``MIN_SCORED_ITEMS`` would be
+    left to score.
+    """
+    calib = min(calib_items, n_items // 2)
+    scored = n_items - calib
+    if calib < 1 or scored < MIN_SCORED_ITEMS:
+        raise InputError(
+            f"int8-static needs evaluation data to calibrate on and more to score, apart: the "
+            f"data has {n_items} item(s), and calibrating on {max(calib, 1)} would leave "
+            f"{n_items - max(calib, 1)} to score; at least {MIN_SCORED_ITEMS} must be scored and "
+            f"at most half calibrate, so give at least {2 * MIN_SCORED_ITEMS - 1} items, or "
+            "leave out int8-static"
+        )
+    return calib, f"{calib}:{n_items}"
 
 
 @contextlib.contextmanager
@@ -86,7 +115,8 @@ def make_variant(
     """Write the ``precision`` variant of the ONNX model ``src`` to ``dst``; return ``dst``.
 
     ``calib_data`` (a normalised evaluation ``.npz``) is required for
-    ``int8-static``, whose scales come from its first ``calib_items`` items.
+    ``int8-static``, whose scales come from its first ``calib_items`` items
+    (items ``0:calib_items``; the caller scores only the others).
     Raises ``InputError`` for an unknown precision or missing calibration
     data, and ``MeasurementError`` when onnxruntime's tools fail.
     """
@@ -148,9 +178,15 @@ def make_variant(
     return dst
 
 
-def transformation_text(precision: str, calib_items: int = 0) -> str:
-    """The ``transformation`` recorded for a variant of ``precision``."""
-    return TRANSFORMATIONS[precision].format(n=calib_items)
+def transformation_text(precision: str, calib_items: int = 0, n_items: int = 0) -> str:
+    """The ``transformation`` recorded for a variant of ``precision``.
+
+    For int8-static it names the items that calibrated it (the first
+    ``calib_items``) and those scored (the rest of ``n_items``).
+    """
+    return TRANSFORMATIONS[precision].format(
+        n=calib_items, calib=f"0:{calib_items}", scored=f"{calib_items}:{n_items}"
+    )
 
 
 def make_variant_in_worker(

@@ -6,6 +6,7 @@ inside the function, and returns [] where torch or CUDA is absent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import platform
@@ -21,8 +22,11 @@ __all__ = [
     "cpu_governor",
     "cuda_devices",
     "device_for",
+    "host_fingerprint",
     "host_info",
+    "machine_id",
     "parse_cpuinfo",
+    "proc_gpu_names",
 ]
 
 _BYTES_PER_MB = 1_000_000
@@ -72,12 +76,88 @@ def _mem_total_mb(meminfo: Path) -> float:
         return 0.0
 
 
-def host_info(proc_root: Path = Path("/proc")) -> HostInfo:
-    """Describe this machine. ``host_id`` is a 16-hex-digit sha256 prefix of its identity.
+_BYTES_PER_GIB = 2**30
+# Where a Linux host keeps its machine id (systemd's, then D-Bus's copy).
+_MACHINE_ID_FILES: tuple[str, ...] = ("etc/machine-id", "var/lib/dbus/machine-id")
 
-    The identity is hostname, CPU model, logical cores and total memory (whole
-    MB), so the id changes when the machine does (new CPU, more memory) and
-    not between runs. Never raises: unreadable files give fallbacks.
+
+def machine_id(root: Path = Path("/")) -> str | None:
+    """This host's machine id (``/etc/machine-id``, else D-Bus's copy); None when absent."""
+    for rel in _MACHINE_ID_FILES:
+        try:
+            text = (root / rel).read_text().strip()
+        except OSError:
+            continue
+        if text:
+            return text
+    return None
+
+
+def proc_gpu_names(proc_root: Path = Path("/proc")) -> tuple[str, ...]:
+    """GPU models the NVIDIA kernel driver lists in ``/proc/driver/nvidia/gpus``, by bus id.
+
+    Readable by every process without a library (the dashboard's included),
+    so every process of a host computes the same ``host_id``. () without
+    the driver.
+    """
+    try:
+        folders = sorted((proc_root / "driver/nvidia/gpus").iterdir())
+    except OSError:
+        return ()
+    names = []
+    for folder in folders:
+        try:
+            lines = (folder / "information").read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            key, _, value = line.partition(":")
+            if key.strip() == "Model" and value.strip():
+                names.append(value.strip())
+                break
+    return tuple(names)
+
+
+@functools.cache
+def _loaded_nvml_gpu_names() -> tuple[str, ...]:
+    from measure.devices.nvml import gpu_names, load_nvml
+
+    nvml, _ = load_nvml()
+    return gpu_names(nvml) if nvml is not None else ()
+
+
+def host_fingerprint(
+    cpu_model: str, logical_cores: int, mem_total_mb: float, gpus: tuple[str, ...], mid: str | None
+) -> str:
+    """The ``host_id`` of a machine: a 16-hex-digit sha256 prefix of what identifies it.
+
+    CPU model, logical cores, total memory in whole GiB (so a kernel that
+    reports a few MB more or less does not split a host), the GPU models (a
+    sorted multiset: enumeration order does not matter) and the machine id
+    when there is one. Not the hostname: two machines called ``vm`` are two
+    hosts, and renaming a machine does not make it a new one.
+    """
+    parts = [
+        f"cpu={cpu_model}",
+        f"logical={logical_cores}",
+        f"mem_gib={round(mem_total_mb * _BYTES_PER_MB / _BYTES_PER_GIB)}",
+        f"gpus={','.join(sorted(gpus))}",
+    ]
+    if mid:
+        parts.append(f"machine={mid}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def host_info(
+    proc_root: Path = Path("/proc"), root: Path = Path("/"), nvml: Any | None = None
+) -> HostInfo:
+    """Describe this machine; ``host_id`` is its fingerprint (see ``host_fingerprint``).
+
+    GPUs come from the NVIDIA driver's ``/proc`` entries; where it has none,
+    from NVML (``nvml``: a pynvml-like module; None loads pynvml once per
+    process, and no NVML means no GPUs). The id changes when the machine
+    does (new CPU, more memory, another GPU) and not between runs or
+    processes. Never raises: unreadable files give fallbacks.
     """
     try:
         cpuinfo = (proc_root / "cpuinfo").read_text()
@@ -87,17 +167,24 @@ def host_info(proc_root: Path = Path("/proc")) -> HostInfo:
     cpu_model = model or platform.processor() or platform.machine() or "unknown CPU"
     logical = os.cpu_count() or 1
     mem_mb = _mem_total_mb(proc_root / "meminfo")
-    hostname = socket.gethostname()
-    identity = f"{hostname}|{cpu_model}|{logical}|{round(mem_mb)}"
+    gpus = proc_gpu_names(proc_root)
+    if not gpus:
+        if nvml is None:
+            gpus = _loaded_nvml_gpu_names()
+        else:
+            from measure.devices.nvml import gpu_names
+
+            gpus = gpu_names(nvml)
     return HostInfo(
-        host_id=hashlib.sha256(identity.encode()).hexdigest()[:16],
-        hostname=hostname,
+        host_id=host_fingerprint(cpu_model, logical, mem_mb, gpus, machine_id(root)),
+        hostname=socket.gethostname(),
         os=platform.platform(),
         cpu_model=cpu_model,
         cpu_cores_logical=logical,
         cpu_cores_physical=physical,
         mem_total_mb=mem_mb,
         python_version=platform.python_version(),
+        gpus=gpus,
     )
 
 

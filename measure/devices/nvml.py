@@ -15,11 +15,14 @@ from typing import Any
 
 __all__ = [
     "device_extra",
+    "free_memory_mb",
     "gpu_info",
+    "gpu_names",
     "gpu_state",
     "handle_for",
     "load_nvml",
     "other_processes_warning",
+    "process_memory_mb",
 ]
 
 # NVML constants, by value, so a fake module need not define them.
@@ -120,6 +123,51 @@ def gpu_info(nvml: Any, handle: Any) -> dict[str, Any]:
     if uuid is not None:
         out["uuid"] = _text(uuid)
     return out
+
+
+def gpu_names(nvml: Any) -> tuple[str, ...]:
+    """The models of every GPU NVML sees, in its index order; () when NVML cannot count them.
+
+    NVML ignores ``CUDA_VISIBLE_DEVICES``: this is the host's GPU set, not
+    the process's.
+    """
+    count = _call(nvml, "nvmlDeviceGetCount")
+    if not count:
+        return ()
+    names = []
+    for index in range(int(count)):
+        handle = _call(nvml, "nvmlDeviceGetHandleByIndex", index)
+        name = _call(nvml, "nvmlDeviceGetName", handle) if handle is not None else None
+        if name is not None:
+            names.append(_text(name))
+    return tuple(names)
+
+
+def process_memory_mb(nvml: Any, handle: Any, pid: int) -> float | None:
+    """Device memory (MB) NVML reports in use by process ``pid`` on this GPU; None when unknown.
+
+    None when NVML does not list ``pid`` (e.g. in a container whose process
+    ids are not the host's, which NVML reports) or cannot tell its usage
+    (``usedGpuMemory`` missing, as under Windows' WDDM). The figure includes
+    the process's CUDA context, not only its allocations.
+    """
+    total: int | None = None
+    for getter in ("nvmlDeviceGetComputeRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses"):
+        for p in _call(nvml, getter, handle) or []:
+            if int(p.pid) != pid:
+                continue
+            used = getattr(p, "usedGpuMemory", None)
+            if isinstance(used, int):
+                # A process using the GPU for compute and graphics is listed twice
+                # with the same figure: keep the larger, do not add.
+                total = max(total or 0, used)
+    return None if total is None else total / 1e6
+
+
+def free_memory_mb(nvml: Any, handle: Any) -> float | None:
+    """Free device memory of this GPU in MB now (the driver's figure); None when NVML refuses."""
+    mem = _call(nvml, "nvmlDeviceGetMemoryInfo", handle)
+    return None if mem is None else int(mem.free) / 1e6
 
 
 def _other_processes(nvml: Any, handle: Any, own_pids: set[int]) -> list[tuple[int, float | None]]:

@@ -135,6 +135,10 @@ class DatasetRef:
     n_samples: int
     sha256: str
     source: str = "scikit-learn"
+    # The items accuracy is scored on, as a Python-style range of the file's
+    # items ("128:450"); None: all of them. A profile with int8-static scores
+    # every run on the items after those that calibrated it.
+    items: str | None = None
 
 
 @dataclass(frozen=True)

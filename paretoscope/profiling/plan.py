@@ -64,6 +64,9 @@ class ProfilePlan:
     # (``artifact`` is then its ONNX export, or the program itself when only
     # ``torch`` runs are asked for).
     torch_artifact: ArtifactRef | None = None
+    # How many of the data's first items calibrate int8-static (0: none).
+    # ``dataset.items`` is then the rest, which every run scores.
+    calib_items: int = 0
 
     @property
     def n_runs(self) -> int:
@@ -248,14 +251,15 @@ def _plan_in(store: Store, request: ProfileRequest, tmp: Path) -> ProfilePlan:
     if torch_info is not None:
         sweep = _torch_sweep(sweep, notes)
 
+    made = [p for p in request.precisions if p != "fp32" and info.format == "onnx"]
+    calib, scored = _calibration(request, data, made, notes)
+    n_items = data.n_items if data is not None else 0
+
     # Everything is valid: from here on, write.
-    calib = min(request.calib_items, data.n_items) if data is not None else 0
-    variants = tuple(
-        VariantStep(p, transformation_text(p, calib))
-        for p in request.precisions
-        if p != "fp32" and info.format == "onnx"
-    )
+    variants = tuple(VariantStep(p, transformation_text(p, calib, n_items)) for p in made)
     dataset = _store_eval_set(store, data, info, tmp) if data is not None else None
+    if dataset is not None and scored is not None:
+        dataset = dataclasses.replace(dataset, items=scored)
     artifact, torch_artifact = _store_artifacts(store, info, torch_info)
     source = torch_artifact if torch_artifact is not None else artifact
     model = _model_ref(request, info, source.sha256)
@@ -273,7 +277,36 @@ def _plan_in(store: Store, request: ProfileRequest, tmp: Path) -> ProfilePlan:
         sweep,
         tuple(notes),
         torch_artifact=torch_artifact,
+        calib_items=calib,
     )
+
+
+def _calibration(
+    request: ProfileRequest, data: EvalSet | None, made: list[str], notes: list[str]
+) -> tuple[int, str | None]:
+    """Items that calibrate int8-static, and the range every run of the profile scores.
+
+    Only a profile that makes int8-static splits its data: the first items
+    calibrate, the rest are scored, by every run (fp32 included) so that
+    the variant and its parent stay comparable item for item. Raises
+    ``InputError`` when too few items would be left to score.
+    """
+    from measure.variants import calibration_split
+
+    if data is None or "int8-static" not in made:
+        return 0, None
+    calib, scored = calibration_split(data.n_items, request.calib_items)
+    if calib < request.calib_items:
+        notes.append(
+            f"int8-static calibrated on the first {calib} items, not {request.calib_items}: "
+            "at most half of the data calibrates, so that as many items are scored"
+        )
+    notes.append(
+        f"int8-static is calibrated on items 0:{calib} of the evaluation data; every run of "
+        f"this profile is scored on the other {data.n_items - calib} (items {scored}), so "
+        "no run is scored on a calibration item"
+    )
+    return calib, scored
 
 
 def _inspect_model(

@@ -219,7 +219,7 @@ def _make_variants(
                     step.precision,
                     dst,
                     calib_data=plan.dataset.path if plan.dataset is not None else None,
-                    calib_items=plan.request.calib_items,
+                    calib_items=plan.calib_items,
                     timeout_s=plan.request.timeout_s,
                 )
             except ParetoscopeError as err:

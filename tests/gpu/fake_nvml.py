@@ -76,7 +76,11 @@ class FakeNvml:
 
     def nvmlDeviceGetMemoryInfo(self, handle: Any) -> SimpleNamespace:
         gpu = self._gpu(handle)
-        return SimpleNamespace(total=gpu.memory_total, used=gpu.memory_used)
+        free = gpu.memory_total - gpu.memory_used
+        return SimpleNamespace(total=gpu.memory_total, used=gpu.memory_used, free=free)
+
+    def nvmlDeviceGetCount(self) -> int:
+        return len(self.gpus)
 
     def nvmlSystemGetDriverVersion(self) -> str:
         return "580.159.04"

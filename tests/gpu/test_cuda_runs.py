@@ -98,3 +98,46 @@ def test_ort_on_cuda(gpu_zoo: GpuZoo, which: str) -> None:
         assert int(env.get("ort_nodes_CPUExecutionProvider", "0")) > 0
         assert any("on CPUExecutionProvider" in n for n in record.provenance.notes)
     _check_energy(record)
+
+
+def test_ort_on_cuda_reports_device_memory_not_host_memory(gpu_zoo: GpuZoo) -> None:
+    """ONNX Runtime's CUDA provider: device memory from NVML (or the free-memory drop)."""
+    if not ort_has_cuda():
+        pytest.skip("this onnxruntime has no CUDA execution provider")
+    spec = dataclasses.replace(
+        testing.make_spec(gpu_zoo.onnx, "ort", dataset=gpu_zoo.dataset, batch_size=32),
+        device="cuda:0",
+    )
+    record = profile_run(spec)
+    memory = record.memory
+    assert memory is not None and memory.source in ("nvml-process", "cuda-meminfo"), memory
+    assert memory.peak_mem_mb is not None and memory.unavailable_reason is None
+    assert record.host is not None and record.device is not None
+    # The session's device memory: more than nothing (its arena holds the
+    # weights and a batch), less than the whole card.
+    assert 0 < memory.peak_mem_mb < (record.device.memory_mb or float("inf"))
+    assert memory.peak_host_mem_mb is not None and memory.peak_host_mem_mb > 50
+    assert memory.peak_mem_mb != memory.peak_host_mem_mb
+    assert record.device.name in record.host.gpus
+
+
+def test_nvml_lists_the_measuring_process_on_a_real_gpu() -> None:
+    """The per-process figure reads this process's own CUDA context, as profile_run does."""
+    import os
+
+    import torch
+
+    from measure.devices import cuda_devices, host_info
+    from measure.devices.nvml import handle_for, load_nvml, process_memory_mb
+
+    nvml, reason = load_nvml()
+    if nvml is None:
+        pytest.skip(reason or "no NVML")
+    device = cuda_devices(host_info())[0]
+    block = torch.ones(64_000_000, device="cuda:0")  # 256 MB on the GPU
+    handle = handle_for(nvml, 0, device.device_id.rpartition(":cuda:")[2])
+    used = process_memory_mb(nvml, handle, os.getpid())
+    if used is None:
+        pytest.skip("NVML does not list this process (a container with its own process ids)")
+    assert used >= 256
+    del block

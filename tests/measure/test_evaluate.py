@@ -142,3 +142,32 @@ def test_dataset_ref_path_is_what_is_read(zoo: Zoo, ort_session: Session) -> Non
     moved = dataclasses.replace(zoo.dataset, path=str(Path(zoo.dataset.path).with_name("x.npz")))
     with pytest.raises(InputError, match="not found"):
         evaluate_classification(ort_session, moved, 8)
+
+
+def test_a_scored_range_scores_only_those_items(
+    zoo: Zoo, ort_session: Session, reference_logits: Callable[[np.ndarray], np.ndarray]
+) -> None:
+    whole = evaluate_classification(ort_session, zoo.dataset, 16)
+    part = evaluate_classification(
+        ort_session, dataclasses.replace(zoo.dataset, items="100:300"), 16
+    )
+    assert whole[0].items == "0:300" and whole[0].n_samples == 300
+    top1 = part[0]
+    assert (top1.items, top1.n_samples) == ("100:300", 200)
+    # Per-item correctness is exactly the scored items', in order.
+    assert (
+        top1.item_correct is not None and top1.item_correct == (whole[0].item_correct or "")[100:]
+    )
+    expected = reference_logits(zoo.x_eval[100:]).argmax(axis=1) == zoo.y_eval[100:]
+    assert top1.item_correct == "".join("1" if c else "0" for c in expected)
+    assert top1.value == pytest.approx(expected.mean())
+    assert top1.ci_low is not None and top1.ci_low < top1.value < (top1.ci_high or 0)
+    assert part[1].items == "100:300" and part[1].n_samples == 200
+
+
+@pytest.mark.parametrize("items", ["5", "a:b", "10:5", "0:301", "-1:10"])
+def test_a_malformed_scored_range_is_an_input_error(
+    zoo: Zoo, ort_session: Session, items: str
+) -> None:
+    with pytest.raises(InputError, match="not a range start:stop within its 300 items"):
+        evaluate_classification(ort_session, dataclasses.replace(zoo.dataset, items=items), 16)

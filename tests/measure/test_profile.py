@@ -13,7 +13,7 @@ import pytest
 
 from measure import testing
 from measure.profile import STAGES, profile_run
-from paretoscope.core.errors import InputError
+from paretoscope.core.errors import InputError, MeasurementError
 from paretoscope.core.records import RunRecord, from_dict, to_dict
 
 from .conftest import Zoo
@@ -165,3 +165,33 @@ def test_torch_on_cuda_reports_device_memory(zoo: Zoo) -> None:
     assert record.memory.peak_host_mem_mb is not None and record.memory.peak_host_mem_mb > 0
     assert record.provenance is not None
     assert record.provenance.execution_provider == "eager:cuda:0"
+
+
+def _all_nan_onnx(path: Path, value: float = float("nan")) -> Path:
+    """``y = x * value``: with NaN (or infinity) every output is non-finite, whatever the input."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "c"], ["y"])],
+        "non-finite",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])],
+        [numpy_helper.from_array(np.array([value], dtype=np.float32), "c")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize(("value", "counts"), [(float("nan"), "8 NaN and 0"), (np.inf, "0 NaN")])
+def test_non_finite_outputs_without_data_fail_the_run(
+    tmp_path: Path, value: float, counts: str
+) -> None:
+    model = _all_nan_onnx(tmp_path / "bad.onnx", value)
+    spec = testing.make_spec(testing.artifact_ref(model, "onnx"), "ort", batch_size=2)
+    assert spec.dataset is None
+    with pytest.raises(MeasurementError, match="non-finite outputs on 2 of 2 items") as err:
+        profile_run(spec)
+    assert counts in str(err.value) and "NaN or infinity" in str(err.value)
