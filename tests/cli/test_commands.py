@@ -7,6 +7,7 @@ import itertools
 import json
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -144,13 +145,13 @@ def test_every_metric_key_is_a_run_column() -> None:
     assert set(METRICS) <= set(RUN_COLUMNS)
 
 
-def _profile_json(db: str, model: Path, *extra: str) -> list[dict[str, object]]:
+def _profile_json(db: str, model: Path, *extra: str) -> list[dict[str, Any]]:
     argv = ["profile", str(model), "--dim", "seq=8,16", "--store", db, "--quick", *extra]
     code, _, err = run_cli(*argv)
     assert code == 0, err
     assert "seq=8,16" in err  # the sweep's values are named when it starts
     _, out, _ = run_cli("runs", "--store", db, "--format", "json")
-    rows: list[dict[str, object]] = json.loads(out)
+    rows: list[dict[str, Any]] = json.loads(out)
     return rows
 
 
