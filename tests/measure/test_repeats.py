@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,3 +147,23 @@ def test_failed_records_are_not_combined() -> None:
     failed = dataclasses.replace(ok, status="failed", latency=None, error="boom")
     with pytest.raises(InputError):
         combine_repeats([ok, failed])
+
+
+def test_a_combined_record_round_trips_through_the_store(tmp_path: Path) -> None:
+    from store import Store
+
+    base = make_record()
+    parts = [
+        dataclasses.replace(base, latency=_lat([1_000_000 + 20_000 * k] * 50)) for k in range(3)
+    ]
+    combined = combine_repeats(parts)
+    store = Store(tmp_path / "s.duckdb")
+    store.ingest(combined)
+    (back,) = store.records([combined.run_id])
+    assert back.latency is not None and combined.latency is not None
+    assert back.latency.repeats == combined.latency.repeats
+    assert back.latency.ci_scope == "between-repeats"
+    assert (back.latency.ci_low_ms, back.latency.ci_high_ms) == (
+        combined.latency.ci_low_ms,
+        combined.latency.ci_high_ms,
+    )
