@@ -172,7 +172,9 @@ def _profile_parser(sub: Any) -> None:
         "--dim", action="append", default=[], metavar="NAME=VALUE", help="a symbolic dimension"
     )
     pr.add_argument("--reported-accuracy", type=float, metavar="F", help="measured elsewhere")
-    pr.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per run, seconds")
+    pr.add_argument(
+        "--timeout", type=float, default=300.0, metavar="S", help="per run (each repeat), seconds"
+    )
     pr.add_argument("--mem-limit", type=float, metavar="MB", help="per run, MB of resident memory")
     pr.add_argument("--name", help="model name shown in the dashboard (default: file name)")
     _repeats_arg(pr, quick=False)
