@@ -39,6 +39,7 @@ from pathlib import Path
 from measure.devices import cpu_device, host_info
 from measure.memory import process_rss_mb
 from measure.profile import THREAD_ENV_VARS, profile_run
+from paretoscope.core.errors import InputError
 from paretoscope.core.launcher import (
     ChildOutcome,
     exit_child,
@@ -215,7 +216,12 @@ def run_in_worker(
                 accuracy=(),
             )
         records.append(record)
-    return dataclasses.replace(combine_repeats(records), started_at=records[0].started_at)
+    try:
+        combined = combine_repeats(records)
+    except InputError as err:  # repeats that cannot be pooled (different clocks): say so
+        reason = f"the {n} repeats could not be combined: {err}"
+        return failed_record(spec, reason, started_at=records[0].started_at, host=records[0].host)
+    return dataclasses.replace(combined, started_at=records[0].started_at)
 
 
 def _run_one(
