@@ -31,10 +31,13 @@ class Progress:
 
     ``current`` labels the run in progress (None once all are done) and
     ``stage`` is the stage its worker reached (``started``, ``loading``,
-    ``timing``, ``evaluating``, ``done``). ``eta_s`` extrapolates the mean
-    time of the finished runs; None until one has finished. ``per_device``
-    maps a device (a Dask resource, or ``resource @ worker``) to its
-    (done, total) runs; empty for the local executor.
+    ``timing``, ``evaluating``, ``done``) and ``repeat`` (from 1) of
+    ``repeats`` which of the run's processes reached it. ``eta_s``
+    extrapolates the mean time of the finished runs (the local executor:
+    of the finished repeats, a run of N repeats costing N); None until one
+    has finished. ``per_device`` maps a device (a Dask resource, or
+    ``resource @ worker``) to its (done, total) runs; empty for the local
+    executor.
     """
 
     done: int
@@ -44,6 +47,8 @@ class Progress:
     eta_s: float | None
     stage: str = ""
     per_device: dict[str, tuple[int, int]] = field(default_factory=dict)
+    repeat: int = 1
+    repeats: int = 1
 
 
 class Executor(Protocol):
@@ -98,30 +103,53 @@ class LocalExecutor:
         """Measure ``specs`` in order. See ``Executor.run``."""
         total = len(specs)
         with _LOCAL_LOCK:
-            t0 = time.monotonic()
-            finished_s = 0.0  # elapsed time when the last run finished
+            clock = _RepeatClock(on_progress, [max(s.repeats, 1) for s in specs])
             for done, spec in enumerate(specs):
                 relay = None
                 if on_progress is not None:
-                    relay = partial(
-                        _relay, on_progress, t0, finished_s, done, total, run_label(spec)
-                    )
+                    relay = partial(clock.relay, done, run_label(spec))
                 record = run_in_worker(spec, python=self.python, progress=relay)
-                finished_s = time.monotonic() - t0
+                clock.run_done(done)
                 on_result(record)
             if on_progress is not None:
-                on_progress(Progress(total, total, None, time.monotonic() - t0, 0.0, "done"))
+                on_progress(Progress(total, total, None, clock.elapsed(), 0.0, "done"))
 
 
-def _relay(
-    on_progress: Callable[[Progress], None],
-    t0: float,
-    finished_s: float,
-    done: int,
-    total: int,
-    label: str,
-    event: WorkerProgress,
-) -> None:
-    elapsed = time.monotonic() - t0
-    eta = eta_seconds(done, total, elapsed, last_done_s=finished_s)
-    on_progress(Progress(done, total, label, elapsed, eta, event.stage))
+class _RepeatClock:
+    """The ETA of a batch counted in repeats: a run of N repeats is N units of work."""
+
+    def __init__(self, on_progress: Callable[[Progress], None] | None, repeats: list[int]) -> None:
+        self.on_progress = on_progress
+        self.repeats = repeats
+        self.total_units = sum(repeats)
+        self.units_done = 0  # repeats finished, of runs before the current one and of it
+        self.finished_s = 0.0  # elapsed time when the last repeat finished
+        self.t0 = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def run_done(self, index: int) -> None:
+        """A run ended (a failed one may end before its last repeat): all its units are done."""
+        self.units_done = sum(self.repeats[: index + 1])
+        self.finished_s = self.elapsed()
+
+    def relay(self, done: int, label: str, event: WorkerProgress) -> None:
+        elapsed = self.elapsed()
+        if event.stage == "done":
+            self.units_done = sum(self.repeats[:done]) + event.repeat
+            self.finished_s = elapsed
+        eta = eta_seconds(self.units_done, self.total_units, elapsed, last_done_s=self.finished_s)
+        if self.on_progress is not None:
+            self.on_progress(
+                Progress(
+                    done,
+                    len(self.repeats),
+                    label,
+                    elapsed,
+                    eta,
+                    event.stage,
+                    repeat=event.repeat,
+                    repeats=event.repeats,
+                )
+            )

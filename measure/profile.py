@@ -323,6 +323,7 @@ def _measure(
     baseline_mb: float | None,
     stage: Callable[[str], None],
     probe: DeviceMemoryProbe | None = None,
+    accuracy: bool = True,
 ) -> RunRecord:
     """The stages after loading: input batch, timed loop under the meter, memory, accuracy."""
     if probe is not None:
@@ -342,9 +343,9 @@ def _measure(
     memory, memory_notes = _memory(session, baseline_mb, probe)
 
     stage("evaluating")
-    accuracy = (
+    scores = (
         evaluate(session, spec.dataset, spec.batch_size, spec.model.task)
-        if spec.dataset is not None
+        if spec.dataset is not None and accuracy
         else ()
     )
     if probe is not None and memory.source != "torch-allocator":
@@ -374,7 +375,7 @@ def _measure(
         latency=latency,
         memory=memory,
         energy=energy,
-        accuracy=accuracy,
+        accuracy=scores,
         throughput_per_s=spec.batch_size / (latency.p50_ms / 1000.0)
         if latency.p50_ms > 0
         else None,
@@ -383,10 +384,14 @@ def _measure(
     )
 
 
-def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None) -> RunRecord:
+def profile_run(
+    spec: RunSpec, *, on_stage: Callable[[str], None] | None = None, accuracy: bool = True
+) -> RunRecord:
     """Measure ``spec`` in this process and return an ``ok`` ``RunRecord``.
 
     ``on_stage`` is called with each stage name in ``STAGES`` as it starts.
+    ``accuracy=False`` skips evaluation (a later repeat of a run whose first
+    repeat measured it): the record then has no accuracy.
     Latency is in ms, memory in MB, energy in J, throughput in items/s
     (batch size over median latency), model size in MB on disk. Raises
     ``InputError`` for an unusable spec, model or data set,
@@ -420,6 +425,7 @@ def profile_run(spec: RunSpec, *, on_stage: Callable[[str], None] | None = None)
             baseline_mb=baseline_mb,
             stage=stage,
             probe=probe,
+            accuracy=accuracy,
         )
     finally:
         session.close()

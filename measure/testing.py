@@ -42,6 +42,7 @@ __all__ = [
     "export_onnx",
     "export_pt2",
     "failing_builder",
+    "failing_on_call",
     "make_spec",
     "memory_hog",
     "nan_mlp",
@@ -122,6 +123,24 @@ def memory_hog(mb: int, hold_s: float = 30.0) -> torch.nn.Module:
 def failing_builder(message: str = "the builder failed on purpose") -> torch.nn.Module:
     """Builder that raises ``RuntimeError(message)``."""
     raise RuntimeError(message)
+
+
+def failing_on_call(
+    counter: str, fail_on: int, message: str = "failed on purpose"
+) -> torch.nn.Module:
+    """Builder of a ``tiny_mlp`` that raises ``RuntimeError(message)`` on its ``fail_on``-th call.
+
+    Calls are counted in the file ``counter`` (one line per call), across
+    processes: the builder of a run's second repeat can fail after the first
+    succeeded.
+    """
+    with open(counter, "a+", encoding="utf-8") as f:
+        f.write("call\n")
+        f.seek(0)
+        calls = len(f.read().splitlines())
+    if calls == fail_on:
+        raise RuntimeError(message)
+    return tiny_mlp()
 
 
 def aborting_builder() -> torch.nn.Module:

@@ -9,6 +9,12 @@ result file, never on stdout, because libraries print. Whatever happens, the
 parent returns a ``RunRecord``; a failure is ``status="failed"`` with a
 reason a person can act on.
 
+A spec with ``repeats`` N > 1 is measured by N such workers, one after the
+other, each a full run of the same spec in a fresh process; the first also
+measures accuracy (``--no-accuracy`` spares the others), and
+``measure.repeats.combine_repeats`` makes one record of them. The first
+repeat that fails fails the run, with its reason.
+
 Child side, ``main()``: reads the spec, calls ``profile_run``, and writes the
 record (or a failed one carrying ``Type: message`` of the exception; the
 traceback goes to stderr) to the result file atomically.
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -32,6 +39,7 @@ from pathlib import Path
 from measure.devices import cpu_device, host_info
 from measure.memory import process_rss_mb
 from measure.profile import THREAD_ENV_VARS, profile_run
+from paretoscope.core.errors import InputError
 from paretoscope.core.launcher import (
     ChildOutcome,
     exit_child,
@@ -62,12 +70,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WorkerProgress:
-    """A stage the worker for ``run_id`` reached: ``started`` (by the parent), then ``STAGES``."""
+    """A stage the worker for ``run_id`` reached: ``started`` (by the parent), then ``STAGES``.
+
+    ``repeat`` (from 1) of ``repeats`` says which of the run's processes it is.
+    """
 
     run_id: str
     pid: int
     stage: str
     elapsed_s: float
+    repeat: int = 1
+    repeats: int = 1
 
 
 def describe_exception(err: BaseException) -> str:
@@ -124,9 +137,14 @@ class _StageRelay:
     """Relays the stages a worker writes to its status pipe as ``WorkerProgress`` events."""
 
     def __init__(
-        self, run_id: str, write_fd: int, progress: Callable[[WorkerProgress], None] | None
+        self,
+        run_id: str,
+        write_fd: int,
+        progress: Callable[[WorkerProgress], None] | None,
+        repeat: tuple[int, int] = (1, 1),
     ) -> None:
         self.run_id, self.write_fd, self.progress = run_id, write_fd, progress
+        self.repeat = repeat
         self.pid = 0
         self.t0 = time.monotonic()
         self.pending = b""
@@ -152,7 +170,7 @@ class _StageRelay:
     def _emit(self, stage: str) -> None:
         if self.progress is not None:
             elapsed = time.monotonic() - self.t0
-            self.progress(WorkerProgress(self.run_id, self.pid, stage, elapsed))
+            self.progress(WorkerProgress(self.run_id, self.pid, stage, elapsed, *self.repeat))
 
 
 def run_in_worker(
@@ -172,7 +190,49 @@ def run_in_worker(
     exception in the child or unreadable result gives a ``failed`` record
     with the same run id and spec, this host's info and a specific reason.
     Exceptions raised by ``progress`` propagate, after the worker is killed.
+
+    With ``spec.repeats`` N > 1 the spec is measured by N workers in turn
+    (each under the time and memory limits, each with ``spec.budget``) and
+    their records combined (``measure.repeats.combine_repeats``): the CI of
+    the median is then taken between the repeats. The first repeat that
+    fails stops the run: its record is failed, with ``repeat k of N:`` and
+    that repeat's reason.
     """
+    n = max(int(spec.repeats), 1)
+    if n == 1:
+        return _run_one(spec, python, progress, (1, 1), accuracy=True)
+    from measure.repeats import combine_repeats
+
+    records: list[RunRecord] = []
+    for k in range(1, n + 1):
+        record = _run_one(spec, python, progress, (k, n), accuracy=k == 1)
+        if record.status != "ok":
+            first = records[0].started_at if records else record.started_at
+            return dataclasses.replace(
+                record,
+                error=f"repeat {k} of {n}: {record.error}",
+                started_at=first,
+                latency=None,
+                accuracy=(),
+            )
+        records.append(record)
+    try:
+        combined = combine_repeats(records)
+    except InputError as err:  # repeats that cannot be pooled (different clocks): say so
+        reason = f"the {n} repeats could not be combined: {err}"
+        return failed_record(spec, reason, started_at=records[0].started_at, host=records[0].host)
+    return dataclasses.replace(combined, started_at=records[0].started_at)
+
+
+def _run_one(
+    spec: RunSpec,
+    python: str,
+    progress: Callable[[WorkerProgress], None] | None,
+    repeat: tuple[int, int],
+    *,
+    accuracy: bool,
+) -> RunRecord:
+    """One worker process measuring ``spec`` (``accuracy``: evaluate it too); its record."""
     started_at = utc_now_iso()
     host = host_info()
     device = cpu_device(host) if spec.device == "cpu" else None
@@ -181,12 +241,13 @@ def run_in_worker(
         return failed_record(spec, reason, started_at=started_at, host=host, device=device)
 
     status_r, status_w = os.pipe()
-    stages = _StageRelay(spec.run_id, status_w, progress)
+    stages = _StageRelay(spec.run_id, status_w, progress, repeat)
     env = {var: str(spec.threads) for var in THREAD_ENV_VARS}
     env[STATUS_FD_ENV] = str(status_w)
     try:
         outcome = run_child(
             "measure.worker",
+            () if accuracy else ("--no-accuracy",),
             timeout_s=spec.timeout_s,
             mem_limit_mb=spec.mem_limit_mb,
             rss_mb=process_rss_mb,
@@ -267,6 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m measure.worker", description="Measure one run (used by run_in_worker)."
     )
     parser.add_argument("--result", required=True, type=Path, help="where to write the record")
+    parser.add_argument(
+        "--no-accuracy", action="store_true", help="time only (a later repeat of the run)"
+    )
     args = parser.parse_args(argv)
     try:
         spec = from_dict(RunSpec, json.loads(sys.stdin.read()))
@@ -275,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     started_at = utc_now_iso()
     try:
-        record = profile_run(spec, on_stage=_status_writer())
+        record = profile_run(spec, on_stage=_status_writer(), accuracy=not args.no_accuracy)
     except BaseException as err:
         # Everything, SystemExit and KeyboardInterrupt included, becomes a
         # failed record: the parent must learn why, not just that we died.

@@ -28,7 +28,6 @@ from paretoscope.core.records import (
     MemoryStats,
     ModelRef,
     Provenance,
-    RepeatLatency,
     RunRecord,
     RunSpec,
     from_dict,
@@ -318,8 +317,8 @@ def _latency(row: Row) -> LatencyStats:
     lat["samples_ms"] = tuple(lat["samples_ms"] or ())
     lat["quantiles_ms"] = tuple(lat["quantiles_ms"] or ())
     lat["ci_scope"] = lat["ci_scope"] or "within-process"
-    stats = json.loads(lat.pop("repeat_stats") or "[]")
-    lat["repeats"] = tuple(from_dict(RepeatLatency, r) for r in stats)
+    # Plain dicts: from_dict builds each RepeatLatency with the LatencyStats.
+    lat["repeats"] = json.loads(lat.pop("repeat_stats") or "[]")
     return from_dict(LatencyStats, lat)
 
 

@@ -49,6 +49,19 @@ def _cluster_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _repeats_arg(p: argparse.ArgumentParser, *, quick: bool) -> None:
+    from paretoscope.profiling.request import DEFAULT_REPEATS, MAX_REPEATS
+
+    p.add_argument(
+        "--repeats",
+        type=int,
+        metavar="N",
+        help=f"measure each run's latency in N fresh processes that share its timing budget; "
+        f"the CI of the median is then taken between them (1 to {MAX_REPEATS}; default "
+        f"{DEFAULT_REPEATS}" + (", 1 with --quick)" if quick else ")"),
+    )
+
+
 def _executor(args: argparse.Namespace) -> Any:
     """The executor for ``--cluster``/``$PARETOSCOPE_DASK_SCHEDULER``, else a local one."""
     from measure.cluster import executor_from_env
@@ -81,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LIST",
         help="comma list of devices to measure on: cpu, cuda, cuda:N (default cpu)",
     )
+    _repeats_arg(demo, quick=True)
     demo.add_argument(
         "--example",
         metavar="NAME",
@@ -158,9 +172,12 @@ def _profile_parser(sub: Any) -> None:
         "--dim", action="append", default=[], metavar="NAME=VALUE", help="a symbolic dimension"
     )
     pr.add_argument("--reported-accuracy", type=float, metavar="F", help="measured elsewhere")
-    pr.add_argument("--timeout", type=float, default=300.0, metavar="S", help="per run, seconds")
+    pr.add_argument(
+        "--timeout", type=float, default=300.0, metavar="S", help="per run (each repeat), seconds"
+    )
     pr.add_argument("--mem-limit", type=float, metavar="MB", help="per run, MB of resident memory")
     pr.add_argument("--name", help="model name shown in the dashboard (default: file name)")
+    _repeats_arg(pr, quick=False)
     pr.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
     _store_arg(pr)
     _cluster_arg(pr)
@@ -220,6 +237,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             on_progress=on_progress,
             executor=_executor(args),
             devices=_csv_list(getattr(args, "device", "cpu")) or ["cpu"],
+            repeats=getattr(args, "repeats", None),
         )
     except BaseException as err:
         bar.close()
@@ -318,6 +336,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_profile(args: argparse.Namespace) -> int:
     from paretoscope.core.records import TimingBudget
     from paretoscope.profiling import ProfileRequest, plan_profile, run_profile
+    from paretoscope.profiling.request import DEFAULT_REPEATS, sweep_text
 
     dims: dict[str, tuple[int, ...]] = {}
     for item in args.dim:
@@ -345,13 +364,14 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         source="cli",
         name=args.name,
         budget=budget,
+        repeats=args.repeats if args.repeats is not None else 1 if args.quick else DEFAULT_REPEATS,
     )
     store = _open_store(args.store)
     print(f"store: {store.path}", file=sys.stderr)
     plan = plan_profile(store, request)
     print(
-        f"profiling {plan.model.name}: {len(plan.variants)} variant(s) to make, "
-        f"{plan.n_runs} run(s) to measure",
+        f"profiling {plan.model.name} ({sweep_text(request)}): {len(plan.variants)} variant(s) "
+        f"to make, {plan.n_runs} run(s) to measure",
         file=sys.stderr,
     )
     for note in plan.notes:

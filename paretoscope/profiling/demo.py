@@ -13,8 +13,13 @@ accuracy is measured, never copied from its parent.
 fp16 and bf16, and in ONNX Runtime at fp32 and int8 when onnxruntime has
 its CUDA execution provider (torch's int8 is CPU-only).
 
+Each run's latency is measured in ``repeats`` fresh processes (default
+``profiling.request.DEFAULT_REPEATS``; one for ``quick``) that share the
+run's timing budget, so the CI of the median covers the spread between
+processes.
+
 Idempotent per host and device: a variant already measured here (``ok``, with at least
-the planned timing budget) is not measured again unless ``force``; a demo that
+the planned timing budget and repeats) is not measured again unless ``force``; a demo that
 was interrupted resumes with what is missing.
 
 The committed example bundles (``demo --example``) are ``profiling.examples``.
@@ -42,6 +47,7 @@ from paretoscope.core.records import (
 from paretoscope.present.progress import StepProgress, eta_seconds
 from paretoscope.profiling.demo_zoo import DemoVariant, VariantKey, prepare_zoo
 from paretoscope.profiling.examples import EXAMPLE_BUNDLES, example_bundle_path, import_example
+from paretoscope.profiling.request import DEFAULT_REPEATS, MAX_REPEATS
 
 if TYPE_CHECKING:
     from measure.executor import Executor, Progress
@@ -232,6 +238,7 @@ def run_demo(
     on_progress: Callable[[DemoProgress], None] | None = None,
     executor: Executor | None = None,
     devices: Sequence[str] = ("cpu",),
+    repeats: int | None = None,
 ) -> DemoSummary:
     """Train, export and measure the demo zoo on this host into ``store``; return what happened.
 
@@ -240,22 +247,29 @@ def run_demo(
     ``force`` measures again what this host already has. ``executor`` runs
     the specs (default: ``measure.executor.LocalExecutor``, one fresh worker
     process per run). ``devices`` are ``cpu`` and/or ``cuda:N`` (see the
-    module docstring for what runs on a GPU). A run that fails is stored as
+    module docstring for what runs on a GPU). ``repeats`` fresh processes
+    measure each run, sharing its timing budget (default ``DEFAULT_REPEATS``; one
+    with ``quick``, a first look). A run that fails is stored as
     failed and the demo goes on. Raises ``InputError`` for a device this host
-    lacks, ``MeasurementError`` when a model cannot be trained or exported,
+    lacks or repeats out of range, ``MeasurementError`` when a model cannot be trained or exported,
     and ``StoreError`` when the store cannot be written.
     """
     from measure import zoo
     from measure.datasets import eval_dataset_id
     from measure.devices import host_info
+    from measure.repeats import repeat_budget
 
+    if repeats is None:
+        repeats = 1 if quick else DEFAULT_REPEATS
+    if not 1 <= repeats <= MAX_REPEATS:
+        raise InputError(f"--repeats must be from 1 to {MAX_REPEATS} (got {repeats})")
     started = time.monotonic()
     entries = zoo.zoo_entries(quick=quick)
     config = zoo.TrainConfig()
     budget = QUICK_BUDGET if quick else FULL_BUDGET
     device_list, notes = _check_devices(devices)
     plan = _plan(entries, config, eval_dataset_id(), device_list, ort_gpu=not notes)
-    done_keys = set() if force else _measured_keys(store, host_info().host_id, budget)
+    done_keys = set() if force else _measured_keys(store, host_info().host_id, budget, repeats)
     todo = [p for p in plan if p.key not in done_keys]
     summary = DemoSummary(
         runs_ok=0,
@@ -275,12 +289,13 @@ def run_demo(
     needed = [e for e in entries if any(p.entry_name == e.name for p in todo)]
     # Steps: the split, then per model one for training and one for export.
     # Before the first run ends, a run is guessed at its minimum timing plus
-    # about a second of worker start-up.
-    clock = _Clock(on_progress, 1 + 2 * len(needed), len(todo), budget.min_time_s + 1.0)
+    # about a second of worker start-up, per repeat.
+    each = repeat_budget(budget, repeats)
+    clock = _Clock(on_progress, 1 + 2 * len(needed), len(todo), repeats * (each.min_time_s + 1.0))
     with tempfile.TemporaryDirectory(prefix="paretoscope-demo-") as tmp:
         clock.start("splitting digits")
         dataset, variants = prepare_zoo(store, needed, config, Path(tmp), clock.prepared_one)
-    specs = [_run_spec(p, variants, dataset, budget) for p in todo]
+    specs = [replace(_run_spec(p, variants, dataset, each), repeats=repeats) for p in todo]
     records = _measure(store, specs, [p.label for p in todo], executor, clock)
     ok = sum(r.status == "ok" for r in records)
     clock.emit("done", f"{ok} ok, {len(records) - ok} failed")
@@ -388,12 +403,14 @@ def _plan(
 
 
 def _measured_keys(
-    store: Store, host_id: str, budget: TimingBudget
+    store: Store, host_id: str, budget: TimingBudget, repeats: int = 1
 ) -> set[tuple[str, str, str, int, str]]:
-    """Variants this host has measured ``ok``, per device, with one thread and at least ``budget``.
+    """Variants this host has measured ``ok``, per device, with one thread, at least ``budget``
+    (over all repeats) and at least ``repeats``.
 
     A quick demo's runs (short budget) do not count for the full demo, so
-    ``--quick`` first does not leave the full demo with noisier numbers.
+    ``--quick`` first does not leave the full demo with noisier numbers; nor
+    do runs of fewer repeats, whose CI understates the spread between processes.
     """
     frame = store.runs_frame(status="ok")
     if frame.empty:
@@ -406,7 +423,9 @@ def _measured_keys(
     keys: set[tuple[str, str, str, int, str]] = set()
     for rec in store.records(mine["run_id"].tolist()):
         s = rec.spec
-        if s.budget.max_time_s >= budget.max_time_s:
+        # Each repeat had its share of the budget: compare the whole.
+        total_s = s.budget.max_time_s * max(s.repeats, 1)
+        if total_s >= budget.max_time_s * (1 - 1e-9) and s.repeats >= repeats:
             keys.add((s.model.model_id, s.runtime, s.precision, s.batch_size, s.device))
     return keys
 
@@ -434,9 +453,10 @@ def _measure(
 
     def on_progress(p: Progress) -> None:
         # The executor reports each stage of the run in progress (loading,
-        # timing, evaluating); runs are measured in order, so index = done.
+        # timing, evaluating) and its repeat; runs are measured in order, so index = done.
         if p.current is not None and p.done < len(labels):
-            clock.emit("measure", f"{labels[p.done]}: {p.stage}")
+            where = f" · repeat {p.repeat}/{p.repeats}" if p.repeats > 1 else ""
+            clock.emit("measure", f"{labels[p.done]}: {p.stage}{where}")
 
     clock.start_runs()
     executor.run(specs, on_result, on_progress)

@@ -12,7 +12,14 @@ from typing import Any
 from paretoscope.core.errors import InputError
 from paretoscope.core.modelinfo import ModelInfo
 from paretoscope.core.records import TimingBudget
-from paretoscope.profiling.request import PROFILE_PRECISIONS, ProfileRequest, sweep_points
+from paretoscope.profiling.request import (
+    DEFAULT_REPEATS,
+    MAX_REPEATS,
+    PROFILE_PRECISIONS,
+    ProfileRequest,
+    sweep_points,
+    sweep_text,
+)
 from paretoscope.profiling.uploads import Upload, parse_values
 
 __all__ = [
@@ -23,6 +30,8 @@ __all__ = [
     "DATA_NONE",
     "DATA_REPORTED",
     "DATA_UPLOAD",
+    "DEFAULT_REPEATS",
+    "MAX_REPEATS",
     "QUICK",
     "job_title",
     "request_from_answers",
@@ -52,7 +61,8 @@ def request_from_answers(
 ) -> ProfileRequest:
     """The form's answers (by widget name) as a ProfileRequest; raises InputError for a bad value.
 
-    ``answers["data_saved"]`` is the uploaded data file (an ``Upload``) when there is one.
+    ``answers["data_saved"]`` is the uploaded data file (an ``Upload``) when there is one;
+    ``answers["repeats"]`` the fresh processes per run (``DEFAULT_REPEATS`` when absent).
     """
     dims = {d: parse_values(answers[f"dim.{d}"], f"`{d}`") for d in info.other_dims}
     kind = answers["eval"]
@@ -74,18 +84,19 @@ def request_from_answers(
         source="upload",
         name=model.original_name.rsplit(".", 1)[0] or "model",
         budget=budget,
+        repeats=int(answers.get("repeats", DEFAULT_REPEATS)),
     )
 
 
 def job_title(model_name: str, request: ProfileRequest) -> str:
-    """The job's title in the jobs list: the file, precisions, batches and how many runs."""
+    """The job's title in the jobs list: the file, what it sweeps and how many runs.
+
+    E.g. ``model.onnx: fp32, int8 · batch 1 · seq=32,128 · 3 repeats · 4 run(s)``:
+    every value of a symbolic dimension, and the repeats when more than one.
+    """
     n = len(
         sweep_points(
             request.runtimes, request.precisions, request.batches, request.threads, request.dims
         )
     )
-    return (
-        f"{model_name}: {', '.join(request.precisions)} · batch "
-        + ", ".join(map(str, request.batches))
-        + f" · {n} run(s)"
-    )
+    return f"{model_name}: {sweep_text(request)} · {n} run(s)"

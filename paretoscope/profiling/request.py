@@ -15,6 +15,14 @@ from paretoscope.core.records import PRECISIONS, RUNTIMES, TimingBudget
 #: Precisions a profile can generate and measure (``bf16`` is torch-only and not offered).
 PROFILE_PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "int8-static")
 
+#: Fresh processes per run by default (``--repeats``). Three is the fewest
+#: whose spread gives a usable interval (Student's t with 2 degrees of
+#: freedom) and a median that one odd process cannot move; measured in
+#: ``benchmarks/repeat_coverage.py`` (see benchmarks/README.md).
+DEFAULT_REPEATS = 3
+#: The most repeats a request may ask for.
+MAX_REPEATS = 20
+
 #: Setting that lets the browser accept PyTorch programs; loading one can run code.
 ALLOW_TORCH_UPLOADS_ENV = "PARETOSCOPE_ALLOW_TORCH_UPLOADS"
 
@@ -33,7 +41,10 @@ class ProfileRequest:
     first dimension of every input where it is symbolic. Every combination
     of runtime × precision × batch × threads × dims is one run.
     ``calib_items`` is how many items of the data (the first ones) calibrate
-    ``int8-static``.
+    ``int8-static``. ``repeats`` is how many fresh processes measure each
+    run's latency (the CI of the median is then taken between them); they
+    share ``budget``'s time (``measure.repeats.repeat_budget``), and each
+    has the whole ``timeout_s``.
     """
 
     model_path: str
@@ -54,6 +65,7 @@ class ProfileRequest:
     job_id: str | None = None
     calib_items: int = 128
     budget: TimingBudget = field(default_factory=TimingBudget)
+    repeats: int = DEFAULT_REPEATS
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,20 @@ class SweepPoint:
         threads = f"{self.threads} thread" + ("s" if self.threads != 1 else "")
         dims = "".join(f" · {k}={v}" for k, v in sorted(self.dims.items()))
         return f"{self.runtime} {self.precision} · batch {self.batch_size} · {threads}{dims}"
+
+
+def sweep_text(request: ProfileRequest) -> str:
+    """What a request sweeps, e.g. ``fp32, int8 · batch 1, 8 · seq=32,128 · 3 repeats``.
+
+    Threads appear when other than one; the repeats when more than one.
+    """
+    parts = [", ".join(request.precisions), "batch " + ", ".join(map(str, request.batches))]
+    if tuple(request.threads) != (1,):
+        parts.append("threads " + ", ".join(map(str, request.threads)))
+    parts.extend(f"{k}={','.join(map(str, v))}" for k, v in sorted(request.dims.items()))
+    if request.repeats > 1:
+        parts.append(f"{request.repeats} repeats")
+    return " · ".join(parts)
 
 
 def torch_uploads_allowed(env: Mapping[str, str] | None = None) -> bool:
@@ -156,6 +182,8 @@ def validate_options(request: ProfileRequest) -> None:
             problems.append(f"a reported accuracy is a fraction in [0, 1], got {value}")
     if "int8-static" in request.precisions and not (request.data_path or request.builtin_data):
         problems.append("int8-static is calibrated on your data: give --data or a built-in set")
+    if not 1 <= int(request.repeats) <= MAX_REPEATS:
+        problems.append(f"repeats must be from 1 to {MAX_REPEATS} (got {request.repeats})")
     if request.timeout_s <= 0:
         problems.append(f"the time limit must be > 0 s (got {request.timeout_s})")
     if request.mem_limit_mb is not None and request.mem_limit_mb <= 0:

@@ -35,8 +35,9 @@ class ProfileProgress(StepProgress):
 
     ``phase`` is ``variants`` while variants are generated, ``runs`` while
     runs are measured, ``done`` at the end. ``done``/``total`` count steps
-    (variants plus runs). ``eta_s`` is None until a step has finished.
-    ``stage`` is the stage the current run's worker reached.
+    (variants, plus each run's repeats: a run of 3 repeats is 3 steps).
+    ``eta_s`` is None until a step has finished. ``stage`` is the stage the
+    current run's worker reached, with its repeat (``timing · repeat 2/3``).
     """
 
     phase: str = "runs"
@@ -97,7 +98,8 @@ def run_profile(
     if isinstance(plan, ProfileRequest):
         plan = plan_profile(store, plan)
     cancel = should_cancel or (lambda: False)
-    steps = _Steps(on_progress, plan.n_steps)
+    # A run of N repeats is N steps: progress and the ETA move with each repeat.
+    steps = _Steps(on_progress, len(plan.variants) + plan.n_runs * max(plan.request.repeats, 1))
     ledger = _Ledger(store, _reported_accuracy(plan))
     variants = _make_variants(store, plan, steps, cancel, ledger)
     cancelled = variants.cancelled or _measure_sweep(
@@ -133,9 +135,14 @@ class _Steps:
         eta = eta_seconds(self.done, self.total, elapsed, last_done_s=self.last_done - self.started)
         self.on_progress(ProfileProgress(self.done, self.total, label, elapsed, eta, phase, stage))
 
-    def step_done(self) -> None:
-        self.done += 1
+    def step_done(self, n: int = 1) -> None:
+        self.done += n
         self.last_done = time.monotonic()
+
+    def reach(self, done: int) -> None:
+        """``done`` steps are finished (no change when fewer are)."""
+        if done > self.done:
+            self.step_done(done - self.done)
 
     def finish(self) -> float:
         """Report the end; the seconds since the start."""
@@ -277,14 +284,19 @@ def _measure_sweep(
         if point.precision in variants.errors:
             reason = variants.errors[point.precision]
             ledger.keep(failed_record(spec, reason, started_at=utc_now_iso()), label)
+            steps.step_done(spec.repeats)
         else:
             _measure_point(executor, spec, label, steps, ledger)
-        steps.step_done()
     return False
 
 
 def _run_spec(plan: ProfilePlan, variants: _Variants, point: SweepPoint) -> RunSpec:
-    """The spec of one sweep point: its variant's model and file (torch runs: the program)."""
+    """The spec of one sweep point: its variant's model and file (torch runs: the program).
+
+    With repeats, each repeat's budget is its share of the request's.
+    """
+    from measure.repeats import repeat_budget
+
     request = plan.request
     artifact = variants.artifacts.get(point.precision, plan.artifact)
     if point.runtime == "torch" and plan.torch_artifact is not None:
@@ -298,22 +310,30 @@ def _run_spec(plan: ProfilePlan, variants: _Variants, point: SweepPoint) -> RunS
         batch_size=point.batch_size,
         threads=point.threads,
         dataset=plan.dataset,
-        budget=request.budget,
+        budget=repeat_budget(request.budget, request.repeats),
         dims=dict(point.dims),
         timeout_s=request.timeout_s,
         mem_limit_mb=request.mem_limit_mb,
         job_id=request.job_id,
+        repeats=request.repeats,
     )
 
 
 def _measure_point(
     executor: Executor, spec: RunSpec, label: str, steps: _Steps, ledger: _Ledger
 ) -> None:
-    """Measure one run, relaying its worker's stages as progress."""
+    """Measure one run, relaying its worker's stages as progress; one step per repeat."""
+    start = steps.done
     steps.emit(label, "runs", "started")
 
     def relay(p: ExecutorProgress) -> None:
-        if p.current is not None:
-            steps.emit(label, "runs", p.stage)
+        if p.current is None:
+            return
+        if p.stage == "done":
+            steps.reach(start + min(p.repeat, spec.repeats))
+        stage = f"{p.stage} · repeat {p.repeat}/{p.repeats}" if p.repeats > 1 else p.stage
+        steps.emit(label, "runs", stage)
 
     executor.run([spec], functools.partial(ledger.keep, label=label), relay)
+    # A failed repeat ends the run early; an executor may not report repeats.
+    steps.reach(start + spec.repeats)

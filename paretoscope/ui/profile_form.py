@@ -161,7 +161,7 @@ def data_widgets(store: Store, info: profiling.ModelInfo, limit_mb: float) -> An
 
 
 def sweep_widgets() -> None:
-    """Step 3: precisions, batch sizes, threads and the timing budget."""
+    """Step 3: precisions, batch sizes, threads, the timing budget and the repeats."""
     cols = st.columns(4)
     for col, p in zip(cols, profiling.PROFILE_PRECISIONS, strict=True):
         col.checkbox(p, value=p == "fp32", key=f"{K}.p.{p}")
@@ -174,6 +174,17 @@ def sweep_widgets() -> None:
         key=f"{K}.threads",
     )
     st.radio("Timing budget", form.BUDGETS, key=f"{K}.budget", horizontal=True)
+    st.number_input(
+        "Repeats: fresh processes per run",
+        min_value=1,
+        max_value=form.MAX_REPEATS,
+        value=form.DEFAULT_REPEATS,
+        step=1,
+        key=f"{K}.repeats",
+        help="Each run's latency is measured in this many fresh processes that share its "
+        "timing budget; the 95% CI of the median is then taken between them, so it covers "
+        "what changes from one process to the next. With 1, the CI is within one process.",
+    )
 
 
 def _answers() -> dict[str, Any]:

@@ -108,6 +108,8 @@ def test_an_upload_is_inspected_and_can_be_submitted(
     assert uploads.in_quarantine(store, job.request["model_path"])
     assert job.request["data_path"] is None and job.request["reported_accuracy"] is None
     assert "4 run(s)" in job.title
+    # Three fresh processes per run unless the form says otherwise.
+    assert job.request["repeats"] == 3 and "3 repeats" in job.title
 
     # A second submit while the first waits is queued behind it, not lost.
     at.button(key="profile.submit").click().run()
@@ -293,9 +295,13 @@ def test_every_symbolic_dimension_besides_the_batch_gets_values(
     assert any("give at least one value for `seq`" in e.value for e in at.error)
     assert jobs.list_jobs(store) == []
     at.text_input(key="profile.dim.seq").input("16, 32")
+    at.number_input(key="profile.repeats").set_value(5)
     at.button(key="profile.submit").click().run()
     (job,) = jobs.list_jobs(store)
     assert job.request["dims"] == {"seq": [16, 32]} and "2 run(s)" in job.title
+    # The sweep's values and the repeats are in the title; the repeats survive the job's JSON.
+    assert "seq=16,32" in job.title and "5 repeats" in job.title
+    assert job.request["repeats"] == 5 and jobrunner.profile_request(job).repeats == 5
 
 
 def test_only_built_in_sets_that_fit_are_offered(

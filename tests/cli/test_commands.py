@@ -7,6 +7,7 @@ import itertools
 import json
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -142,3 +143,56 @@ def test_corrupt_store_is_a_message(tmp_path: Path) -> None:
 
 def test_every_metric_key_is_a_run_column() -> None:
     assert set(METRICS) <= set(RUN_COLUMNS)
+
+
+def _profile_json(db: str, model: Path, *extra: str) -> list[dict[str, Any]]:
+    argv = ["profile", str(model), "--dim", "seq=8,16", "--store", db, "--quick", *extra]
+    code, _, err = run_cli(*argv)
+    assert code == 0, err
+    assert "seq=8,16" in err  # the sweep's values are named when it starts
+    _, out, _ = run_cli("runs", "--store", db, "--format", "json")
+    rows: list[dict[str, Any]] = json.loads(out)
+    return rows
+
+
+def test_profile_repeats_gives_between_repeat_cis_in_separate_invocations(tmp_path: Path) -> None:
+    from tests.profiling import onnx_models
+
+    model = onnx_models.token_classifier(tmp_path / "tokens.onnx")
+    db = str(tmp_path / "r.duckdb")
+    _profile_json(db, model, "--repeats", "3")
+    rows = _profile_json(db, model, "--repeats", "3")  # a second, separate invocation
+    assert len(rows) == 4 and {r["repeats"] for r in rows} == {3}
+    assert sorted(r["dim_seq"] for r in rows) == [8, 8, 16, 16]
+    store = Store(Path(db))
+    for record in store.records([str(r["run_id"]) for r in rows]):
+        lat = record.latency
+        assert lat is not None and lat.ci_scope == "between-repeats" and len(lat.repeats) == 3
+        assert record.spec.repeats == 3
+        medians = [r.p50_ms for r in lat.repeats]
+        # The CI holds the repeats' centre (their median, the run's p50, and their mean)
+        # and every repeat's own median.
+        assert lat.p50_ms == float(np.median(medians))
+        assert lat.ci_low_ms <= float(np.mean(medians)) <= lat.ci_high_ms
+        assert lat.ci_low_ms <= min(medians) and max(medians) <= lat.ci_high_ms
+        # Each repeat had a third of the quick budget's time.
+        assert record.spec.budget.max_time_s == pytest.approx(0.2 / 3)
+
+
+def test_quick_profiles_default_to_one_process_per_run(tmp_path: Path) -> None:
+    from tests.profiling import onnx_models
+
+    model = onnx_models.token_classifier(tmp_path / "tokens.onnx")
+    rows = _profile_json(str(tmp_path / "q.duckdb"), model)
+    assert {r["repeats"] for r in rows} == {1}
+    (record, _) = Store(tmp_path / "q.duckdb").records([str(r["run_id"]) for r in rows])
+    assert record.latency is not None and record.latency.ci_scope == "within-process"
+    assert record.latency.repeats == ()
+
+
+@pytest.mark.parametrize("command", [["demo"], ["profile", "model.onnx"]])
+@pytest.mark.parametrize("value", ["0", str(21)])
+def test_repeats_out_of_range_are_refused(tmp_path: Path, command: list[str], value: str) -> None:
+    code, _, err = run_cli(*command, "--repeats", value, "--store", str(tmp_path / "s.duckdb"))
+    assert code == 2
+    assert "repeats must be from 1 to 20" in err

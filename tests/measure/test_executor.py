@@ -56,3 +56,24 @@ def test_an_empty_batch_reports_done() -> None:
 def test_run_label(zoo: Zoo) -> None:
     spec = testing.make_spec(zoo.onnx_int8, "ort", batch_size=32, threads=4, name="mlp-small")
     assert run_label(spec) == "mlp-small · ort int8 · batch 32 · 4 threads · cpu"
+
+
+def test_progress_and_eta_count_repeats(zoo: Zoo) -> None:
+    specs = [
+        dataclasses.replace(testing.make_spec(zoo.onnx, "ort"), repeats=2),
+        testing.make_spec(zoo.onnx_int8, "ort"),
+    ]
+    progress: list[Progress] = []
+    records: list[RunRecord] = []
+    LocalExecutor().run(specs, records.append, progress.append)
+    assert [r.status for r in records] == ["ok", "ok"]
+    first = [p for p in progress if p.done == 0]
+    assert [(p.repeat, p.stage) for p in first if p.stage in ("started", "done")] == [
+        (1, "started"), (1, "done"), (2, "started"), (2, "done"),
+    ]  # fmt: skip
+    assert {p.repeats for p in first} == {2}
+    # An estimate as soon as the first repeat is done, before the first run is.
+    second_repeat = [p for p in first if p.repeat == 2]
+    assert second_repeat and all(p.eta_s is not None for p in second_repeat)
+    assert all(p.eta_s is None for p in first if p.repeat == 1 and p.stage != "done")
+    assert all(p.repeats == 1 for p in progress if p.done == 1)

@@ -189,3 +189,60 @@ def test_a_killed_worker_is_a_failed_run_and_earlier_runs_are_intact(
     assert "SIGKILL" in cast(str, frame.loc[spec.run_id, "error"])
     for rec in earlier:
         assert reopened.get_record(rec.run_id) == rec
+
+
+def test_three_repeats_are_three_processes_combined_into_one_record(zoo: Zoo) -> None:
+    events: list[WorkerProgress] = []
+    spec = dataclasses.replace(
+        testing.make_spec(zoo.onnx, "ort", dataset=zoo.dataset, batch_size=4), repeats=3
+    )
+    record = run_in_worker(spec, progress=events.append)
+    assert record.status == "ok", record.error
+    assert record.run_id == spec.run_id and record.spec == spec
+    # Three fresh processes, each reporting its stages with its repeat number.
+    assert len({e.pid for e in events}) == 3 and os.getpid() not in {e.pid for e in events}
+    assert [(e.repeat, e.stage) for e in events if e.stage in ("started", "done")] == [
+        (1, "started"), (1, "done"), (2, "started"), (2, "done"), (3, "started"), (3, "done"),
+    ]  # fmt: skip
+    assert {e.repeats for e in events} == {3}
+    lat = record.latency
+    assert lat is not None and lat.ci_scope == "between-repeats" and len(lat.repeats) == 3
+    medians = sorted(r.p50_ms for r in lat.repeats)
+    assert lat.p50_ms == medians[1]
+    assert lat.ci_low_ms <= medians[0] and medians[-1] <= lat.ci_high_ms
+    assert lat.n_iter == sum(r.n_iter for r in lat.repeats)
+    # Accuracy measured once, by the first repeat.
+    assert [a.metric for a in record.accuracy] == ["top1", "top5"]
+    assert record.accuracy[0].value > 0.8
+
+
+def test_a_failed_repeat_fails_the_run_with_its_reason(zoo: Zoo, tmp_path: Path) -> None:
+    counter = tmp_path / "calls.txt"
+    spec = dataclasses.replace(
+        _builder_spec(
+            zoo, "failing_on_call", counter=str(counter), fail_on=2, message="second build broke"
+        ),
+        repeats=3,
+    )
+    record = run_in_worker(spec)
+    error = _assert_failed(record, spec)
+    assert error.startswith("repeat 2 of 3: ") and "second build broke" in error
+    # The third repeat never started.
+    assert counter.read_text().splitlines() == ["call", "call"]
+
+
+def test_a_later_repeat_measures_no_accuracy(
+    zoo: Zoo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import json
+
+    from measure.worker import main
+    from paretoscope.core.records import from_dict, to_dict
+
+    spec = testing.make_spec(zoo.onnx, "ort", dataset=zoo.dataset)
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(to_dict(spec))))
+    assert main(["--result", str(tmp_path / "r.json"), "--no-accuracy"]) == 0
+    record = from_dict(RunRecord, json.loads((tmp_path / "r.json").read_text()))
+    assert record.status == "ok", record.error
+    assert record.latency is not None and record.accuracy == ()

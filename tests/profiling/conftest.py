@@ -63,8 +63,12 @@ def store(tmp_path: Path) -> Store:
 
 
 def request_for(model: Path, **kw: Any) -> ProfileRequest:
-    """A request with the quick timing budget, so a run takes well under a second of timing."""
+    """A request with the quick timing budget, so a run takes well under a second of timing.
+
+    One process per run unless ``repeats`` is given: repeats have tests of their own.
+    """
     kw.setdefault("budget", testing.QUICK_BUDGET)
+    kw.setdefault("repeats", 1)
     kw.setdefault("timeout_s", 60.0)
     return ProfileRequest(model_path=str(model), **kw)
 

@@ -229,3 +229,19 @@ def test_external_data_is_stored_beside_its_model_and_runs(store: Store, tmp_pat
     assert stored.parent.parent == store.files_dir / "artifacts"
     assert (stored.parent / "weights.bin").read_bytes() == (folder / "weights.bin").read_bytes()
     assert record.model_size_mb == pytest.approx((stored.stat().st_size + 32) / 1e6)
+
+
+def test_progress_counts_each_repeat_as_a_step(models: Models, store: Store) -> None:
+    events: list[ProfileProgress] = []
+    request = request_for(models.classifier, data_path=str(models.eval_npz), repeats=2)
+    summary = run_profile(store, request, on_progress=events.append)
+    assert summary.ok and summary.n_planned == 1
+    assert {e.total for e in events} == {2}  # one run, two repeats
+    dones = [e.done for e in events]
+    assert dones == sorted(dones) and dones[-1] == 2
+    # The first repeat's end moves the count before the run is done.
+    assert any(e.done == 1 and "repeat 2/2" in e.stage for e in events)
+    assert any(e.stage == "timing · repeat 1/2" for e in events)
+    (record,) = store.records(summary.run_ids)
+    assert record.latency is not None and record.latency.ci_scope == "between-repeats"
+    assert [a.metric for a in record.accuracy] == ["top1", "top5"]
