@@ -66,24 +66,30 @@ def within_noise_of(
     distinguishable from every other run, get ``None``. "Closest" is the
     smallest sum of gaps between point values, each scaled by the spread of
     that metric in the frame, so the label names the most similar run.
+    O(c·n·k) time and O(c·n) memory for c candidates (a frontier) among n runs.
     """
     n = len(frame)
     result: list[str | None] = [None] * n
-    if n < 2 or not metrics:
+    cand = np.flatnonzero(np.asarray(candidates, dtype=bool))
+    if n < 2 or not metrics or cand.size == 0:
         return pd.Series(result, index=frame.index, dtype=object)
-    overlap = intervals_overlap(frame, metrics)
-    np.fill_diagonal(overlap, False)
-    if groups is not None:
-        g = groups.astype(str).to_numpy()
-        overlap &= g[:, None] == g[None, :]
-    dist = np.zeros((n, n))
+    # Candidate rows against every row: the frontier is small, the frame may not be.
+    overlap = np.ones((cand.size, n), dtype=bool)
+    dist = np.zeros((cand.size, n))
     for key in metrics:
+        low, high = interval_bounds(frame, key)
+        # Closed intervals: [a, b] and [c, d] overlap when a <= d and c <= b.
+        overlap &= (low[cand, None] <= high[None, :]) & (low[None, :] <= high[cand, None])
         v = pd.to_numeric(frame[key], errors="coerce").to_numpy(dtype=np.float64)
         spread = np.nanmax(v) - np.nanmin(v) if np.isfinite(v).any() else 0.0
-        dist += np.abs(v[:, None] - v[None, :]) / (spread if spread > 0 else 1.0)
+        dist += np.abs(v[cand, None] - v[None, :]) / (spread if spread > 0 else 1.0)
+    overlap[np.arange(cand.size), cand] = False
+    if groups is not None:
+        g = groups.astype(str).to_numpy()
+        overlap &= g[cand, None] == g[None, :]
     ids = frame["run_id"].astype(str).to_numpy()
-    for i in np.flatnonzero(np.asarray(candidates, dtype=bool)):
-        partners = np.flatnonzero(overlap[i])
+    for row, i in enumerate(cand):
+        partners = np.flatnonzero(overlap[row])
         if partners.size:
-            result[i] = str(ids[partners[np.argmin(dist[i, partners])]])
+            result[i] = str(ids[partners[np.argmin(dist[row, partners])]])
     return pd.Series(result, index=frame.index, dtype=object)
