@@ -43,9 +43,15 @@ bound.publish()
 ui.frontier_controls(bound, runs)
 for notice in unmatched_filters(runs, view.filters):
     st.info(notice)
+if view.sweep:  # x is a dimension: the y metric against it, one line per configuration
+    chart, table, ids = ui.show_sweep(runs, view)
+    share.share_panel(view.to_query(), store=store, chart=chart, table=table, run_ids=ids,
+                      stem="sweep")  # fmt: skip
+    st.stop()
 ui.budget_controls(bound)
 
 fp = frontier_points(runs, view)
+st.caption(ui.pooling_sentence(fp, runs))
 for notice in fp.notices:
     st.info(notice)
 answers = budget_answers(

@@ -36,9 +36,12 @@ for notice in unmatched_filters(runs, view.filters):
 
 rows = select_runs(runs, view)
 failed = int((rows["status"] == "failed").sum())
+# Hosts are counted by fingerprint (host_id): two machines called alike are two hosts.
+hosts = int(rows["host_id"].nunique()) if "host_id" in rows.columns else 0
 st.caption(
-    f"{len(rows)} of {len(runs)} runs shown, {failed} failed. Missing values show as —; "
-    "energy that no hardware counter could measure says why in *Energy unavailable because*."
+    f"{len(rows)} of {len(runs)} runs shown, {failed} failed, from {hosts} "
+    f"host{'s' if hosts != 1 else ''}. Missing values show as —; energy that no hardware "
+    "counter could measure says why in *Energy unavailable because*."
 )
 table = runs_table(rows)
 show_table(table)
