@@ -53,7 +53,7 @@ def trust_records() -> list[RunRecord]:
             origin="imported",
             latency_ms=3.0,
             accuracy=0.85,
-        ),  # fmt: skip
+        ),
         trust_record("fast-a", dataset=CANCER, latency_ms=0.6, accuracy=0.80),
         *(
             trust_record("seq-model", dims={"seq": seq}, latency_ms=seq / 16, accuracy=0.7)
