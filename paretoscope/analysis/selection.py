@@ -18,11 +18,14 @@ from paretoscope.core.metrics import METRICS
 from paretoscope.views import DIM_KEY, FILTER_COLUMNS, FrontierView, RunFilters, RunsView
 
 __all__ = [
+    "GROUP_SEPARATOR",
     "FrontierPoints",
     "dominated_by",
     "filter_runs",
+    "frontier_groups",
     "frontier_points",
     "group_labels",
+    "group_sort_key",
     "lineage_segments",
     "select_runs",
     "unmatched_filters",

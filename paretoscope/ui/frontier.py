@@ -17,7 +17,7 @@ from paretoscope.core.metrics import METRICS
 from paretoscope.present.charts.sweep import sweep_chart
 from paretoscope.present.tables import points_table
 from paretoscope.ui.binding import Bound
-from paretoscope.ui.widgets import show_table
+from paretoscope.ui.widgets import plain, show_table
 from paretoscope.views import FIELDS, FrontierView
 
 __all__ = [
@@ -107,9 +107,13 @@ def budget_controls(bound: Bound[FrontierView]) -> None:
 
 
 def show_budget_answers(answers: Sequence[BudgetAnswer], view: FrontierView) -> None:
-    """Each budget question with the run that answers it (or that none qualifies)."""
+    """Each budget question with the run that answers it (or that none qualifies).
+
+    When the runner-up is within noise of the winner on the answered metric,
+    the answer says so: the data cannot tell the two apart.
+    """
     for ans in answers:
-        where = f" (group {ans.group})" if ans.group else ""
+        where = f" (group {plain(ans.group)})" if ans.group else ""
         if ans.run is None:
             st.warning(f"**{ans.question}**{where}: no run qualifies.")
             continue
@@ -117,11 +121,20 @@ def show_budget_answers(answers: Sequence[BudgetAnswer], view: FrontierView) -> 
         vals = ", ".join(
             f"{METRICS[k].label} {format(r[k], METRICS[k].fmt)}" for k in (view.cost, view.y)
         )
-        st.success(
-            f"**{ans.question}**{where}: **{r['model']}** ({r['runtime']}, {r['device']}, "
-            f"{r['precision']}, batch {r['batch_size']}) — {vals}; "
-            f"best of {ans.n_eligible} qualifying runs. Run `{r['run_id']}`."
+        config = ", ".join(plain(r.get(k)) for k in ("runtime", "device", "precision"))
+        text = (
+            f"**{ans.question}**{where}: **{plain(r['model'])}** ({config}, batch "
+            f"{plain(r['batch_size'])}) — {vals}; best of {ans.n_eligible} qualifying runs. "
+            f"Run `{r['run_id']}`."
         )
+        if ans.runner_up is not None and ans.within_noise and ans.answered in METRICS:
+            label = METRICS[ans.answered].label.lower()
+            text += (
+                f" The runner-up, **{plain(ans.runner_up['model'])}** (run "
+                f"`{ans.runner_up['run_id']}`), is within noise of it: their {label} "
+                "intervals overlap, so the data cannot say which is better."
+            )
+        st.success(text)
 
 
 def frontier_caption(fp: FrontierPoints, view: FrontierView) -> str:

@@ -13,7 +13,7 @@ from paretoscope.present.display import MISSING
 from paretoscope.present.tables import column_formats
 from paretoscope.views import FILTER_COLUMNS, RunFilters
 
-__all__ = ["filter_widgets", "filters_from_state", "show_notices", "show_table"]
+__all__ = ["filter_widgets", "filters_from_state", "plain", "show_notices", "show_table"]
 
 _FILTER_LABELS = {
     "runtime": "Runtime",
@@ -29,6 +29,18 @@ _FILTER_LABELS = {
 # The first row of filters (the page's own widgets lead it); the rest and the dimensions follow.
 _FIRST_ROW = ("runtime", "device", "precision", "batch_size", "family")
 _ORIGIN_LABELS = {"measured": "measured here", "imported": "imported"}
+
+
+_PUNCTUATION = frozenset("\\`*_{}[]()<>#+-.!|~:$=\"'&%^@,;?/")
+
+
+def plain(text: object) -> str:
+    """``text`` with every Markdown-active character escaped, to put a user's string in Markdown.
+
+    Streamlit renders Markdown (and ``:emoji:``, ``$math$``) in messages; a model
+    name such as ``**x**`` or ``[a](b)`` must read as typed, never as formatting.
+    """
+    return "".join(f"\\{c}" if c in _PUNCTUATION else c for c in str(text))
 
 
 def show_notices(notices: Sequence[str], *, what: str = "the link") -> None:
