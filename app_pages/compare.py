@@ -58,6 +58,7 @@ if len(present) >= 2:
         "Baseline", present, format_func=label, key=bound.key("base"), on_change=bound.sync
     )
     ui.show_deltas(runs, present, base)
+    ui.show_paired_tests(store, runs, present, base)
 else:
     st.info("Pick two or more runs to see them side by side.")
 

@@ -60,3 +60,14 @@ def trust_records() -> list[RunRecord]:
             for seq in (32, 128)
         ),
     ]
+
+
+def with_items(rec: RunRecord, correct: str) -> RunRecord:
+    """``rec`` with per-item top-1 correctness ``correct`` over items ``0:len(correct)``."""
+    acc = tuple(
+        dataclasses.replace(
+            a, item_correct=correct, items=f"0:{len(correct)}", n_samples=len(correct)
+        )
+        for a in rec.accuracy
+    )
+    return dataclasses.replace(rec, accuracy=acc)

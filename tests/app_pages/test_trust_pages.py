@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from store import Store
 from tests.app_pages.conftest import RunApp
-from tests.trust_records import trust_records
+from tests.trust_records import CANCER, trust_record, trust_records, with_items
 
 
 def _text(at: AppTest) -> str:
@@ -96,3 +97,25 @@ def test_runs_page_counts_hosts_by_id(trust_store: Store, run_app: RunApp) -> No
     assert "from 2 hosts" in _text(at)
     at = run_app(trust_store, page="runs", query={"orig": "imported"})
     assert "1 of 6 runs shown" in _text(at) and "from 1 host" in _text(at)
+
+
+def test_compare_pairs_accuracy_by_item_and_refuses_other_data_sets(
+    tmp_path: Path, run_app: RunApp
+) -> None:
+    store = Store(tmp_path / "paired.duckdb")
+    base = "1" * 440 + "0" * 10
+    mine = "0" * 3 + "1" * 437 + "0" * 10  # three items lost
+    fp32 = with_items(trust_record("fp32", run_id="r-fp32", accuracy=440 / 450), base)
+    int8 = with_items(trust_record("int8", run_id="r-int8", accuracy=437 / 450), mine)
+    other = trust_record("cancer", run_id="r-cancer", dataset=CANCER, accuracy=0.9)
+    for rec in (fp32, int8, other):
+        store.ingest(rec)
+    at = run_app(store, page="compare", query={"run": ["r-fp32", "r-int8", "r-cancer"]})
+    text = _text(at)
+    assert "int8 vs fp32: 3 items changed" in text.replace("\\", "")
+    assert "difference not significant" in text.replace("\\", "")
+    assert "cancer vs fp32: scored on different data sets" in text.replace("\\", "")
+    table = at.dataframe[0].value.set_index("Run")
+    assert table.loc["r-int8", "Δ accuracy (points)"] == pytest.approx(-3 / 450 * 100)
+    assert pd.isna(table["Δ accuracy (points)"]["r-cancer"])
+    assert "not comparable" in str(table["Accuracy note"]["r-cancer"])
