@@ -13,7 +13,7 @@ import pandas as pd
 
 from paretoscope.analysis.frontier import frontier_mask, partition_fields
 from paretoscope.analysis.noise import within_noise_of
-from paretoscope.core.fields import run_field
+from paretoscope.core.fields import dim_columns, run_field
 from paretoscope.core.metrics import METRICS
 from paretoscope.views import DIM_KEY, FILTER_COLUMNS, FrontierView, RunFilters, RunsView
 
@@ -297,14 +297,17 @@ def lineage_segments(
     """Segments from a parent model's run to each variant's run, for the lineage lines.
 
     A variant's run is joined to its parent's run on the same runtime, device,
-    batch size and threads (the comparison a quantisation claim rests on).
+    batch size and threads (the comparison a quantisation claim rests on), and
+    the same device name, data set and dimension values where known.
     Columns: ``x``, ``y`` (parent), ``x2``, ``y2`` (variant), ``group`` and,
     with ``facet``, ``facet`` (the variant's value of that field). O(n).
     """
     cols = {"model_id", "parent_model_id", "run_id", *_LINEAGE_MATCH}
     if points.empty or not cols <= set(points.columns):
         return pd.DataFrame(columns=["x", "y", "x2", "y2", "group"])
-    keys = [c for c in _LINEAGE_MATCH]
+    # The same machine, data set and sweep point too, where the frame has them.
+    extra = ("device_name", "dataset", *dim_columns(points.columns))
+    keys = [*_LINEAGE_MATCH, *(c for c in extra if c in points.columns)]
     child = points[points["parent_model_id"].notna()]
     parent = points[points["model_id"].isin(child["parent_model_id"].unique())]
     parent = parent.drop_duplicates(["model_id", *keys])

@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 
 from paretoscope.analysis.frontier import frontier_mask, partition_fields
-from paretoscope.analysis.selection import filter_runs, frontier_points, unmatched_filters
+from paretoscope.analysis.selection import (
+    filter_runs,
+    frontier_points,
+    lineage_segments,
+    unmatched_filters,
+)
 from paretoscope.views import FrontierView, RunFilters
 
 DIGITS = "digits (test, 450 items, 3fa2c1d0)"
@@ -173,3 +178,23 @@ def test_new_filters_keep_their_rows() -> None:
         filter_runs(runs, RunFilters(device_name=("Xeon",), dataset=(DIGITS,)))["run_id"],
         ["cpu-a", "cpu-b"],
     )
+
+
+def test_lineage_joins_a_variant_to_its_parent_on_the_same_machine() -> None:
+    runs = pd.DataFrame(
+        {
+            "run_id": ["p-xeon", "p-epyc", "v-xeon"],
+            "model_id": ["p", "p", "v"],
+            "parent_model_id": [None, None, "p"],
+            "runtime": ["ort"] * 3,
+            "device": ["cpu"] * 3,
+            "device_name": ["Xeon", "EPYC", "Xeon"],
+            "batch_size": [1] * 3,
+            "threads": [1] * 3,
+            "latency_ms_p50": [1.0, 9.0, 0.5],
+            "accuracy": [0.9, 0.9, 0.89],
+            "group": ["1"] * 3,
+        }
+    )
+    seg = lineage_segments(runs, "latency_ms_p50", "accuracy")
+    assert seg[["x", "x2"]].to_numpy().tolist() == [[1.0, 0.5]]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from paretoscope import cli
 from store import Store
 from tests.app_pages.conftest import RunApp
 from tests.trust_records import CANCER, trust_record, trust_records, with_items
@@ -119,3 +121,23 @@ def test_compare_pairs_accuracy_by_item_and_refuses_other_data_sets(
     assert table.loc["r-int8", "Δ accuracy (points)"] == pytest.approx(-3 / 450 * 100)
     assert pd.isna(table["Δ accuracy (points)"]["r-cancer"])
     assert "not comparable" in str(table["Accuracy note"]["r-cancer"])
+
+
+def _cli_models(capsys: pytest.CaptureFixture[str], store: Store, *args: str) -> list[str]:
+    assert cli.main(["frontier", *args, "--store", str(store.path), "--format", "json"]) == 0
+    return sorted(row["model"] for row in json.loads(capsys.readouterr().out))
+
+
+def test_cli_frontier_never_pools_and_groups_by_host_id_and_dimension(
+    trust_store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    xy = ("--x", "latency_ms_p50", "--y", "accuracy")
+    # Without --by: one frontier per device name and data set, as on the page.
+    assert _cli_models(capsys, trust_store, *xy) == ["fast-a", "fast-a", "imported-b"]
+    assert _cli_models(capsys, trust_store, *xy, "--by", "host_id") == [
+        "fast-a",
+        "fast-a",
+        "imported-b",
+    ]
+    by_seq = _cli_models(capsys, trust_store, *xy, "--by", "dim_seq")
+    assert by_seq == ["fast-a", "fast-a", "imported-b", "seq-model", "seq-model"]
