@@ -249,21 +249,22 @@ def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
 def _noise_partners(points: pd.DataFrame, objectives: list[str]) -> tuple[pd.Series, pd.Series]:
     """Each frontier run's closest run of its group within noise on every objective, and its model.
 
-    Group by group, so the work is O(f·m) for f frontier runs among m runs of a group.
+    See ``analysis.noise.within_noise_of`` for the cost (windowed, not O(f·n)).
     """
-    partner = pd.Series(None, index=points.index, dtype=object)
     model = pd.Series(None, index=points.index, dtype=object)
     if points.empty or "run_id" not in points.columns:
-        return partner, model
+        return model.copy(), model
+    columns = ["run_id", *objectives]
+    columns += [c for k in objectives for c in (METRICS[k].ci_keys or ()) if c in points.columns]
     on = points["on_frontier"].to_numpy(dtype=bool)
-    labels = points["group"].astype(str).to_numpy()
-    ids = points["run_id"].astype(str)
-    models = dict(zip(ids, points.get("model", ids).astype(str), strict=True))
-    for label in pd.unique(labels[on]):
-        rows = np.flatnonzero(labels == label)
-        found = within_noise_of(points.iloc[rows], objectives, on[rows])
-        partner.iloc[rows] = found.to_numpy(dtype=object)
-    model[partner.notna()] = partner[partner.notna()].map(models)
+    partner = within_noise_of(points[columns], objectives, on, points["group"])
+    found = partner.notna()
+    if found.any():
+        ids = points["run_id"].astype(str)
+        names = points["model"].astype(str) if "model" in points.columns else ids
+        lookup = pd.Series(names.to_numpy(), index=ids.to_numpy())
+        lookup = lookup[~lookup.index.duplicated()]
+        model[found] = lookup.reindex(partner[found].to_numpy()).to_numpy()
     return partner, model
 
 
