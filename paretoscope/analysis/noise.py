@@ -24,7 +24,8 @@ __all__ = ["interval_bounds", "intervals_overlap", "within_noise_of"]
 def interval_bounds(frame: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds of metric ``key`` per row: its 95% interval, or the point.
 
-    Where an interval column is missing or empty the bound is the value itself.
+    Where an interval column is missing or empty the bound is the value itself;
+    where the value is missing, so are both bounds.
     """
     value = pd.to_numeric(frame[key], errors="coerce").to_numpy(dtype=np.float64)
     keys = metric(key).ci_keys
@@ -36,7 +37,10 @@ def interval_bounds(frame: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarr
         else np.full(len(frame), np.nan)
         for k in keys
     )
-    return np.where(np.isnan(low), value, low), np.where(np.isnan(high), value, high)
+    low, high = np.where(np.isnan(low), value, low), np.where(np.isnan(high), value, high)
+    # A run without the value has no interval either, whatever bounds were stored.
+    missing = np.isnan(value)
+    return np.where(missing, np.nan, low), np.where(missing, np.nan, high)
 
 
 def intervals_overlap(frame: pd.DataFrame, metrics: Sequence[str]) -> np.ndarray:
