@@ -125,8 +125,9 @@ def shift_controls(bound: Bound[CompareView], values: Sequence[str]) -> None:
     key, sync = bound.key, bound.sync
     label = {k: m.label for k, m in METRICS.items()}
     c = st.columns([2, 2, 2, 3, 3], vertical_alignment="bottom")
-    c[0].selectbox("Compare across", list(FIELDS), format_func=FIELDS.__getitem__,
-                   key=key("sf"), on_change=sync)  # fmt: skip
+    fields = list(dict.fromkeys([*FIELDS, bound.view.shift_field]))
+    c[0].selectbox("Compare across", fields, format_func=lambda f: FIELDS.get(f) or
+                   run_field(f).label, key=key("sf"), on_change=sync)  # fmt: skip
     c[1].selectbox("From", values, key=key("sa"), on_change=sync)
     c[2].selectbox("To", values, key=key("sb"), on_change=sync)
     c[3].selectbox("Cost (ranked by)", list(METRICS), format_func=label.__getitem__,

@@ -141,3 +141,10 @@ def test_cli_frontier_never_pools_and_groups_by_host_id_and_dimension(
     ]
     by_seq = _cli_models(capsys, trust_store, *xy, "--by", "dim_seq")
     assert by_seq == ["fast-a", "fast-a", "imported-b", "seq-model", "seq-model"]
+
+
+def test_compare_shift_across_a_dimension(trust_store: Store, run_app: RunApp) -> None:
+    at = run_app(trust_store, page="compare", query={"sf": "dim_seq", "y": "latency_ms_p50",
+                                                     "x": "peak_mem_mb"})  # fmt: skip
+    assert at.selectbox(key="compare.sf").value == "dim_seq"
+    assert sorted(at.selectbox(key="compare.sa").options) == ["128", "32"]
