@@ -141,6 +141,10 @@ def frontier_caption(fp: FrontierPoints, view: FrontierView) -> str:
     """What is plotted: runs, those on the frontier, groups, and what is hidden or left out."""
     on = int(fp.points["on_frontier"].sum())
     parts = [f"{len(fp.points)} runs plotted, {on} on the frontier"]
+    # Hosts by fingerprint: two machines called alike are two hosts.
+    hosts = fp.points["host_id"].nunique() if "host_id" in fp.points.columns else 0
+    if hosts > 1:
+        parts[0] += f", from {hosts} hosts"
     if view.by is not None or fp.separated:
         n_groups = len(fp.groups)
         parts[0] += f" ({n_groups} group{'s' if n_groups != 1 else ''} by {fp.group_title.lower()})"

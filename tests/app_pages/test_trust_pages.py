@@ -45,6 +45,7 @@ def test_default_frontier_never_pools_devices_or_data_sets(
     # EPYC run and fast-a on breast-cancer head frontiers of their own.
     assert _frontier_models(at) == ["fast-a", "fast-a", "imported-b"]
     assert "3 groups by batch size · device name · data set" in text
+    assert "from 2 hosts" in text  # both called vm, two fingerprints
 
 
 def test_origin_and_host_filters_keep_hosts_named_alike_apart(
