@@ -11,7 +11,7 @@ import streamlit as st
 from paretoscope.core.fields import dim_columns
 from paretoscope.present.display import MISSING
 from paretoscope.present.tables import column_formats
-from paretoscope.views import FILTER_COLUMNS, RunFilters
+from paretoscope.views import FILTER_COLUMNS, MAX_VALUE_CHARS, RunFilters
 
 __all__ = ["filter_widgets", "filters_from_state", "plain", "show_notices", "show_table"]
 
@@ -88,6 +88,8 @@ def filter_widgets(
         present = frame[field].dropna().tolist() if field in frame.columns else []
         if field == "batch_size":
             present = [int(v) for v in present]
+        else:  # a value a link cannot carry cannot be a filter either
+            present = [v for v in present if 0 < len(str(v)) <= MAX_VALUE_CHARS]
         _multiselect(col, _FILTER_LABELS[field], sorted(set(present) | set(chosen)), chosen,
                      f"{prefix}.{field}", on_change, _labeller(frame, field))  # fmt: skip
     for col, name in zip(second[len(rest) :], names, strict=True):
