@@ -9,7 +9,7 @@ from paretoscope.present.tables import runs_table
 from paretoscope.ui import binding
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
-from paretoscope.ui.widgets import show_table
+from paretoscope.ui.widgets import plain, show_table
 from paretoscope.views import STATUSES
 
 store = dash.current_store()
@@ -32,7 +32,7 @@ c_status.multiselect(
     "Status", list(STATUSES), key=bound.key("status"), on_change=bound.sync, placeholder="all"
 )
 for notice in unmatched_filters(runs, view.filters):
-    st.info(notice)
+    st.info(plain(notice))  # the link's values, never read as Markdown
 
 rows = select_runs(runs, view)
 failed = int((rows["status"] == "failed").sum())

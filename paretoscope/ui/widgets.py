@@ -31,7 +31,7 @@ _FIRST_ROW = ("runtime", "device", "precision", "batch_size", "family")
 _ORIGIN_LABELS = {"measured": "measured here", "imported": "imported"}
 
 
-_PUNCTUATION = frozenset("\\`*_{}[]()<>#+-.!|~:$=\"'&%^@,;?/")
+_PUNCTUATION = frozenset("\\`*_{}[]()<>#+-.!|~:$")
 
 
 def plain(text: object) -> str:

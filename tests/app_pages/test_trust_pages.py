@@ -149,3 +149,11 @@ def test_compare_shift_across_a_dimension(trust_store: Store, run_app: RunApp) -
                                                      "x": "peak_mem_mb"})  # fmt: skip
     assert at.selectbox(key="compare.sf").value == "dim_seq"
     assert sorted(at.selectbox(key="compare.sa").options) == ["128", "32"]
+
+
+def test_a_hostile_filter_value_is_named_but_never_rendered(
+    trust_store: Store, run_app: RunApp
+) -> None:
+    at = run_app(trust_store, query={"dn": "**bold** [x](javascript:y)"})
+    (notice,) = [i.value for i in at.info if "bold" in i.value]
+    assert "\\*\\*bold\\*\\*" in notice and "\\[x\\]" in notice
