@@ -251,21 +251,18 @@ def _noise_partners(points: pd.DataFrame, objectives: list[str]) -> tuple[pd.Ser
 
     See ``analysis.noise.within_noise_of`` for the cost (windowed, not O(f·n)).
     """
-    model = pd.Series(None, index=points.index, dtype=object)
+    none = pd.Series([None] * len(points), index=points.index, dtype=object)
     if points.empty or "run_id" not in points.columns:
-        return model.copy(), model
+        return none, none.copy()
     columns = ["run_id", *objectives]
     columns += [c for k in objectives for c in (METRICS[k].ci_keys or ()) if c in points.columns]
     on = points["on_frontier"].to_numpy(dtype=bool)
     partner = within_noise_of(points[columns], objectives, on, points["group"])
-    found = partner.notna()
-    if found.any():
-        ids = points["run_id"].astype(str)
-        names = points["model"].astype(str) if "model" in points.columns else ids
-        lookup = pd.Series(names.to_numpy(), index=ids.to_numpy())
-        lookup = lookup[~lookup.index.duplicated()]
-        model[found] = lookup.reindex(partner[found].to_numpy()).to_numpy()
-    return partner, model
+    ids = points["run_id"].astype(str)
+    names = points["model"].astype(str) if "model" in points.columns else ids
+    lookup = dict(zip(ids, names, strict=True))
+    model = [None if p is None else lookup.get(p) for p in partner.tolist()]
+    return partner, pd.Series(model, index=points.index, dtype=object)
 
 
 def dominated_by(fp: FrontierPoints, run_id: str) -> pd.DataFrame:

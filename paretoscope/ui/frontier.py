@@ -129,10 +129,12 @@ def show_budget_answers(answers: Sequence[BudgetAnswer], view: FrontierView) -> 
         )
         if ans.runner_up is not None and ans.within_noise and ans.answered in METRICS:
             label = METRICS[ans.answered].label.lower()
+            ru = ans.runner_up
+            ru_config = ", ".join(plain(ru.get(k)) for k in ("runtime", "precision"))
             text += (
-                f" The runner-up, **{plain(ans.runner_up['model'])}** (run "
-                f"`{ans.runner_up['run_id']}`), is within noise of it: their {label} "
-                "intervals overlap, so the data cannot say which is better."
+                f" The runner-up, **{plain(ru['model'])}** ({ru_config}, run "
+                f"`{ru['run_id']}`), is within noise of it: their {label} intervals overlap, "
+                "so the data cannot say which is better."
             )
         st.success(text)
 

@@ -132,6 +132,7 @@ def test_frontier_runs_within_noise_name_their_partner_of_the_same_group() -> No
     # Overlapping on every interval, but on another device: never compared.
     assert pts.loc["other-device", "noise_partner"] is None
     assert pts.loc["slow", "noise_partner"] is None
+    assert pts.loc["slow", "noise_partner_model"] is None
 
 
 def test_off_frontier_runs_have_no_noise_partner() -> None:
