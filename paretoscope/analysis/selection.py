@@ -13,6 +13,7 @@ import pandas as pd
 
 from paretoscope.analysis.frontier import frontier_mask, partition_fields
 from paretoscope.analysis.noise import within_noise_of
+from paretoscope.core.errors import InputError
 from paretoscope.core.fields import dim_columns, run_field
 from paretoscope.core.metrics import METRICS
 from paretoscope.views import DIM_KEY, FILTER_COLUMNS, FrontierView, RunFilters, RunsView
@@ -204,7 +205,10 @@ def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
     """Apply ``view`` to a runs frame: filter, set aside runs missing an objective, mark frontiers.
 
     O(n log n) for n runs with two or three objectives (the frontier sweeps).
+    Raises ``InputError`` for a sweep view (x a dimension: ``analysis.sweep``).
     """
+    if view.sweep:
+        raise InputError(f"x={view.x} is a dimension, not a metric: a sweep has no frontier")
     total = len(frame)
     keep = _filter_mask(frame, view.filters)
     objectives = view.objectives

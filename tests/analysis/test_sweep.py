@@ -66,3 +66,13 @@ def test_sweep_chart_draws_lines_points_and_error_bars() -> None:
     assert line["x"]["title"] == "seq (dimension value)"
     assert line["y"]["title"] == "Latency p50 (ms, lower is better; log scale)"
     assert line["color"]["field"] == "line"
+
+
+def test_a_sweep_view_has_no_frontier() -> None:
+    import pytest
+
+    from paretoscope.analysis.selection import frontier_points
+    from paretoscope.core.errors import InputError
+
+    with pytest.raises(InputError, match="dimension"):
+        frontier_points(_runs(), FrontierView(x="dim_seq", y="latency_ms_p50"))
