@@ -8,11 +8,11 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope.analysis.selection import filter_runs
+from paretoscope.core.fields import run_field
 from paretoscope.ui import binding
 from paretoscope.ui import compare as ui
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
-from paretoscope.views import FIELDS
 
 MAX_OPTIONS = 1000  # runs offered in the picker; the filters narrow a large store
 store = dash.current_store()
@@ -58,6 +58,7 @@ if len(present) >= 2:
         "Baseline", present, format_func=label, key=bound.key("base"), on_change=bound.sync
     )
     ui.show_deltas(runs, present, base)
+    ui.show_paired_tests(store, runs, present, base)
 else:
     st.info("Pick two or more runs to see them side by side.")
 
@@ -79,6 +80,6 @@ b = view.b if view.b in values and view.b != a else next((v for v in values if v
 bound.seed(sa=a, sb=b)
 ui.shift_controls(bound, values)
 if a is None or b is None or a == b:
-    st.info(f"The runs have fewer than two values of {FIELDS[view.shift_field].lower()}.")
+    st.info(f"The runs have fewer than two values of {run_field(view.shift_field).label.lower()}.")
     st.stop()
 ui.show_shift(pool, view, a, b)

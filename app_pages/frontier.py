@@ -16,7 +16,7 @@ from paretoscope.ui import binding, demo
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import frontier as ui
 from paretoscope.ui import share_panel as share
-from paretoscope.ui.widgets import show_table
+from paretoscope.ui.widgets import plain, show_table
 from paretoscope.views import FrontierView
 
 store = dash.current_store()
@@ -42,10 +42,16 @@ if job is not None:
 bound.publish()
 ui.frontier_controls(bound, runs)
 for notice in unmatched_filters(runs, view.filters):
-    st.info(notice)
+    st.info(plain(notice))  # the link's values, never read as Markdown
+if view.sweep:  # x is a dimension: the y metric against it, one line per configuration
+    chart, table, ids = ui.show_sweep(runs, view)
+    share.share_panel(view.to_query(), store=store, chart=chart, table=table, run_ids=ids,
+                      stem="sweep")  # fmt: skip
+    st.stop()
 ui.budget_controls(bound)
 
 fp = frontier_points(runs, view)
+st.caption(ui.pooling_sentence(fp, runs))
 for notice in fp.notices:
     st.info(notice)
 answers = budget_answers(

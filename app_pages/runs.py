@@ -9,7 +9,7 @@ from paretoscope.present.tables import runs_table
 from paretoscope.ui import binding
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
-from paretoscope.ui.widgets import show_table
+from paretoscope.ui.widgets import plain, show_table
 from paretoscope.views import STATUSES
 
 store = dash.current_store()
@@ -32,13 +32,16 @@ c_status.multiselect(
     "Status", list(STATUSES), key=bound.key("status"), on_change=bound.sync, placeholder="all"
 )
 for notice in unmatched_filters(runs, view.filters):
-    st.info(notice)
+    st.info(plain(notice))  # the link's values, never read as Markdown
 
 rows = select_runs(runs, view)
 failed = int((rows["status"] == "failed").sum())
+# Hosts are counted by fingerprint (host_id): two machines called alike are two hosts.
+hosts = int(rows["host_id"].nunique()) if "host_id" in rows.columns else 0
 st.caption(
-    f"{len(rows)} of {len(runs)} runs shown, {failed} failed. Missing values show as —; "
-    "energy that no hardware counter could measure says why in *Energy unavailable because*."
+    f"{len(rows)} of {len(runs)} runs shown, {failed} failed, from {hosts} "
+    f"host{'s' if hosts != 1 else ''}. Missing values show as —; energy that no hardware "
+    "counter could measure says why in *Energy unavailable because*."
 )
 table = runs_table(rows)
 show_table(table)

@@ -6,18 +6,24 @@ above 97%" is ``cheapest_above_floor(runs, cost=..., floor=0.97)``. Both are
 direction-aware through the metric registry (a budget on throughput, where
 higher is better, means "at least"). Ties on the answered metric are broken by
 the other metric, then by run id, so an answer is always on the 2-D frontier
-of (cost, objective) and is the same run every time.
+of (cost, objective) and is the same run every time. Each answer names the
+runner-up and whether it is *within noise* of the winner on the answered
+metric (their 95% intervals overlap, ``analysis.noise``): then the data
+cannot say which of the two is better. Questions are answered per group,
+and the Frontier page's groups never mix device names or data sets.
 
 Pure: pandas and numpy. O(n) per question.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from paretoscope.analysis.noise import intervals_overlap
+from paretoscope.analysis.selection import group_sort_key
 from paretoscope.core.errors import InputError
 from paretoscope.core.metrics import METRICS, metric
 
@@ -38,10 +44,19 @@ class BudgetAnswer:
     run: pd.Series | None
     n_eligible: int
     group: str | None = None
+    # The next-best qualifying run, and whether its interval on the answered
+    # metric (``answered``) overlaps the winner's: the data cannot separate them.
+    runner_up: pd.Series | None = None
+    within_noise: bool = False
+    answered: str | None = None
 
     @property
     def run_id(self) -> str | None:
         return None if self.run is None else str(self.run.get("run_id"))
+
+    def in_group(self, group: str | None) -> BudgetAnswer:
+        """This answer, labelled with ``group``."""
+        return replace(self, group=group)
 
 
 def _num(frame: pd.DataFrame, key: str) -> np.ndarray:
@@ -58,8 +73,11 @@ def _fmt(key: str, value: float) -> str:
     return f"{format(value, m.fmt)}{unit}"
 
 
-def _pick(frame: pd.DataFrame, eligible: np.ndarray, first: str, second: str) -> pd.Series | None:
-    """The eligible row best on ``first``, ties broken by ``second`` then run id. O(n)."""
+def _pick(frame: pd.DataFrame, eligible: np.ndarray, first: str, second: str) -> int | None:
+    """The position of the eligible row best on ``first``, ties broken by ``second`` then run id.
+
+    O(n).
+    """
     idx = np.flatnonzero(eligible)
     if idx.size == 0:
         return None
@@ -70,7 +88,28 @@ def _pick(frame: pd.DataFrame, eligible: np.ndarray, first: str, second: str) ->
     if tied.size > 1 and "run_id" in frame.columns:
         ids = frame["run_id"].iloc[tied].astype(str).to_numpy()
         tied = tied[np.argsort(ids, kind="stable")]
-    return frame.iloc[int(tied[0])]
+    return int(tied[0])
+
+
+def _answer(
+    frame: pd.DataFrame, eligible: np.ndarray, first: str, second: str, question: str
+) -> BudgetAnswer:
+    """The winner on ``first`` (then ``second``), the runner-up, and if they are within noise."""
+    n = int(eligible.sum())
+    best = _pick(frame, eligible, first, second)
+    if best is None:
+        return BudgetAnswer(question, None, n, answered=first)
+    rest = eligible.copy()
+    rest[best] = False
+    second_best = _pick(frame, rest, first, second)
+    if second_best is None:
+        return BudgetAnswer(question, frame.iloc[best], n, answered=first)
+    pair = frame.iloc[[best, second_best]]
+    noise = bool(intervals_overlap(pair, [first])[0, 1])
+    return BudgetAnswer(
+        question, frame.iloc[best], n, runner_up=frame.iloc[second_best], within_noise=noise,
+        answered=first,
+    )  # fmt: skip
 
 
 def _check(cost: str, objective: str) -> None:
@@ -104,8 +143,7 @@ def best_within_budget(
     word = "≤" if metric(cost).direction == "lower" else "≥"
     question = f"Best {METRICS[objective].label.lower()} with {METRICS[cost].label} {word} "
     question += _fmt(cost, limit)
-    run = _pick(frame, eligible, objective, cost)
-    return BudgetAnswer(question, run, int(eligible.sum()))
+    return _answer(frame, eligible, objective, cost, question)
 
 
 def cheapest_above_floor(
@@ -134,8 +172,7 @@ def cheapest_above_floor(
         else (f"Highest {METRICS[cost].label}")
     )
     question += f" with {METRICS[objective].label.lower()} {word} {_fmt(objective, floor)}"
-    run = _pick(frame, eligible, cost, objective)
-    return BudgetAnswer(question, run, int(eligible.sum()))
+    return _answer(frame, eligible, cost, objective, question)
 
 
 def group_keys(frame: pd.DataFrame, by: str | None) -> pd.Series:
@@ -156,27 +193,22 @@ def budget_answers(
 ) -> list[BudgetAnswer]:
     """Both questions (those asked: ``limit``/``floor`` not None) answered in each group.
 
-    ``groups`` labels each row of ``frame`` (e.g. ``views.group_labels``);
-    answers come group by group in sorted order, budget before floor.
+    ``groups`` labels each row of ``frame`` (e.g. ``FrontierPoints.points["group"]``,
+    which keeps device names and data sets apart); runs of two groups are never
+    ranked against each other. Answers come group by group in sorted order,
+    budget before floor.
     """
     out: list[BudgetAnswer] = []
     if limit is None and floor is None:
         return out
     labels = groups.astype(str)
-    for label in sorted(labels.unique().tolist(), key=_natural):
+    for label in sorted(labels.unique().tolist(), key=group_sort_key):
         rows = (labels == label).to_numpy(dtype=bool)
         group = None if labels.nunique() <= 1 and label == "all" else label
         if limit is not None:
             ans = best_within_budget(frame, cost, limit, objective, rows=rows)
-            out.append(BudgetAnswer(ans.question, ans.run, ans.n_eligible, group))
+            out.append(ans.in_group(group))
         if floor is not None:
             ans = cheapest_above_floor(frame, cost, floor, objective, rows=rows)
-            out.append(BudgetAnswer(ans.question, ans.run, ans.n_eligible, group))
+            out.append(ans.in_group(group))
     return out
-
-
-def _natural(value: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(value), value)
-    except ValueError:
-        return (1, 0.0, value)

@@ -13,6 +13,11 @@ Algorithms (n points, k objectives):
   comparisons (list inserts are memmoves).
 - k > 3: repeated elimination by the best remaining point, O(n·f) for a
   frontier of f points, vectorised.
+
+``frontier_mask`` never pools what cannot share an axis: runs of different
+device names (``SEPARATE_FIELDS``) are always on separate frontiers, and so are
+runs scored on different data sets whenever an objective is scored on data
+(``SCORED_METRICS``). The caller's grouping is added to that partition.
 """
 
 from __future__ import annotations
@@ -25,7 +30,21 @@ import pandas as pd
 
 from paretoscope.core.metrics import metric
 
-__all__ = ["frontier_mask", "pareto_mask", "pareto_mask_bruteforce"]
+__all__ = [
+    "SCORED_METRICS",
+    "SEPARATE_FIELDS",
+    "frontier_mask",
+    "pareto_mask",
+    "pareto_mask_bruteforce",
+    "partition_fields",
+    "partition_keys",
+]
+
+# Metrics measured on an evaluation set: runs scored on different sets do not share their axis.
+SCORED_METRICS = frozenset({"accuracy", "accuracy_top5", "mae", "rmse"})
+# Run fields never pooled on one frontier: a latency on one device says nothing about
+# another's, and an accuracy on one data set nothing about another's.
+SEPARATE_FIELDS: tuple[str, ...] = ("device_name", "dataset")
 
 
 def pareto_mask(values: np.ndarray, senses: Sequence[int] | None = None) -> np.ndarray:
@@ -167,22 +186,56 @@ def pareto_mask_bruteforce(values: np.ndarray, senses: Sequence[int] | None = No
     return out
 
 
-def frontier_mask(frame: pd.DataFrame, metrics: Sequence[str], by: str | None = None) -> pd.Series:
+def _as_list(by: str | Sequence[str] | None) -> list[str]:
+    return [by] if isinstance(by, str) else list(by or ())
+
+
+def partition_fields(metrics: Sequence[str], by: str | Sequence[str] | None = None) -> list[str]:
+    """The fields one frontier is computed per: ``by`` (the caller's grouping), then the
+    device name, then the data set when a metric in ``metrics`` is scored on data."""
+    fields = _as_list(by)
+    implicit = ["device_name"]
+    if SCORED_METRICS & set(metrics):
+        implicit.append("dataset")
+    return [*fields, *(f for f in implicit if f not in fields)]
+
+
+def partition_keys(frame: pd.DataFrame, fields: Sequence[str]) -> np.ndarray:
+    """One text key per row from ``fields`` (missing columns and values count as one value)."""
+    key = pd.Series("", index=frame.index, dtype="string")
+    for name in fields:
+        if name in frame.columns:
+            key = key + "\x1f" + frame[name].astype("string").fillna("<none>")
+    return key.to_numpy(dtype=object)
+
+
+def frontier_mask(
+    frame: pd.DataFrame,
+    metrics: Sequence[str],
+    by: str | Sequence[str] | None = None,
+    *,
+    separate: bool = True,
+) -> pd.Series:
     """Mask of ``frame``'s rows on the Pareto frontier over the registry ``metrics``.
 
-    With ``by``, one frontier is computed per value of that column (missing
-    values form their own group). Raises ``InputError`` for an unknown metric.
+    With ``by`` (a column or several), one frontier is computed per value
+    (missing values form their own group). With ``separate`` (the default)
+    runs of different device names, and of different data sets when a metric
+    is scored on data, are never on one frontier either (``partition_fields``);
+    a frame without those columns is not split by them. Raises ``InputError``
+    for an unknown metric.
     """
     defs = [metric(m) for m in metrics]
     senses = [d.sign for d in defs]
     mask = np.zeros(len(frame), dtype=bool)
+    fields = partition_fields(metrics, by) if separate else _as_list(by)
     if not frame.empty and all(m in frame.columns for m in metrics):
         vals = frame[list(metrics)].apply(pd.to_numeric, errors="coerce")
         arr = vals.to_numpy(dtype=np.float64, na_value=np.nan)
-        if by is None:
+        if not fields:
             mask = pareto_mask(arr, senses)
         else:
-            keys = frame[by].astype("string").fillna("<none>").to_numpy()
+            keys = partition_keys(frame, fields)
             for key in pd.unique(keys):
                 rows = np.flatnonzero(keys == key)
                 mask[rows] = pareto_mask(arr[rows], senses)

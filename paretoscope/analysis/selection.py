@@ -11,16 +11,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from paretoscope.analysis.frontier import frontier_mask
+from paretoscope.analysis.frontier import frontier_mask, partition_fields
+from paretoscope.analysis.noise import within_noise_of
+from paretoscope.core.errors import InputError
+from paretoscope.core.fields import dim_columns, run_field
 from paretoscope.core.metrics import METRICS
-from paretoscope.views import FILTER_COLUMNS, FrontierView, RunFilters, RunsView
+from paretoscope.views import DIM_KEY, FILTER_COLUMNS, FrontierView, RunFilters, RunsView
 
 __all__ = [
+    "GROUP_SEPARATOR",
     "FrontierPoints",
     "dominated_by",
     "filter_runs",
+    "frontier_groups",
     "frontier_points",
     "group_labels",
+    "group_sort_key",
     "lineage_segments",
     "select_runs",
     "unmatched_filters",
@@ -32,16 +38,24 @@ def filter_runs(frame: pd.DataFrame, filters: RunFilters) -> pd.DataFrame:
     return frame[_filter_mask(frame, filters)]
 
 
+def _allowed(filters: RunFilters) -> dict[str, tuple[object, ...]]:
+    """Column -> the values a filter allows, for every filter set (dimensions included)."""
+    out: dict[str, tuple[object, ...]] = {c: getattr(filters, c) for c in FILTER_COLUMNS.values()}
+    out.update(filters.dim_values())
+    return {column: values for column, values in out.items() if values}
+
+
+def _numeric_column(column: str) -> bool:
+    return column == "batch_size" or column.startswith("dim_")
+
+
 def _filter_mask(frame: pd.DataFrame, filters: RunFilters) -> np.ndarray:
     keep = np.ones(len(frame), dtype=bool)
-    for column in FILTER_COLUMNS.values():
-        allowed = getattr(filters, column)
-        if not allowed:
-            continue
+    for column, allowed in _allowed(filters).items():
         if column not in frame.columns:
             return np.zeros(len(frame), dtype=bool)
         col = frame[column]
-        if column == "batch_size":
+        if _numeric_column(column):
             col = pd.to_numeric(col, errors="coerce")
         keep &= col.isin(list(allowed)).fillna(False).to_numpy(dtype=bool)
     return keep
@@ -58,17 +72,26 @@ def select_runs(frame: pd.DataFrame, view: RunsView) -> pd.DataFrame:
 def unmatched_filters(frame: pd.DataFrame, filters: RunFilters) -> list[str]:
     """A notice for every filter value that no row of ``frame`` has (a stale or mistyped link)."""
     out = []
-    for key, column in FILTER_COLUMNS.items():
-        allowed = getattr(filters, column)
-        if not allowed or column not in frame.columns:
+    keys = {column: key for key, column in FILTER_COLUMNS.items()}
+    for column, allowed in _allowed(filters).items():
+        if column.startswith("dim_") and column not in frame.columns:
+            name = column.removeprefix("dim_")
+            out.append(f"No stored run has the dimension {name!r} ({DIM_KEY}={name}:…).")
+            continue
+        if column not in frame.columns:
             continue
         col = frame[column]
-        if column == "batch_size":
+        if _numeric_column(column):
             col = pd.to_numeric(col, errors="coerce")
         present = set(col.dropna().tolist())
         for value in allowed:
-            if value not in present:
-                out.append(f"No stored run has {column} {value!r} ({key}={value}).")
+            if value in present:
+                continue
+            if column.startswith("dim_"):
+                name = column.removeprefix("dim_")
+                out.append(f"No stored run has {name} {value} ({DIM_KEY}={name}:{value}).")
+            else:
+                out.append(f"No stored run has {column} {value!r} ({keys[column]}={value}).")
     return out
 
 
@@ -81,6 +104,14 @@ class FrontierPoints:
     frontier per ``group``) and a text column ``group``; ``n_filtered_out``
     runs were hidden by the filters and ``excluded`` lists why the others
     could not be placed (one line per reason, with its count).
+
+    A group is the view's grouping (``by``) joined with the fields that never
+    share a frontier and that differ among the points (``separated``: the
+    device name, and the data set when an objective is scored on data), so
+    runs of two devices or two data sets are never on one frontier. Frontier
+    runs that the measurements cannot tell apart from another run of their
+    group (intervals overlapping on every objective) name that run in
+    ``noise_partner`` (its model in ``noise_partner_model``); else None.
     """
 
     view: FrontierView
@@ -92,6 +123,7 @@ class FrontierPoints:
     log_x: bool
     notices: tuple[str, ...] = ()
     log_y: bool = False
+    separated: tuple[str, ...] = ()
 
     @property
     def frontier(self) -> pd.DataFrame:
@@ -108,14 +140,53 @@ class FrontierPoints:
     def groups(self) -> list[str]:
         """The groups present, in sorted order (numbers by value)."""
         values = self.points["group"].dropna().unique().tolist()
-        return sorted(values, key=_group_sort_key)
+        return sorted(values, key=group_sort_key)
+
+    @property
+    def group_title(self) -> str:
+        """What a group's label is made of, e.g. ``Batch size · Device name``."""
+        fields = ([self.view.by] if self.view.by is not None else []) + list(self.separated)
+        return " · ".join(run_field(f).label for f in fields) if fields else "Group"
 
 
-def _group_sort_key(value: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(value), value)
-    except ValueError:
-        return (1, 0.0, value)
+def group_sort_key(value: str) -> tuple[tuple[int, float, str], ...]:
+    """Sort key of a group label: each ``·``-separated part, numbers by value."""
+    out = []
+    for part in str(value).split(GROUP_SEPARATOR):
+        try:
+            out.append((0, float(part), part))
+        except ValueError:
+            out.append((1, 0.0, part))
+    return tuple(out)
+
+
+# Joins the parts of a group label: the grouping's value, then the separated fields'.
+GROUP_SEPARATOR = " · "
+
+
+def frontier_groups(
+    frame: pd.DataFrame, by: str | None, objectives: list[str]
+) -> tuple[pd.Series, tuple[str, ...]]:
+    """Each row's frontier group, and the fields beyond ``by`` that it separates.
+
+    A separated field (device name; data set when an objective is scored on
+    data) is in the label only where its values differ among the rows, so a
+    view of one device and one data set keeps its plain groups. O(n).
+    """
+    implicit = [f for f in partition_fields(objectives, by) if f != by]
+    separated = tuple(
+        f
+        for f in implicit
+        if f in frame.columns and frame[f].astype("string").fillna("<none>").nunique() > 1
+    )
+    if not separated:
+        return group_labels(frame, by), ()
+    parts = [group_labels(frame, by)] if by is not None else []
+    parts += [group_labels(frame, f) for f in separated]
+    label = parts[0].astype(str)
+    for part in parts[1:]:
+        label = label + GROUP_SEPARATOR + part.astype(str)
+    return label.astype(object), separated
 
 
 def group_labels(frame: pd.DataFrame, by: str | None) -> pd.Series:
@@ -125,7 +196,7 @@ def group_labels(frame: pd.DataFrame, by: str | None) -> pd.Series:
     if by not in frame.columns:
         return pd.Series("<none>", index=frame.index, dtype=object)
     col = frame[by]
-    if by in ("batch_size", "threads"):
+    if by in ("batch_size", "threads") or by.startswith("dim_"):
         col = pd.to_numeric(col, errors="coerce").astype("Int64")
     return col.astype("string").fillna("<none>").astype(object)
 
@@ -134,7 +205,10 @@ def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
     """Apply ``view`` to a runs frame: filter, set aside runs missing an objective, mark frontiers.
 
     O(n log n) for n runs with two or three objectives (the frontier sweeps).
+    Raises ``InputError`` for a sweep view (x a dimension: ``analysis.sweep``).
     """
+    if view.sweep:
+        raise InputError(f"x={view.x} is a dimension, not a metric: a sweep has no frontier")
     total = len(frame)
     keep = _filter_mask(frame, view.filters)
     objectives = view.objectives
@@ -146,10 +220,10 @@ def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
     missing = frame[keep & ~ok]
     points = frame[keep & ok]
     n_kept = int(keep.sum())
-    points["group"] = group_labels(points, view.by)
-    points["on_frontier"] = frontier_mask(
-        points, objectives, by="group" if view.by is not None else None
-    ).to_numpy(dtype=bool)
+    points["group"], separated = frontier_groups(points, view.by, objectives)
+    on = frontier_mask(points, objectives, by="group").to_numpy(dtype=bool)
+    points["on_frontier"] = on
+    points["noise_partner"], points["noise_partner_model"] = _noise_partners(points, objectives)
     notices: list[str] = []
     log_x, log_y = view.log_x, view.log_y
     for axis, key, log in (("x", view.x, log_x), ("y", view.y, log_y)):
@@ -172,7 +246,27 @@ def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
         log_x=log_x,
         notices=tuple(notices),
         log_y=log_y,
+        separated=separated,
     )
+
+
+def _noise_partners(points: pd.DataFrame, objectives: list[str]) -> tuple[pd.Series, pd.Series]:
+    """Each frontier run's closest run of its group within noise on every objective, and its model.
+
+    See ``analysis.noise.within_noise_of`` for the cost (windowed, not O(f·n)).
+    """
+    none = pd.Series([None] * len(points), index=points.index, dtype=object)
+    if points.empty or "run_id" not in points.columns:
+        return none, none.copy()
+    columns = ["run_id", *objectives]
+    columns += [c for k in objectives for c in (METRICS[k].ci_keys or ()) if c in points.columns]
+    on = points["on_frontier"].to_numpy(dtype=bool)
+    partner = within_noise_of(points[columns], objectives, on, points["group"])
+    ids = points["run_id"].astype(str)
+    names = points["model"].astype(str) if "model" in points.columns else ids
+    lookup = dict(zip(ids, names, strict=True))
+    model = [None if p is None else lookup.get(p) for p in partner.tolist()]
+    return partner, pd.Series(model, index=points.index, dtype=object)
 
 
 def dominated_by(fp: FrontierPoints, run_id: str) -> pd.DataFrame:
@@ -205,14 +299,17 @@ def lineage_segments(
     """Segments from a parent model's run to each variant's run, for the lineage lines.
 
     A variant's run is joined to its parent's run on the same runtime, device,
-    batch size and threads (the comparison a quantisation claim rests on).
+    batch size and threads (the comparison a quantisation claim rests on), and
+    the same device name, data set and dimension values where known.
     Columns: ``x``, ``y`` (parent), ``x2``, ``y2`` (variant), ``group`` and,
     with ``facet``, ``facet`` (the variant's value of that field). O(n).
     """
     cols = {"model_id", "parent_model_id", "run_id", *_LINEAGE_MATCH}
     if points.empty or not cols <= set(points.columns):
         return pd.DataFrame(columns=["x", "y", "x2", "y2", "group"])
-    keys = [c for c in _LINEAGE_MATCH]
+    # The same machine, data set and sweep point too, where the frame has them.
+    extra = ("device_name", "dataset", *dim_columns(points.columns))
+    keys = [*_LINEAGE_MATCH, *(c for c in extra if c in points.columns)]
     child = points[points["parent_model_id"].notna()]
     parent = points[points["model_id"].isin(child["parent_model_id"].unique())]
     parent = parent.drop_duplicates(["model_id", *keys])

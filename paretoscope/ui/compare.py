@@ -7,12 +7,14 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import streamlit as st
 
-from paretoscope.analysis.compare import delta_table, frontier_shift
+from paretoscope.analysis.compare import delta_table, frontier_shift, paired_accuracy
 from paretoscope.analysis.selection import frontier_points
+from paretoscope.core.fields import dim_columns, run_field
 from paretoscope.core.metrics import METRICS
 from paretoscope.ui.binding import Bound
-from paretoscope.ui.widgets import show_table
+from paretoscope.ui.widgets import plain, show_table
 from paretoscope.views import FIELDS, CompareView, FrontierView
+from store import Store
 
 __all__ = [
     "DELTA_COLUMNS",
@@ -20,6 +22,7 @@ __all__ = [
     "run_options",
     "shift_controls",
     "show_deltas",
+    "show_paired_tests",
     "show_shift",
 ]
 
@@ -35,6 +38,7 @@ DELTA_COLUMNS = {
     "speedup_x": "Speed-up (×)",
     "accuracy": "Accuracy (fraction)",
     "accuracy_delta_pts": "Δ accuracy (points)",
+    "accuracy_note": "Accuracy note",
     "peak_mem_mb": "Peak memory (MB)",
     "mem_ratio_x": "Memory (× baseline)",
     "model_size_mb": "Model size (MB)",
@@ -57,15 +61,24 @@ def run_labels(runs: pd.DataFrame) -> Callable[[str], str]:
     """A run id's label for pickers: its configuration, or that the store lacks it."""
     by_id = runs.set_index(runs["run_id"].astype(str))
     known = set(by_id.index)
+    dims = dim_columns(runs.columns)
 
     def label(run_id: str) -> str:
         if run_id not in known:
             return f"{run_id} (not in the store)"
         r = by_id.loc[run_id]
-        return (
-            f"{r['model']} · {r['runtime']} · {r['device']} · {r['precision']} · "
-            f"bs {r['batch_size']}"
-        )
+        device = r["device"]
+        if isinstance(r.get("device_name"), str):
+            device = f"{device} ({r['device_name']})"
+        text = f"{r['model']} · {r['runtime']} · {device} · {r['precision']} · bs {r['batch_size']}"
+        for d in dims:
+            if not pd.isna(r[d]):
+                text += f" · {run_field(d).header} {r[d]}"
+        if isinstance(r.get("dataset_name"), str):
+            text += f" · {r['dataset_name']}"
+        if r.get("origin") == "imported":
+            text += " · imported"
+        return text
 
     return label
 
@@ -75,9 +88,36 @@ def show_deltas(runs: pd.DataFrame, present: Sequence[str], base: str) -> None:
     show_table(delta_table(runs, list(present), base).rename(columns=DELTA_COLUMNS))
     st.caption(
         "Speed-up is baseline latency ÷ run latency (> 1 is faster); accuracy change in "
-        "percentage points; memory and size as run ÷ baseline. Empty where a run lacks the "
-        "metric."
+        "percentage points, only between runs scored on the same data set and items; memory "
+        "and size as run ÷ baseline. Empty where a run lacks the metric."
     )
+
+
+def _top1_correctness(store: Store, run_id: str) -> str | None:
+    rec = store.get_record(run_id)
+    if rec is None:
+        return None
+    return next((a.item_correct for a in rec.accuracy if a.metric == "top1"), None)
+
+
+def show_paired_tests(store: Store, runs: pd.DataFrame, present: Sequence[str], base: str) -> None:
+    """McNemar's exact test of each run against the baseline, where both stored per-item results.
+
+    Runs scored on another data set are said to be not comparable on accuracy.
+    """
+    label = run_labels(runs)
+    names = {r: label(r) for r in present}
+    # Short names where the models differ; the full configuration where they do not.
+    models = runs.set_index(runs["run_id"].astype(str))["model"].astype(str)
+    short = {r: models.get(r, r) for r in present}
+    if len(set(short.values())) == len(short):
+        names = short
+    correct = {r: _top1_correctness(store, r) for r in present}
+    sentences = paired_accuracy(runs, present, base, correct, names)
+    if sentences:
+        st.markdown("**Accuracy, paired by item** (McNemar's exact test against the baseline)")
+        for sentence in sentences:
+            st.markdown(f"- {plain(sentence)}")
 
 
 def shift_controls(bound: Bound[CompareView], values: Sequence[str]) -> None:
@@ -85,8 +125,9 @@ def shift_controls(bound: Bound[CompareView], values: Sequence[str]) -> None:
     key, sync = bound.key, bound.sync
     label = {k: m.label for k, m in METRICS.items()}
     c = st.columns([2, 2, 2, 3, 3], vertical_alignment="bottom")
-    c[0].selectbox("Compare across", list(FIELDS), format_func=FIELDS.__getitem__,
-                   key=key("sf"), on_change=sync)  # fmt: skip
+    fields = list(dict.fromkeys([*FIELDS, bound.view.shift_field]))
+    c[0].selectbox("Compare across", fields, format_func=lambda f: FIELDS.get(f) or
+                   run_field(f).label, key=key("sf"), on_change=sync)  # fmt: skip
     c[1].selectbox("From", values, key=key("sa"), on_change=sync)
     c[2].selectbox("To", values, key=key("sb"), on_change=sync)
     c[3].selectbox("Cost (ranked by)", list(METRICS), format_func=label.__getitem__,

@@ -3,36 +3,65 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from paretoscope.analysis.budget import BudgetAnswer
+from paretoscope.analysis.frontier import partition_fields
 from paretoscope.analysis.selection import FrontierPoints, dominated_by
+from paretoscope.analysis.sweep import sweep_caption, sweep_points
+from paretoscope.core.fields import dim_columns, is_dim_key, run_field
 from paretoscope.core.metrics import METRICS
+from paretoscope.present.charts.sweep import sweep_chart
 from paretoscope.present.tables import points_table
 from paretoscope.ui.binding import Bound
-from paretoscope.ui.widgets import show_table
+from paretoscope.ui.widgets import plain, show_table
 from paretoscope.views import FIELDS, FrontierView
 
 __all__ = [
     "budget_controls",
     "frontier_caption",
     "frontier_controls",
+    "pooling_sentence",
     "show_budget_answers",
     "show_selected_run",
+    "show_sweep",
 ]
 
 _TITLE = {k: m.axis_title for k, m in METRICS.items()}
 _GROUPINGS = {"none": "— none —", **FIELDS}
 
 
+def _label(key: str) -> str:
+    """A picker's label of a metric, a run field or a dimension."""
+    if key in _TITLE:
+        return _TITLE[key]
+    if key in _GROUPINGS:
+        return _GROUPINGS[key]
+    return run_field(key).label if is_dim_key(key) else key
+
+
+def _with(options: list[str], *extra: str | None) -> list[str]:
+    """``options`` and any of ``extra`` (a link's value) that it lacks, in order."""
+    return list(dict.fromkeys([*options, *(e for e in extra if e)]))
+
+
 def frontier_controls(bound: Bound[FrontierView], runs: pd.DataFrame) -> None:
-    """The view's widgets: axes, objectives, grouping, scales, filters and budgets."""
+    """The view's widgets: axes, objectives, grouping, scales, filters and budgets.
+
+    The x axis may be a symbolic dimension present in the runs (``dim_seq``);
+    grouping and facets may be any dimension present, or the host id.
+    """
     view, key, sync = bound.view, bound.key, bound.sync
+    dims = dim_columns(runs.columns)
+    x_options = _with([k for k in METRICS if k != view.y] + dims, view.x)
+    fields = _with([*_GROUPINGS, *dims], view.by, view.facet)
     c = st.columns([3, 3, 3, 2, 2], vertical_alignment="bottom")
-    c[0].selectbox("x axis", [k for k in METRICS if k != view.y], format_func=_TITLE.__getitem__,
-                   key=key("x"), on_change=sync, args=("x",))  # fmt: skip
+    c[0].selectbox("x axis", x_options, format_func=_label, key=key("x"), on_change=sync,
+                   args=("x",), help="A metric, or a sweep dimension (one line per "
+                   "configuration)")  # fmt: skip
     c[1].selectbox("y axis", [k for k in METRICS if k != view.x], format_func=_TITLE.__getitem__,
                    key=key("y"), on_change=sync, args=("y",))  # fmt: skip
     c[2].multiselect(
@@ -46,15 +75,15 @@ def frontier_controls(bound: Bound[FrontierView], runs: pd.DataFrame) -> None:
     )
     c[3].selectbox(
         "Group and colour by",
-        list(_GROUPINGS),
-        format_func=_GROUPINGS.__getitem__,
+        fields,
+        format_func=_label,
         key=key("by"),
         on_change=sync,
-        help="One frontier per value. Default batch size: latency is "
-        "per batch, so runs at different batch sizes are not on one scale.",
+        help="One frontier per value. Default batch size: latency is per batch, so runs at "
+        "different batch sizes are not on one scale. Device names and data sets are "
+        "always separate frontiers.",
     )
-    c[4].selectbox("Facet by", list(_GROUPINGS), format_func=_GROUPINGS.__getitem__,
-                   key=key("facet"), on_change=sync)  # fmt: skip
+    c[4].selectbox("Facet by", fields, format_func=_label, key=key("facet"), on_change=sync)
     t = st.columns(4)
     t[0].toggle("Log x", key=key("xlog"), on_change=sync)
     t[1].toggle("Log y", key=key("ylog"), on_change=sync)
@@ -78,9 +107,13 @@ def budget_controls(bound: Bound[FrontierView]) -> None:
 
 
 def show_budget_answers(answers: Sequence[BudgetAnswer], view: FrontierView) -> None:
-    """Each budget question with the run that answers it (or that none qualifies)."""
+    """Each budget question with the run that answers it (or that none qualifies).
+
+    When the runner-up is within noise of the winner on the answered metric,
+    the answer says so: the data cannot tell the two apart.
+    """
     for ans in answers:
-        where = f" ({_GROUPINGS.get(view.by or '', '')} {ans.group})" if ans.group else ""
+        where = f" (group {plain(ans.group)})" if ans.group else ""
         if ans.run is None:
             st.warning(f"**{ans.question}**{where}: no run qualifies.")
             continue
@@ -88,22 +121,35 @@ def show_budget_answers(answers: Sequence[BudgetAnswer], view: FrontierView) -> 
         vals = ", ".join(
             f"{METRICS[k].label} {format(r[k], METRICS[k].fmt)}" for k in (view.cost, view.y)
         )
-        st.success(
-            f"**{ans.question}**{where}: **{r['model']}** ({r['runtime']}, {r['device']}, "
-            f"{r['precision']}, batch {r['batch_size']}) — {vals}; "
-            f"best of {ans.n_eligible} qualifying runs. Run `{r['run_id']}`."
+        config = ", ".join(plain(r.get(k)) for k in ("runtime", "device", "precision"))
+        text = (
+            f"**{ans.question}**{where}: **{plain(r['model'])}** ({config}, batch "
+            f"{plain(r['batch_size'])}) — {vals}; best of {ans.n_eligible} qualifying runs. "
+            f"Run `{r['run_id']}`."
         )
+        if ans.runner_up is not None and ans.within_noise and ans.answered in METRICS:
+            label = METRICS[ans.answered].label.lower()
+            ru = ans.runner_up
+            ru_config = ", ".join(plain(ru.get(k)) for k in ("runtime", "precision"))
+            text += (
+                f" The runner-up, **{plain(ru['model'])}** ({ru_config}, run "
+                f"`{ru['run_id']}`), is within noise of it: their {label} intervals overlap, "
+                "so the data cannot say which is better."
+            )
+        st.success(text)
 
 
 def frontier_caption(fp: FrontierPoints, view: FrontierView) -> str:
     """What is plotted: runs, those on the frontier, groups, and what is hidden or left out."""
     on = int(fp.points["on_frontier"].sum())
     parts = [f"{len(fp.points)} runs plotted, {on} on the frontier"]
-    if view.by is not None:
+    # Hosts by fingerprint: two machines called alike are two hosts.
+    hosts = fp.points["host_id"].nunique() if "host_id" in fp.points.columns else 0
+    if hosts > 1:
+        parts[0] += f", from {hosts} hosts"
+    if view.by is not None or fp.separated:
         n_groups = len(fp.groups)
-        parts[0] += (
-            f" ({n_groups} group{'s' if n_groups != 1 else ''} by {_GROUPINGS[view.by].lower()})"
-        )
+        parts[0] += f" ({n_groups} group{'s' if n_groups != 1 else ''} by {fp.group_title.lower()})"
     if fp.n_filtered_out:
         parts.append(f"{fp.n_filtered_out} hidden by the filters")
     if fp.excluded:
@@ -135,3 +181,56 @@ def show_selected_run(fp: FrontierPoints, view: FrontierView, run_id: str) -> No
         icon=":material/info:",
         query_params={"run": run_id},
     )
+
+
+def pooling_sentence(fp: FrontierPoints, runs: pd.DataFrame) -> str:
+    """One plain sentence: what is never pooled on a frontier, and where imported runs are.
+
+    The default view groups by batch size and splits every group further by
+    device name (and data set, when an objective is scored on data), so runs
+    of two machines never share a frontier; imported runs stay in the view,
+    marked, and the Origin filter shows this store's own measurements alone.
+    """
+    scored = "dataset" in partition_fields(fp.view.objectives)
+    what = "device name and data set" if scored else "device name"
+    if fp.separated:
+        split = " and ".join(run_field(f).label.lower() for f in fp.separated)
+        text = (
+            "Runs on different devices, or scored on different data sets, are never on one "
+            f"frontier: this view holds more than one {split}, so it has one frontier per "
+            f"{fp.group_title.lower()}."
+        )
+    else:
+        text = (
+            f"Runs of different {what}s are never pooled on one frontier; the runs in this "
+            f"view share one {what}."
+        )
+    imported = int((runs.get("origin", pd.Series(dtype=object)) == "imported").sum())
+    if imported:
+        text += (
+            f" {imported} of the store's runs were imported from a bundle, not measured here: "
+            "filter Origin by *measured here* to leave them out."
+        )
+    return text
+
+
+def show_sweep(
+    runs: pd.DataFrame, view: FrontierView
+) -> tuple[Any, pd.DataFrame | None, list[str]]:
+    """The y metric against the view's dimension (x), one line per configuration, and its runs.
+
+    Returns the chart, the table and the run ids drawn, for the share panel.
+    """
+    sp = sweep_points(runs, view)
+    if sp.points.empty:
+        st.warning(
+            f"No run has both {sp.dimension} and {METRICS[view.y].label} under these filters."
+        )
+        return None, None, []
+    chart = sweep_chart(sp)
+    st.altair_chart(chart, width="stretch")
+    st.caption(sweep_caption(sp))
+    table = points_table(sp.points, [view.y, view.cost])
+    table.insert(2, f"{sp.dimension} (dimension)", sp.points[view.x].to_numpy())
+    show_table(table)
+    return chart, table, sp.points["run_id"].astype(str).tolist()

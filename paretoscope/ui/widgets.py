@@ -8,11 +8,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from paretoscope.core.fields import dim_columns
 from paretoscope.present.display import MISSING
 from paretoscope.present.tables import column_formats
-from paretoscope.views import FILTER_COLUMNS, RunFilters
+from paretoscope.views import FILTER_COLUMNS, MAX_VALUE_CHARS, RunFilters
 
-__all__ = ["filter_widgets", "filters_from_state", "show_notices", "show_table"]
+__all__ = ["filter_widgets", "filters_from_state", "plain", "show_notices", "show_table"]
 
 _FILTER_LABELS = {
     "runtime": "Runtime",
@@ -20,7 +21,26 @@ _FILTER_LABELS = {
     "precision": "Precision",
     "batch_size": "Batch size",
     "family": "Family",
+    "device_name": "Device name",
+    "host_id": "Host",
+    "origin": "Origin",
+    "dataset": "Data set",
 }
+# The first row of filters (the page's own widgets lead it); the rest and the dimensions follow.
+_FIRST_ROW = ("runtime", "device", "precision", "batch_size", "family")
+_ORIGIN_LABELS = {"measured": "measured here", "imported": "imported"}
+
+
+_PUNCTUATION = frozenset("\\`*_{}[]()<>#+-.!|~:$")
+
+
+def plain(text: object) -> str:
+    """``text`` with every Markdown-active character escaped, to put a user's string in Markdown.
+
+    Streamlit renders Markdown (and ``:emoji:``, ``$math$``) in messages; a model
+    name such as ``**x**`` or ``[a](b)`` must read as typed, never as formatting.
+    """
+    return "".join(f"\\{c}" if c in _PUNCTUATION else c for c in str(text))
 
 
 def show_notices(notices: Sequence[str], *, what: str = "the link") -> None:
@@ -36,39 +56,71 @@ def show_table(table: pd.DataFrame) -> None:
     st.dataframe(table, hide_index=True, placeholder=MISSING, column_config=config)
 
 
+def _labeller(frame: pd.DataFrame, field: str) -> Any:
+    """How a filter's option reads: a host id as its host's label, an origin in words."""
+    if field == "host_id" and {"host_id", "host"} <= set(frame.columns):
+        names = dict(zip(frame["host_id"].astype(str), frame["host"].astype(str), strict=True))
+        return lambda v: names.get(str(v), str(v))
+    if field == "origin":
+        return lambda v: _ORIGIN_LABELS.get(str(v), str(v))
+    return str
+
+
 def filter_widgets(
     frame: pd.DataFrame, filters: RunFilters, prefix: str, on_change: Any, *, leading: int = 0
 ) -> list[Any]:
-    """One multiselect per run filter, in a row, seeded from ``filters`` (the URL).
+    """One multiselect per run filter, seeded from ``filters`` (the URL), in two rows.
 
-    Options are the values present in ``frame`` plus any the link names, so a
-    stale link still shows what it asked for. ``on_change`` writes the URL.
-    Returns ``leading`` empty columns at the row's start, for the page's own widgets.
+    The first row holds ``leading`` empty columns (returned, for the page's own
+    widgets) and the first filters; the second the device name, host, origin,
+    data set and one per symbolic dimension (``dim_<name>``) present. Options
+    are the values present in ``frame`` plus any the link names, so a stale
+    link still shows what it asked for. ``on_change`` writes the URL.
     """
-    columns = st.columns(leading + len(FILTER_COLUMNS))
-    for col, field in zip(columns[leading:], FILTER_COLUMNS.values(), strict=True):
+    first = st.columns(leading + len(_FIRST_ROW))
+    rest = [f for f in FILTER_COLUMNS.values() if f not in _FIRST_ROW]
+    dims = filters.dim_values()
+    names = sorted(set(dim_columns(frame.columns)) | set(dims))
+    st.session_state[f"{prefix}.dims"] = names
+    second = st.columns(len(rest) + len(names))
+    for col, field in zip(first[leading:] + second, [*_FIRST_ROW, *rest], strict=False):
         chosen = list(getattr(filters, field))
         present = frame[field].dropna().tolist() if field in frame.columns else []
         if field == "batch_size":
             present = [int(v) for v in present]
-        options = sorted(set(present) | set(chosen))
-        key = f"{prefix}.{field}"
-        st.session_state[key] = chosen
-        col.multiselect(
-            _FILTER_LABELS[field],
-            options,
-            key=key,
-            on_change=on_change,
-            placeholder="all",
-        )
-    return list(columns[:leading])
+        else:  # a value a link cannot carry cannot be a filter either
+            present = [v for v in present if 0 < len(str(v)) <= MAX_VALUE_CHARS]
+        _multiselect(col, _FILTER_LABELS[field], sorted(set(present) | set(chosen)), chosen,
+                     f"{prefix}.{field}", on_change, _labeller(frame, field))  # fmt: skip
+    for col, name in zip(second[len(rest) :], names, strict=True):
+        chosen = list(dims.get(name, ()))
+        values = frame[name].dropna() if name in frame.columns else pd.Series(dtype="Int64")
+        options = sorted({int(v) for v in values} | set(chosen))
+        label = f"{name.removeprefix('dim_')} (dimension)"
+        _multiselect(col, label, options, chosen, f"{prefix}.{name}", on_change, str)
+    return list(first[:leading])
+
+
+def _multiselect(
+    col: Any, label: str, options: list[Any], chosen: list[Any], key: str, on_change: Any,
+    format_func: Any,
+) -> None:  # fmt: skip
+    st.session_state[key] = chosen
+    col.multiselect(label, options, key=key, on_change=on_change, placeholder="all",
+                    format_func=format_func)  # fmt: skip
 
 
 def filters_from_state(prefix: str) -> RunFilters:
     """The filters the widgets made by ``filter_widgets(prefix=...)`` hold now."""
+    dims = [
+        (name.removeprefix("dim_"), int(value))
+        for name in st.session_state.get(f"{prefix}.dims", [])
+        for value in st.session_state.get(f"{prefix}.{name}", ())
+    ]
     return RunFilters(
         **{
             field: tuple(st.session_state.get(f"{prefix}.{field}", ()))
             for field in FILTER_COLUMNS.values()
-        }
+        },
+        dims=tuple(dims),
     )

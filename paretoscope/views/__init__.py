@@ -15,12 +15,13 @@ Pure: imports only ``paretoscope.core``; no Streamlit, DuckDB or torch.
 from __future__ import annotations
 
 from paretoscope.views.links import query_string, view_url
-from paretoscope.views.query import MAX_VALUE_CHARS
+from paretoscope.views.query import MAX_VALUE_CHARS, ORIGINS
 from paretoscope.views.state import (
     COMPARE_KEYS,
     DEFAULT_BY,
     DEFAULT_X,
     DEFAULT_Y,
+    DIM_KEY,
     FIELDS,
     FILTER_COLUMNS,
     FILTER_KEYS,
@@ -40,11 +41,13 @@ __all__ = [
     "DEFAULT_BY",
     "DEFAULT_X",
     "DEFAULT_Y",
+    "DIM_KEY",
     "FIELDS",
     "FILTER_COLUMNS",
     "FILTER_KEYS",
     "FRONTIER_KEYS",
     "MAX_VALUE_CHARS",
+    "ORIGINS",
     "RUNS_KEYS",
     "RUN_KEYS",
     "STATUSES",

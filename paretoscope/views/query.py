@@ -15,18 +15,21 @@ from typing import Any, TypeVar
 import numpy as np
 
 from paretoscope.core.errors import InputError
-from paretoscope.core.fields import VIEW_FIELDS
+from paretoscope.core.fields import DIM_PREFIX, VIEW_FIELDS, is_dim_key
 from paretoscope.core.metrics import METRICS
 
 __all__ = [
     "MAX_BATCH",
     "MAX_VALUE_CHARS",
     "NONE_VALUE",
+    "ORIGINS",
     "QueryReader",
     "canonical",
     "check_batch",
+    "check_dim",
     "check_field",
     "check_number",
+    "check_origin",
     "check_run_id",
     "check_text",
     "is_run_id",
@@ -39,6 +42,12 @@ MAX_VALUE_CHARS = 200
 MAX_BATCH = 2**31 - 1  # the store keeps batch sizes as INTEGER
 # The ``by``/``facet`` value that asks for no grouping.
 NONE_VALUE = "none"
+# The values of the ``origin`` column.
+ORIGINS: tuple[str, ...] = ("measured", "imported")
+# Fields the pages group, facet and shift by, besides any ``dim_<name>``.
+_GROUPABLE = frozenset(VIEW_FIELDS) | {"host_id"}
+_DIM_VALUE_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,63}):(-?[0-9]{1,18})")
+_MAX_DIM = 2**63 - 1  # the store's Int64 columns
 _RUN_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 _INT_RE = re.compile(r"[0-9]{1,10}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -76,13 +85,45 @@ def canonical(values: Iterable[T], check: Callable[[object], T]) -> tuple[T, ...
     return tuple(sorted({check(v) for v in values}))
 
 
+def is_group_field(value: object) -> bool:
+    """Whether pages may group, facet or shift by ``value`` (a view field, host_id, dim_<name>)."""
+    return isinstance(value, str) and (
+        value in _GROUPABLE or (is_dim_key(value) and len(value) <= 64 + len(DIM_PREFIX))
+    )
+
+
 def check_field(value: object, *, allow_none: bool = True) -> str | None:
     """``value`` if pages may group by it (or None, when allowed); else ``InputError``."""
     if value is None and allow_none:
         return None
-    if value not in VIEW_FIELDS:
-        raise InputError(f"choose a run field from {', '.join(VIEW_FIELDS)}; got {value!r}")
+    if not is_group_field(value):
+        raise InputError(
+            f"choose a run field from {', '.join(VIEW_FIELDS)}, host_id or dim_<name>; "
+            f"got {value!r:.60}"
+        )
     return str(value)
+
+
+def check_origin(value: object) -> str:
+    """``value`` if it is a run origin (``measured``, ``imported``); else ``InputError``."""
+    if value not in ORIGINS:
+        raise InputError(f"origin must be one of {', '.join(ORIGINS)}, got {value!r:.60}")
+    return str(value)
+
+
+def check_dim(value: object) -> tuple[str, int]:
+    """``value`` if it is a (dimension name, integer value) pair; else ``InputError``."""
+    if isinstance(value, tuple) and len(value) == 2:
+        name, number = value
+        if (
+            isinstance(name, str)
+            and isinstance(number, int)
+            and not isinstance(number, bool)
+            and _DIM_VALUE_RE.fullmatch(f"{name}:{number}")
+            and abs(number) <= _MAX_DIM
+        ):
+            return name, number
+    raise InputError(f"a dimension filter is a (name, integer) pair, got {value!r:.60}")
 
 
 def check_number(name: str, value: object) -> float | None:
@@ -140,13 +181,18 @@ class QueryReader:
             )
         return values[-1]
 
-    def metric(self, key: str, default: str) -> str:
+    def metric(self, key: str, default: str, *, dims: bool = False) -> str:
+        """A metric key (or, with ``dims``, a ``dim_<name>`` too); else a notice and ``default``."""
         value = self._single(key)
         if value is None:
             return default
+        if dims and is_dim_key(value) and len(value) <= 64 + len(DIM_PREFIX):
+            return value
         if value not in METRICS:
+            extra = " or dim_<name>" if dims else ""
             self.notices.append(
-                f"Ignored {key}={shown(value)}: not a metric. Choose one of {', '.join(METRICS)}."
+                f"Ignored {key}={shown(value)}: not a metric. Choose one of "
+                f"{', '.join(METRICS)}{extra}."
             )
             return default
         return value
@@ -169,9 +215,10 @@ class QueryReader:
             return default
         if value == NONE_VALUE:
             return None
-        if value not in VIEW_FIELDS:
+        if not is_group_field(value):
             self.notices.append(
-                f"Ignored {key}={shown(value)}: choose one of {', '.join(VIEW_FIELDS)} or none."
+                f"Ignored {key}={shown(value)}: choose one of {', '.join(VIEW_FIELDS)}, "
+                "host_id, dim_<name> or none."
             )
             return default
         return value
@@ -225,6 +272,17 @@ class QueryReader:
             return n if 0 < n <= MAX_BATCH else None
 
         return self.values(key, batch, "not a positive integer")
+
+    def dims(self, key: str) -> list[tuple[str, int]]:
+        """The ``name:value`` pairs given for ``key`` (``seq:128``); a notice for each other."""
+
+        def pair(raw: str) -> tuple[str, int] | None:
+            m = _DIM_VALUE_RE.fullmatch(raw)
+            if m is None or abs(int(m.group(2))) > _MAX_DIM:
+                return None
+            return m.group(1), int(m.group(2))
+
+        return self.values(key, pair, "not name:integer (e.g. seq:128)")
 
     def texts(self, key: str) -> list[str]:
         """The values given for ``key``; a notice for each empty or overlong one."""

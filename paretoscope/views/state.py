@@ -8,17 +8,21 @@ What each URL key holds is here (``FRONTIER_KEYS`` …, documented in
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import partial
-from typing import Any
 
 from paretoscope.core.errors import InputError
-from paretoscope.core.fields import VIEW_FIELDS
+from paretoscope.core.fields import RUN_FIELDS, VIEW_FIELDS, is_dim_key
 from paretoscope.core.metrics import METRICS, metric
+from paretoscope.views.filters import (
+    DIM_KEY,
+    FILTER_COLUMNS,
+    FILTER_KEYS,
+    RunFilters,
+    read_filters,
+)
 from paretoscope.views.query import (
     NONE_VALUE,
     QueryReader,
     canonical,
-    check_batch,
     check_field,
     check_number,
     check_run_id,
@@ -32,6 +36,7 @@ __all__ = [
     "DEFAULT_BY",
     "DEFAULT_X",
     "DEFAULT_Y",
+    "DIM_KEY",
     "FIELDS",
     "FILTER_COLUMNS",
     "FILTER_KEYS",
@@ -48,8 +53,9 @@ __all__ = [
 
 DEFAULT_X = "latency_ms_p50"
 DEFAULT_Y = "accuracy"
-# Run fields the pages colour, group and facet by: field -> label (from core.fields).
-FIELDS: dict[str, str] = VIEW_FIELDS
+# Run fields the pages colour, group and facet by: field -> label (from core.fields);
+# every ``dim_<name>`` is accepted too (a symbolic dimension, e.g. ``dim_seq``).
+FIELDS: dict[str, str] = {**VIEW_FIELDS, "host_id": RUN_FIELDS["host_id"].label}
 # One frontier per batch size by default: latency is per batch, so a batch-32
 # run and a batch-1 run are not on one scale (a frontier across them would put
 # only batch-1 runs on it). With one batch size in view this is one frontier.
@@ -57,15 +63,9 @@ DEFAULT_BY = "batch_size"
 STATUSES: tuple[str, ...] = ("ok", "failed")
 
 # URL key -> what it holds. docs/url.md has a row for each (a test checks it).
-FILTER_KEYS: dict[str, str] = {
-    "rt": "runtime to include (`ort`, `torch`); repeat for several; none = all",
-    "dev": "device to include (`cpu`, `cuda:0`, …); repeat for several; none = all",
-    "prec": "precision to include (`fp32`, `int8`, …); repeat for several; none = all",
-    "bs": "batch size to include (positive integer); repeat for several; none = all",
-    "fam": "model family to include; repeat for several; none = all",
-}
 FRONTIER_KEYS: dict[str, str] = {
-    "x": f"metric key on the x axis (default `{DEFAULT_X}`)",
+    "x": f"metric key on the x axis (default `{DEFAULT_X}`), or `dim_<name>` to draw the y "
+    "metric against a symbolic dimension (one line per configuration)",
     "y": f"metric key on the y axis (default `{DEFAULT_Y}`)",
     "xlog": "`1` for a log x axis, `0` for linear (default: the metric's registry default)",
     **FILTER_KEYS,
@@ -73,8 +73,9 @@ FRONTIER_KEYS: dict[str, str] = {
     "ylog": "`1` for a log y axis, `0` for linear (default: the metric's registry default)",
     "z": "a further objective (metric key); repeat for several; runs on the n-D frontier marked",
     "by": f"run field to group and colour by, one frontier each (default `{DEFAULT_BY}`; "
-    "`none` for one frontier)",
-    "facet": "run field to draw one panel per value of (default none)",
+    "`none` for no grouping; a `dim_<name>` too); runs of different device names, or "
+    "scored on different data sets, are on separate frontiers whatever the grouping",
+    "facet": "run field (or `dim_<name>`) to draw one panel per value of (default none)",
     "lin": "`0` hides the lineage lines from a parent model to its variants (default `1`)",
     "bm": "the budget's cost metric (default: the x metric)",
     "bv": "budget limit on the cost metric: the best y within it is answered",
@@ -96,49 +97,6 @@ RUNS_KEYS: dict[str, str] = {
     "status": "run status to include (`ok`, `failed`); repeat for several; none = all",
     **FILTER_KEYS,
 }
-
-
-@dataclass(frozen=True)
-class RunFilters:
-    """Which runs a page shows: each field lists the allowed values; empty allows all."""
-
-    runtime: tuple[str, ...] = ()
-    device: tuple[str, ...] = ()
-    precision: tuple[str, ...] = ()
-    batch_size: tuple[int, ...] = ()
-    family: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        for name in ("runtime", "device", "precision", "family"):
-            checked = canonical(getattr(self, name), partial(check_text, name))
-            object.__setattr__(self, name, checked)
-        object.__setattr__(self, "batch_size", canonical(self.batch_size, check_batch))
-
-    def to_query(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for key, column in FILTER_COLUMNS.items():
-            values = getattr(self, column)
-            if values:
-                out[key] = [str(v) for v in values]
-        return out
-
-
-# URL key -> RunFilters field, which is also the runs-frame column it filters.
-FILTER_COLUMNS: dict[str, str] = {
-    "rt": "runtime",
-    "dev": "device",
-    "prec": "precision",
-    "bs": "batch_size",
-    "fam": "family",
-}
-
-
-def _read_filters(reader: QueryReader) -> RunFilters:
-    """The run filters a link asks for; a notice for every value ignored."""
-    kwargs: dict[str, Any] = {}
-    for key, column in FILTER_COLUMNS.items():
-        kwargs[column] = reader.batch_sizes(key) if column == "batch_size" else reader.texts(key)
-    return RunFilters(**kwargs)
 
 
 def _fallback_x(y: str) -> str:
@@ -176,10 +134,11 @@ class FrontierView:
     selected: str | None = None
 
     def __post_init__(self) -> None:
-        mx, my = metric(self.x), metric(self.y)
-        if mx.key == my.key:
-            raise InputError(f"x and y are both {mx.key!r}; choose two different metrics")
-        if self.x_log is not None and bool(self.x_log) == mx.log_scale_default:
+        my = metric(self.y)
+        x_log_default = False if is_dim_key(self.x) else metric(self.x).log_scale_default
+        if self.x == my.key:
+            raise InputError(f"x and y are both {my.key!r}; choose two different metrics")
+        if self.x_log is not None and bool(self.x_log) == x_log_default:
             object.__setattr__(self, "x_log", None)
         if self.y_log is not None and bool(self.y_log) == my.log_scale_default:
             object.__setattr__(self, "y_log", None)
@@ -192,7 +151,7 @@ class FrontierView:
         if self.budget_metric is not None:
             if metric(self.budget_metric).key == self.y:
                 raise InputError("the budget's cost metric must differ from the y metric")
-            if self.budget_metric == self.x:
+            if self.budget_metric == (_fallback_x(self.y) if self.sweep else self.x):
                 object.__setattr__(self, "budget_metric", None)
         object.__setattr__(self, "budget", check_number("budget", self.budget))
         object.__setattr__(self, "floor", check_number("floor", self.floor))
@@ -200,9 +159,16 @@ class FrontierView:
             object.__setattr__(self, "selected", check_run_id(self.selected))
 
     @property
+    def sweep(self) -> bool:
+        """Whether x is a symbolic dimension (``dim_seq``): y is drawn against it, no frontier."""
+        return is_dim_key(self.x)
+
+    @property
     def log_x(self) -> bool:
         """Whether the x axis is logarithmic (the override, else the registry default)."""
-        return METRICS[self.x].log_scale_default if self.x_log is None else bool(self.x_log)
+        if self.x_log is not None:
+            return bool(self.x_log)
+        return False if self.sweep else METRICS[self.x].log_scale_default
 
     @property
     def log_y(self) -> bool:
@@ -217,7 +183,7 @@ class FrontierView:
     @property
     def cost(self) -> str:
         """The budget's cost metric (the x metric unless ``bm`` names another)."""
-        return self.budget_metric or self.x
+        return self.budget_metric or (_fallback_x(self.y) if self.sweep else self.x)
 
     def with_x(self, x: str) -> FrontierView:
         """This view with another x metric; a scale override is dropped with the old metric."""
@@ -262,7 +228,7 @@ class FrontierView:
         """The view a link asks for, and a notice for every parameter ignored. Never raises."""
         reader = QueryReader(params, FRONTIER_KEYS)
         y = reader.metric("y", DEFAULT_Y)
-        x = reader.metric("x", _fallback_x(y))
+        x = reader.metric("x", _fallback_x(y), dims=True)
         if x == y:
             x = _fallback_x(y)
             reader.notices.append(
@@ -270,7 +236,7 @@ class FrontierView:
             )
         x_log = reader.flag("xlog")
         dom = reader.flag("dom")
-        filters = _read_filters(reader)
+        filters = read_filters(reader)
         z: list[str] = []
         for key in reader.values("z", lambda v: v if v in METRICS else None, "not a metric"):
             if key in (x, y) or key in z:
@@ -280,10 +246,10 @@ class FrontierView:
         by = reader.field("by", DEFAULT_BY)
         facet = reader.field("facet", None)
         lin = reader.flag("lin")
-        bm: str | None = reader.metric("bm", x)
+        bm: str | None = reader.metric("bm", x if x in METRICS else _fallback_x(y))
         if bm == y:
             reader.notices.append(f"Ignored bm={y}: the budget's cost must differ from y.")
-            bm = x
+            bm = None
         view = cls(
             x=x,
             y=y,
@@ -386,7 +352,7 @@ class CompareView:
             b=b,
             x=x,
             y=y,
-            filters=_read_filters(reader),
+            filters=read_filters(reader),
         )
         return view, reader.notices
 
@@ -443,5 +409,5 @@ class RunsView:
         """The view a link asks for, and a notice for every parameter ignored. Never raises."""
         reader = QueryReader(params, RUNS_KEYS)
         status = reader.values("status", lambda v: v if v in STATUSES else None, "not ok/failed")
-        view = cls(status=tuple(status), filters=_read_filters(reader))
+        view = cls(status=tuple(status), filters=read_filters(reader))
         return view, reader.notices

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paretoscope.analysis.budget import best_within_budget, cheapest_above_floor
+from paretoscope.analysis.budget import best_within_budget, budget_answers, cheapest_above_floor
 from paretoscope.analysis.frontier import frontier_mask, pareto_mask_bruteforce
 from paretoscope.core.errors import InputError
 from paretoscope.core.metrics import METRICS
@@ -119,3 +119,46 @@ def test_three_objective_frontier_by_group_equals_bruteforce(
         pts = frame.iloc[idx][metrics].to_numpy(dtype=float)
         want[idx] = pareto_mask_bruteforce(pts, [METRICS[m].sign for m in metrics])
     assert (got == want).all()
+
+
+def test_the_runner_up_within_noise_is_said() -> None:
+    frame = pd.DataFrame(
+        {
+            "run_id": ["win", "close", "far"],
+            "latency_ms_p50": [1.0, 1.1, 1.2],
+            "latency_ms_p50_ci_low": [0.9, 1.0, 1.1],
+            "latency_ms_p50_ci_high": [1.1, 1.2, 1.3],
+            "accuracy": [0.95, 0.94, 0.80],
+            "accuracy_ci_low": [0.93, 0.92, 0.76],
+            "accuracy_ci_high": [0.97, 0.96, 0.84],
+        }
+    )
+    ans = best_within_budget(frame, "latency_ms_p50", 2.0)
+    assert ans.run_id == "win" and ans.runner_up is not None
+    assert ans.runner_up["run_id"] == "close" and ans.within_noise
+    assert ans.answered == "accuracy"
+    apart = frame.drop(index=1)
+    ans = best_within_budget(apart, "latency_ms_p50", 2.0)
+    assert ans.runner_up is not None and ans.runner_up["run_id"] == "far"
+    assert not ans.within_noise
+    # The floor answers latency: win and close overlap there too.
+    floor = cheapest_above_floor(frame, "latency_ms_p50", 0.9)
+    assert floor.run_id == "win" and floor.within_noise and floor.answered == "latency_ms_p50"
+    only = best_within_budget(frame, "latency_ms_p50", 1.05)
+    assert only.runner_up is None and not only.within_noise
+
+
+def test_budget_answers_never_rank_two_groups_together() -> None:
+    frame = pd.DataFrame(
+        {
+            "run_id": ["cpu", "gpu"],
+            "latency_ms_p50": [1.0, 0.5],
+            "accuracy": [0.9, 0.99],
+        }
+    )
+    groups = pd.Series(["Xeon", "H100"])
+    answers = budget_answers(frame, groups, "latency_ms_p50", "accuracy", limit=2.0)
+    assert [(a.group, a.run_id, a.runner_up) for a in answers] == [
+        ("H100", "gpu", None),
+        ("Xeon", "cpu", None),
+    ]

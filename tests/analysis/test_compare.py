@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paretoscope.analysis.compare import delta_table, frontier_shift
+from paretoscope.analysis.compare import (
+    NOT_COMPARABLE,
+    delta_table,
+    frontier_shift,
+    paired_accuracy,
+)
 from paretoscope.core.errors import InputError
 from paretoscope.present.sampling import thin_points
 
@@ -79,3 +84,54 @@ def test_thinning_keeps_frontier_and_budget() -> None:
     assert t.n_dropped == n - len(t.rows) and "not drawn" in t.note
     small = thin_points(frame.iloc[:10], "x", "y", keep[:10])
     assert len(small.rows) == 10 and small.note == ""
+
+
+def _scored() -> pd.DataFrame:
+    runs = _runs().iloc[:3].copy()
+    runs["model"] = ["fp32", "int8", "other"]
+    runs["dataset"] = ["digits (test, 450 items, 3fa2c1d0)"] * 2 + ["cancer (test, 114 items, 9b)"]
+    runs["dataset_sha256"] = ["3fa2"] * 2 + ["9b01"]
+    runs["accuracy_items"] = ["0:450"] * 2 + ["0:114"]
+    return runs
+
+
+def test_accuracy_on_another_data_set_is_not_compared() -> None:
+    t = delta_table(_scored(), ["a", "b", "c"], baseline="a")
+    assert t["accuracy_delta_pts"].round(6).tolist()[:2] == [0.0, 5.0]
+    assert np.isnan(t["accuracy_delta_pts"].iloc[2])
+    assert t["accuracy_note"].tolist() == ["", "", NOT_COMPARABLE]
+    # The same file but other items is another evaluation too.
+    other_items = _scored()
+    other_items.loc[1, "accuracy_items"] = "100:450"
+    assert np.isnan(delta_table(other_items, ["b"], baseline="a")["accuracy_delta_pts"].iloc[0])
+
+
+def test_paired_accuracy_is_mcnemar_on_the_baseline_items() -> None:
+    from scipy.stats import binomtest
+
+    base = "1" * 40 + "0" * 10
+    mine = "0" * 3 + "1" * 37 + "1" * 1 + "0" * 9  # 3 lost, 1 gained
+    names = {"a": "fp32", "b": "int8", "c": "other"}
+    got = paired_accuracy(_scored(), ["a", "b", "c"], "a", {"a": base, "b": mine}, names)
+    assert len(got) == 2
+    p = binomtest(1, 4, 0.5).pvalue
+    assert got[0].startswith("int8 vs fp32: 4 items changed")
+    assert f"p = {p:.2g}" in got[0] and "not significant" in got[0]
+    assert got[1].startswith("other vs fp32: scored on different data sets")
+    assert "not comparable" in got[1]
+    # Without per-item results there is no test (and no made-up one).
+    assert paired_accuracy(_scored(), ["a", "b"], "a", {"a": base, "b": None}, names) == []
+
+
+def test_shift_ranks_and_matches_within_a_device_name() -> None:
+    runs = _runs()
+    runs["precision"] = ["fp32", "fp32", "fp32", "int8", "int8", "int8"]
+    runs["device"] = "cpu"
+    runs["device_name"] = ["Xeon", "EPYC", "EPYC", "Xeon", "EPYC", "EPYC"]
+    runs["model_id"] = ["i1", "i2", "i3", "i1", "i2", "i3"]
+    shift = frontier_shift(runs, "precision", "fp32", "int8", ["latency_ms_p50", "accuracy"])
+    table = shift.table.set_index("model")
+    # m1 is alone on its Xeon in both groups: rank 1 there, whatever the EPYC runs do.
+    assert table.loc["m1", "rank_a"] == 1 and table.loc["m1", "rank_b"] == 1
+    assert table.loc["m2", "rank_a"] == 1 and table.loc["m3", "rank_a"] == 2
+    assert all("Xeon" in k or "EPYC" in k for k in table["key"])

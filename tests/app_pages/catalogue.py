@@ -16,6 +16,7 @@ from store import Store
 from store.bulk import bulk_ingest
 from tests.factories import make_record
 from tests.synthetic import synthetic_records
+from tests.trust_records import trust_records
 
 
 def empty() -> list[RunRecord]:
@@ -135,6 +136,8 @@ CATALOGUE: dict[str, Callable[[], list[RunRecord]]] = {
     "mixed": mixed,
     "many": many,
     "huge": huge,
+    # Two hosts called alike (one imported), one model on two data sets, a seq sweep.
+    "trust": trust_records,
 }
 
 

@@ -58,9 +58,9 @@ def test_frontier_table_matches_the_bruteforce_frontier(
     store = make_store(name)
     at = run_app(store)
     runs = store.runs_frame()
-    # One frontier per batch size (the page's default grouping).
+    # One frontier per batch size (the page's default grouping), device name and data set.
     expected = 0
-    for _, group in runs.groupby("batch_size"):
+    for _, group in runs.groupby(["batch_size", "device_name", "dataset"], dropna=False):
         pts = group[["latency_ms_p50", "accuracy"]].to_numpy(dtype=float)
         finite = np.isfinite(pts).all(axis=1)
         expected += int(pareto_mask_bruteforce(pts[finite], [1, -1]).sum())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,8 @@ from paretoscope.views import (
     RunFilters,
     RunsView,
 )
+from store import Store
+from tests.factories import make_record
 
 
 def test_default_view_has_an_empty_query() -> None:
@@ -61,7 +64,18 @@ def test_every_emitted_key_is_a_documented_key() -> None:
         x="throughput_per_s",
         y="peak_mem_mb",
         x_log=False,
-        filters=RunFilters(("ort",), ("cpu",), ("int8",), (1,), ("mlp",)),
+        filters=RunFilters(
+            ("ort",),
+            ("cpu",),
+            ("int8",),
+            (1,),
+            ("mlp",),
+            ("Test CPU",),
+            ("h1",),
+            ("imported",),
+            ("digits (test, 450 items, 00000000)",),
+            (("seq", 128),),
+        ),
         show_dominated=False,
         y_log=True,
         z=("accuracy",),
@@ -171,6 +185,14 @@ filters = st.builds(
     precision=st.lists(texts, max_size=3).map(tuple),
     batch_size=st.lists(st.integers(1, 2**31 - 1), max_size=3).map(tuple),
     family=st.lists(texts, max_size=3).map(tuple),
+    device_name=st.lists(texts, max_size=2).map(tuple),
+    host_id=st.lists(texts, max_size=2).map(tuple),
+    origin=st.lists(st.sampled_from(["measured", "imported"]), max_size=2).map(tuple),
+    dataset=st.lists(texts, max_size=2).map(tuple),
+    dims=st.lists(
+        st.tuples(st.from_regex(r"[a-z_][a-z0-9_]{0,10}", fullmatch=True), st.integers(-5, 2**40)),
+        max_size=3,
+    ).map(tuple),
 )
 
 
@@ -298,5 +320,7 @@ def test_log_axis_falls_back_to_linear_for_non_positive_values() -> None:
     assert math.isclose(fp.points["latency_ms_p50"].min(), 0.0)
 
 
-def test_every_filter_field_is_a_runs_frame_column() -> None:
-    assert set(FILTER_COLUMNS.values()) <= set(_runs().columns)
+def test_every_filter_field_is_a_runs_frame_column(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    store.ingest(make_record())
+    assert set(FILTER_COLUMNS.values()) <= set(store.runs_frame().columns)
