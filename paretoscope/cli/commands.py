@@ -111,7 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("--y", required=True, metavar="METRIC", help=metric_help)
     fr.add_argument("--z", action="append", default=[], metavar="METRIC", help="further objectives")
     fr.add_argument(
-        "--by", metavar="FIELD", help="one frontier per value of: " + ", ".join(GROUP_FIELDS)
+        "--by",
+        metavar="FIELD",
+        help="one frontier per value of: "
+        + ", ".join(GROUP_FIELDS)
+        + ", or dim_<name> (a symbolic dimension); frontiers are always also split by "
+        "device name, and by data set when an objective is scored on data",
     )
     _store_arg(fr)
     _format_arg(fr)
