@@ -183,28 +183,36 @@ def _memory(
 ) -> tuple[MemoryStats, list[str]]:
     """The run's memory, and notes: device memory on a GPU (every runtime), host RSS on a CPU.
 
-    ``probe`` is None on a CPU. Torch's allocator reports its own peak;
-    other runtimes on a GPU get the probe's figure (``nvml-process`` or
-    ``cuda-meminfo``), or none with the reason: never the host's RSS under
-    ``peak_mem_mb``. ``peak_host_mem_mb`` is the process's peak RSS always.
+    ``probe`` is None on a CPU. On a GPU every runtime gets the probe's
+    figure where NVML names this process (``nvml-process``), so torch and
+    ONNX Runtime runs compare one quantity (the process's device memory, its
+    CUDA context included); torch's own allocator peak is then kept in a note
+    and ``device_peak_reserved_mb``. Without NVML's per-process figure torch
+    reports its allocator's peak (``torch-allocator``) and other runtimes the
+    drop in free memory (``cuda-meminfo``) or none with the reason: never the
+    host's RSS under ``peak_mem_mb``. ``peak_host_mem_mb`` is the process's
+    peak RSS always.
     """
     device = session.peak_device_memory_mb()
-    if device is None:
-        if probe is None:
-            return memory_stats(baseline_mb), []
+    host_mb = peak_rss_mb()[0]
+    if probe is None and device is None:
+        return memory_stats(baseline_mb), []
+    stats = MemoryStats(None, baseline_mb, None, None, host_mb)
+    notes: list[str] = []
+    if probe is not None:
         probe.sample()
-        return probe.stats(baseline_mb, peak_rss_mb()[0])
-    # On a GPU the number that limits what fits is device memory: the peak
-    # allocated since the timed loop began (weights, activations, workspace).
+        stats, notes = probe.stats(baseline_mb, host_mb)
+    if device is None:
+        return stats, notes
     allocated, reserved = device
-    stats = MemoryStats(
-        peak_mem_mb=allocated,
-        baseline_mem_mb=baseline_mb,
-        source="torch-allocator",
-        device_peak_reserved_mb=reserved,
-        peak_host_mem_mb=peak_rss_mb()[0],
-    )
-    return stats, []
+    if stats.source == "nvml-process":
+        note = (
+            f"torch's caching allocator peaked at {allocated:.1f} MB allocated and "
+            f"{reserved:.1f} MB reserved within that device memory"
+        )
+        return replace(stats, device_peak_reserved_mb=reserved), [*notes, note]
+    # The allocator's peak since the timed loop began (weights, activations, workspace).
+    return MemoryStats(allocated, baseline_mb, "torch-allocator", reserved, host_mb), []
 
 
 def _gpu_uuid(device: DeviceInfo) -> str | None:
@@ -350,8 +358,7 @@ def _measure(
     )
     if probe is not None and memory.source != "torch-allocator":
         # Evaluation runs batches of the same size: its device memory counts.
-        probe.sample()
-        memory, memory_notes = probe.stats(baseline_mb, memory.peak_host_mem_mb)
+        memory, memory_notes = _memory(session, baseline_mb, probe)
     notes.extend(memory_notes)
     notes.extend(_energy_notes(energy))
     notes.extend(gpu_warnings)

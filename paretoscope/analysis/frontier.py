@@ -192,11 +192,16 @@ def _as_list(by: str | Sequence[str] | None) -> list[str]:
 
 def partition_fields(metrics: Sequence[str], by: str | Sequence[str] | None = None) -> list[str]:
     """The fields one frontier is computed per: ``by`` (the caller's grouping), then the
-    device name, then the data set when a metric in ``metrics`` is scored on data."""
+    device name, then the data set when a metric in ``metrics`` is scored on data, then
+    the memory source when ``peak_mem_mb`` is one of them."""
     fields = _as_list(by)
     implicit = ["device_name"]
     if SCORED_METRICS & set(metrics):
         implicit.append("dataset")
+    if "peak_mem_mb" in metrics:
+        # Device memory read by different means (torch's allocator, NVML's
+        # per-process figure, the resident set) are different quantities.
+        implicit.append("peak_mem_source")
     return [*fields, *(f for f in implicit if f not in fields)]
 
 

@@ -41,10 +41,11 @@ def test_partition_is_the_grouping_then_device_then_data_set_when_scored() -> No
         "dataset",
     ]
     # Latency against memory is not scored on data: data sets do not split it.
-    assert partition_fields(["latency_ms_p50", "peak_mem_mb"]) == ["device_name"]
+    assert partition_fields(["latency_ms_p50", "throughput_per_s"]) == ["device_name"]
     assert partition_fields(["accuracy", "peak_mem_mb"], "device_name") == [
         "device_name",
         "dataset",
+        "peak_mem_source",
     ]
 
 
@@ -199,3 +200,27 @@ def test_lineage_joins_a_variant_to_its_parent_on_the_same_machine() -> None:
     )
     seg = lineage_segments(runs, "latency_ms_p50", "accuracy")
     assert seg[["x", "x2"]].to_numpy().tolist() == [[1.0, 0.5]]
+
+
+def test_memory_read_by_different_means_is_never_on_one_frontier() -> None:
+    assert partition_fields(["latency_ms_p50", "peak_mem_mb"]) == [
+        "device_name",
+        "peak_mem_source",
+    ]
+    frame = pd.DataFrame(
+        {
+            "run_id": ["torch", "ort"],
+            "device_name": ["H100", "H100"],
+            "peak_mem_source": ["torch-allocator", "nvml-process"],
+            "latency_ms_p50": [1.0, 0.5],
+            "peak_mem_mb": [35.0, 700.0],
+        }
+    )
+    # Pooled, both would be on the frontier anyway; apart, each is alone on its own.
+    assert frontier_mask(frame, ["latency_ms_p50", "peak_mem_mb"]).tolist() == [True, True]
+    frame.loc[1, "latency_ms_p50"] = 2.0  # the allocator figure would dominate if pooled
+    assert frontier_mask(frame, ["latency_ms_p50", "peak_mem_mb"]).tolist() == [True, True]
+    assert frontier_mask(frame, ["latency_ms_p50", "peak_mem_mb"], separate=False).tolist() == [
+        True,
+        False,
+    ]

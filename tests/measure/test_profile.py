@@ -158,10 +158,10 @@ def test_torch_on_cuda_reports_device_memory(zoo: Zoo) -> None:
     assert record.device.kind == "cuda"
     assert record.device.device_id.startswith(f"{record.host.host_id}:cuda:")
     assert record.memory is not None
-    assert record.memory.source == "torch-allocator"
+    # With NVML (as on an NVIDIA host) the process's device memory, else the allocator's peak.
+    assert record.memory.source in ("nvml-process", "torch-allocator")
     assert record.memory.device_peak_reserved_mb is not None
-    assert record.memory.peak_mem_mb is not None
-    assert 0 < record.memory.peak_mem_mb <= record.memory.device_peak_reserved_mb
+    assert record.memory.peak_mem_mb is not None and record.memory.peak_mem_mb > 0
     assert record.memory.peak_host_mem_mb is not None and record.memory.peak_host_mem_mb > 0
     assert record.provenance is not None
     assert record.provenance.execution_provider == "eager:cuda:0"
