@@ -15,6 +15,7 @@ from paretoscope.analysis.selection import FrontierPoints
 from paretoscope.core.fields import dim_columns
 from paretoscope.core.metrics import METRICS, Metric
 from paretoscope.present.display import (
+    MISSING,
     ci_scope_texts,
     field_header,
     group_label,
@@ -27,6 +28,7 @@ from paretoscope.present.display import (
 __all__ = [
     "column_formats",
     "frontier_points_table",
+    "host_table",
     "points_table",
     "printf_format",
     "runs_table",
@@ -143,3 +145,29 @@ def runs_table(frame: pd.DataFrame) -> pd.DataFrame:
         )
     )
     return _headed(rows, columns).reset_index(drop=True)
+
+
+def host_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per host (by ``host_id``, never by name): its label, id, runs and imported runs.
+
+    Two machines that share a hostname are two rows.
+    """
+    columns = ["Host", "Host id", "Runs", "Imported"]
+    if runs.empty or "host_id" not in runs.columns:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(
+        {
+            "host_id": runs["host_id"].astype("string").fillna(MISSING),
+            "host": runs["host"].astype("string").fillna(MISSING)
+            if "host" in runs.columns
+            else MISSING,
+            "imported": (runs["origin"] == "imported").fillna(False)
+            if "origin" in runs.columns
+            else False,
+        }
+    )
+    rows = [
+        [str(g["host"].iloc[0]), str(host_id), len(g), int(g["imported"].sum())]
+        for host_id, g in frame.groupby("host_id", sort=True)
+    ]
+    return pd.DataFrame(rows, columns=columns).sort_values(["Host", "Host id"], ignore_index=True)
