@@ -161,7 +161,7 @@ def test_methodology_is_true_for_every_run(store: Store, run_app: RunApp) -> Non
     facts = facts.set_index("Run")
     assert set(facts.index) == set(runs["run_id"])
     for rec in store.records():
-        row = facts.loc[rec.run_id]
+        row = facts.loc[rec.run_id].to_dict()
         assert rec.latency is not None and rec.memory is not None
         assert row["Max time (s)"] == f"{rec.spec.budget.max_time_s:g}"
         assert row["Target CI (± of the median)"] == f"{rec.spec.budget.target_ci_rel:.1%}"
