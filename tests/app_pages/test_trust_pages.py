@@ -161,15 +161,15 @@ def test_methodology_is_true_for_every_run(store: Store, run_app: RunApp) -> Non
     facts = facts.set_index("Run")
     assert set(facts.index) == set(runs["run_id"])
     for rec in store.records():
-        row = facts.loc[rec.run_id].to_dict()
+        fact = facts.loc[rec.run_id].to_dict()
         assert rec.latency is not None and rec.memory is not None
-        assert row["Max time (s)"] == f"{rec.spec.budget.max_time_s:g}"
-        assert row["Target CI (± of the median)"] == f"{rec.spec.budget.target_ci_rel:.1%}"
-        assert row["Timing stopped by"] == rec.latency.stop_reason
-        assert row["Repeats"] == str(rec.spec.repeats)
+        assert fact["Max time (s)"] == f"{rec.spec.budget.max_time_s:g}"
+        assert fact["Target CI (± of the median)"] == f"{rec.spec.budget.target_ci_rel:.1%}"
+        assert fact["Timing stopped by"] == rec.latency.stop_reason
+        assert fact["Repeats"] == str(rec.spec.repeats)
         want = rec.memory.source or f"unavailable: {rec.memory.unavailable_reason}"
-        assert str(row["Memory source"]).startswith(want)
-        assert row["Latency CI scope"] == "within one process"
+        assert str(fact["Memory source"]).startswith(want)
+        assert fact["Latency CI scope"] == "within one process"
     data_sets = next(t for t in tables if "sha256" in t.columns)
     assert set(data_sets["sha256"]) == set(runs["dataset_sha256"])
 
