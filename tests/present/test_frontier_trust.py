@@ -91,6 +91,11 @@ def test_error_bars_on_both_axes_when_both_metrics_have_intervals() -> None:
     # A bar sits on the run's own point on the other axis, on the same scales.
     assert x_bar["y"]["field"] == "accuracy" and y_bar["x"]["field"] == "latency_ms_p50"
     assert x_bar["x"]["scale"]["type"] == "log"
+    # Faint on dominated runs, clear on the frontier.
+    assert x_bar["opacity"] == {
+        "condition": {"test": "datum.on_frontier", "value": 0.6},
+        "value": 0.2,
+    }
     rows = _rows(spec)
     assert (rows["a"]["y_ci_low"], rows["a"]["y_ci_high"]) == (0.87, 0.92)
     assert (rows["b"]["x_ci_low"], rows["b"]["x_ci_high"]) == (1.9, 2.1)

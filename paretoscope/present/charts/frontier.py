@@ -213,8 +213,9 @@ def _interval_layer(data: pd.DataFrame, axes: _Axes, axis: str) -> alt.Chart | N
     enc = {"x": axes.x(lo), "x2": f"{hi}:Q"} if axis == "x" else {"y": axes.y(lo), "y2": f"{hi}:Q"}
     return (
         axes.runs.transform_filter(f"isValid(datum.{lo}) && isValid(datum.{hi})")
-        .mark_rule(strokeWidth=1.5, opacity=0.45, color="#777777")
-        .encode(**enc)
+        .mark_rule(strokeWidth=1.5, color="#777777")
+        # A dominated run's bar is faint like its point; a frontier run's reads clearly.
+        .encode(**enc, opacity=alt.condition("datum.on_frontier", alt.value(0.6), alt.value(0.2)))
     )
 
 
