@@ -65,7 +65,8 @@ def show_latency(rec: RunRecord) -> None:
         st.caption("No latency was measured for this run.")
         return
     half = (lat.ci_high_ms - lat.ci_low_ms) / 2
-    cols = st.columns(6)
+    # The interval's column is wider: its label says what the interval covers.
+    cols = st.columns([1, 2, 1, 1, 1, 1])
     cols[0].metric("Latency p50 (ms)", f"{lat.p50_ms:.4g}")
     cols[1].metric(
         f"95% CI of p50, {scope_text(rec).split(' (')[0]}",

@@ -39,6 +39,19 @@ def mixed_origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     stop_server(server)
 
 
+def _tables_drawn(page: Any, n: int) -> None:
+    """Wait until at least ``n`` data frames have drawn their grid and the script has finished."""
+    page.wait_for_function(
+        "[...document.querySelectorAll('[data-testid=\"stDataFrame\"]')]"
+        f".filter(e => e.querySelector('canvas')).length >= {n}",
+        timeout=30_000,
+    )
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
+    )
+    page.wait_for_timeout(1000)  # the grids paint their cells a frame after their canvas
+
+
 def _shots(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("PARETOSCOPE_SHOTS", str(tmp_path)))
     folder.mkdir(parents=True, exist_ok=True)
@@ -90,3 +103,26 @@ def test_gpu_memory_view_names_the_memory_source(
     assert "torch-allocator" in tip.inner_text()
     page.screenshot(path=str(_shots(tmp_path) / "frontier-gpu-memory.png"), full_page=True)
     assert page.console_errors == []
+
+
+def test_methodology_and_run_detail_say_what_each_run_rests_on(
+    mixed_origin: Server, page: Any, tmp_path: Path
+) -> None:
+    page.set_viewport_size({"width": 1400, "height": 2200})  # the whole page in one shot
+    page.goto(f"{mixed_origin.url}/methodology", wait_until="domcontentloaded")
+    page.get_by_text("What this store's runs were measured with").wait_for(timeout=30_000)
+    page.get_by_text("148 runs (4 measured here, 144 imported) on 2 hosts").wait_for(timeout=30_000)
+    page.get_by_text("Every run: memory source, budget").wait_for(timeout=30_000)
+    page.get_by_text("How it is measured").wait_for(timeout=30_000)  # the script's end
+    _tables_drawn(page, 3)
+    page.screenshot(path=str(_shots(tmp_path) / "methodology.png"), full_page=True)
+    store = Store(mixed_origin.store_path)
+    runs = store.runs_frame()
+    ort_gpu = runs[(runs["device"] == "cuda:0") & (runs["runtime"] == "ort")]["run_id"].iloc[0]
+    page.goto(f"{mixed_origin.url}/run?run={ort_gpu}", wait_until="domcontentloaded")
+    page.get_by_text("Configuration and provenance").wait_for(timeout=30_000)
+    page.get_by_text("95% CI of p50, within one process").wait_for(timeout=30_000)
+    _tables_drawn(page, 3)
+    page.screenshot(path=str(_shots(tmp_path) / "run-detail-ort-cuda.png"), full_page=True)
+    errors = [e for e in page.console_errors if "status of 404" not in e]
+    assert errors == []
