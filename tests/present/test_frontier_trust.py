@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from paretoscope.analysis.selection import frontier_points
-from paretoscope.present.charts import frontier_chart
+from paretoscope.present.charts import drawn_points, frontier_chart, parallel_chart
 from paretoscope.present.charts.frontier import WITHIN_NOISE
 from paretoscope.present.display import (
     IMPORTED,
@@ -198,3 +198,17 @@ def test_display_texts() -> None:
     assert run_origin_label("imported") == IMPORTED
     assert run_origin_label("measured") == MEASURED_HERE
     assert run_origin_label(None) == MISSING
+
+
+def test_parallel_coordinates_name_origin_and_host_and_dash_imported_runs() -> None:
+    view = FrontierView(by=None, z=("throughput_per_s",))
+    fp = frontier_points(_runs(), view)
+    spec = parallel_chart(fp, drawn_points(fp)).to_dict()
+    enc = spec["layer"][0]["encoding"]
+    assert {"Origin", "Host"} <= {t["title"] for t in enc["tooltip"]}
+    assert enc["strokeDash"]["scale"]["domain"] == [MEASURED_HERE, IMPORTED]
+    rows = next(iter(spec["datasets"].values()))
+    assert {r["origin"] for r in rows if r["run_id"] == "c"} == {IMPORTED}
+    measured = frontier_points(_runs(origin=["measured"] * 4), view)
+    plain = parallel_chart(measured, drawn_points(measured)).to_dict()
+    assert "strokeDash" not in plain["layer"][0]["encoding"]
