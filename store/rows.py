@@ -28,7 +28,6 @@ from paretoscope.core.records import (
     MemoryStats,
     ModelRef,
     Provenance,
-    RepeatLatency,
     RunRecord,
     RunSpec,
     from_dict,
@@ -319,7 +318,7 @@ def _latency(row: Row) -> LatencyStats:
     lat["quantiles_ms"] = tuple(lat["quantiles_ms"] or ())
     lat["ci_scope"] = lat["ci_scope"] or "within-process"
     stats = json.loads(lat.pop("repeat_stats") or "[]")
-    lat["repeats"] = tuple(from_dict(RepeatLatency, r) for r in stats)
+    lat["repeats"] = stats  # dicts: from_dict below builds the RepeatLatency records
     return from_dict(LatencyStats, lat)
 
 
