@@ -32,6 +32,7 @@ __all__ = [
     "memory_text",
     "parent_candidates",
     "parent_comparison",
+    "repeat_table",
     "scope_text",
     "sweep_text",
 ]
@@ -260,3 +261,28 @@ def parent_comparison(rec: RunRecord, parents: Sequence[RunRecord]) -> str | Non
             continue
         return test.sentence(rec.spec.model.name, parent.spec.model.name)
     return None
+
+
+def repeat_table(rec: RunRecord) -> pd.DataFrame:
+    """Each repeat's own latency statistics (one row per fresh process); empty with none kept."""
+    lat = rec.latency
+    columns = [
+        "Repeat",
+        "p50 (ms)",
+        "95% CI low (ms)",
+        "95% CI high (ms)",
+        "Mean (ms)",
+        "Timed iterations",
+        "Timed window (s)",
+        "Stopped by",
+    ]
+    if lat is None or not lat.repeats:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(
+        [
+            [i + 1, r.p50_ms, r.ci_low_ms, r.ci_high_ms, r.mean_ms, r.n_iter, r.total_time_s,
+             r.stop_reason]
+            for i, r in enumerate(lat.repeats)
+        ],
+        columns=columns,
+    )  # fmt: skip

@@ -12,6 +12,7 @@ from paretoscope.analysis.rundetail import (
     header_rows,
     parent_candidates,
     parent_comparison,
+    repeat_table,
     scope_text,
 )
 from paretoscope.core.records import RunRecord
@@ -77,6 +78,13 @@ def show_latency(rec: RunRecord) -> None:
     cols[3].metric("p99 (ms)", f"{lat.p99_ms:.3g}")
     cols[4].metric("sd (ms)", f"{lat.std_ms:.2g}", help=f"Mean {lat.mean_ms:.4g} ms")
     cols[5].metric("Timed iterations", f"{lat.n_iter:,}")
+    repeats = repeat_table(rec)
+    if not repeats.empty:
+        st.caption(
+            f"Measured as {len(repeats)} repeats, each in a fresh process; the interval above "
+            "covers the spread between their medians. Each repeat's own figures:"
+        )
+        st.dataframe(repeats, hide_index=True)
     chart = latency_chart(lat.samples_ms, lat.quantiles_ms)
     if chart is None:
         st.caption("No latency samples or quantiles were stored for this run.")

@@ -12,9 +12,10 @@ from paretoscope.analysis.rundetail import (
     measurement_warnings,
     parent_candidates,
     parent_comparison,
+    repeat_table,
 )
 from paretoscope.core.intervals import paired_test
-from paretoscope.core.records import AccuracyResult, RunRecord, TimingBudget
+from paretoscope.core.records import AccuracyResult, RepeatLatency, RunRecord, TimingBudget
 from tests.factories import make_record
 
 
@@ -132,3 +133,19 @@ def test_parent_candidates_match_model_device_and_runtime() -> None:
     )
     assert parent_candidates(runs, child) == ["a"]
     assert parent_candidates(runs, make_record()) == []
+
+
+def test_repeat_table_keeps_each_fresh_process_figures() -> None:
+    rec = make_record(latency_ms=1.0)
+    assert repeat_table(rec).empty
+    assert rec.latency is not None
+    reps = tuple(
+        RepeatLatency(p, p * 0.99, p * 1.01, p, 300, 0.5, "ci_target") for p in (1.0, 1.1, 0.95)
+    )
+    lat = dataclasses.replace(rec.latency, repeats=reps, ci_scope="between-repeats")
+    table = repeat_table(dataclasses.replace(rec, latency=lat))
+    assert list(table["Repeat"]) == [1, 2, 3]
+    assert list(table["p50 (ms)"]) == [1.0, 1.1, 0.95]
+    assert dict(header_rows(dataclasses.replace(rec, latency=lat)))["Latency CI scope"] == (
+        "between 3 repeats (each in a fresh process)"
+    )

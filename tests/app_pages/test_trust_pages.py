@@ -24,6 +24,7 @@ from paretoscope.core.records import (
     AccuracyResult,
     DeviceInfo,
     HostInfo,
+    RepeatLatency,
     RunRecord,
 )
 from paretoscope.present.charts import frontier_chart
@@ -216,3 +217,17 @@ def test_hostile_names_are_text_on_run_detail(tmp_path: Path, run_app: RunApp) -
     at = run_app(s, page="run_detail", query={"run": rec.run_id})
     title = at.subheader[0].value
     assert "\\*\\*x\\*\\*" in title and "\\<b\\>" in title and "\\[link\\]" in title
+
+
+def test_run_detail_of_a_repeated_run_shows_each_repeat(tmp_path: Path, run_app: RunApp) -> None:
+    rec = make_record(latency_ms=1.0)
+    assert rec.latency is not None
+    reps = tuple(RepeatLatency(p, p, p, p, 300, 0.5, "ci_target") for p in (1.0, 1.1, 0.95))
+    lat = dataclasses.replace(rec.latency, repeats=reps, ci_scope="between-repeats")
+    rec = dataclasses.replace(rec, latency=lat, spec=dataclasses.replace(rec.spec, repeats=3))
+    s = Store(tmp_path / "repeats.duckdb")
+    s.ingest(rec)
+    at = run_app(s, page="run_detail", query={"run": rec.run_id})
+    assert any(m.label == "95% CI of p50, between 3 repeats" for m in at.metric)
+    table = next(d.value for d in at.dataframe if "Repeat" in d.value.columns)
+    assert list(table["p50 (ms)"]) == [1.0, 1.1, 0.95]
