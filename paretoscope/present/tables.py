@@ -95,6 +95,9 @@ def points_table(
         columns |= _fields((*_ACCURACY_CI, "accuracy_origin", "dataset"))
     if set(_MEMORY) & set(objectives):
         columns |= _fields(("peak_mem_source",))
+    if "noise_partner_model" in rows.columns:
+        # The frontier analysis names a run the data cannot tell this one apart from.
+        columns["noise_partner_model"] = "Within noise of"
     columns |= _fields(("origin", *_PROVENANCE, *dim_columns(rows)))
     columns |= _fields(("latency_n_iter", "started_at", "run_id"))
     return _headed(rows, columns).reset_index(drop=True)

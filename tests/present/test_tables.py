@@ -40,3 +40,13 @@ def test_sweep_values_are_columns_named_after_their_dimension() -> None:
     assert list(table["seq"].astype("Float64").fillna(-1)) == [32, 128, -1, 32]
     points = frontier_points_table(frontier_points(frame, FrontierView(by=None)))
     assert "seq" in points.columns
+
+
+def test_points_table_names_the_run_a_frontier_run_is_within_noise_of() -> None:
+    frame = _runs(
+        noise_partner=[None, None, "d", None], noise_partner_model=[None, None, "m4", None]
+    )
+    table = frontier_points_table(frontier_points(frame, FrontierView(by=None))).set_index("Model")
+    assert table.loc["m3", "Within noise of"] == "m4"
+    assert table["Within noise of"].isna().sum() == len(table) - 1
+    assert "Within noise of" not in frontier_points_table(frontier_points(_runs(), FrontierView()))
