@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from paretoscope.analysis.rundetail import config_rows, measurement_warnings
+from paretoscope.analysis.rundetail import config_rows, measurement_warnings, sweep_text
 from paretoscope.ui import binding
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import run_detail as ui
@@ -38,11 +38,11 @@ if rec is None:
     st.stop()
 
 spec = rec.spec
-sweep = ", ".join(f"{k}={v}" for k, v in sorted(spec.dims.items()))
+sweep = sweep_text(rec)  # the symbolic-dimension values, e.g. "seq=128"; "—" without
 st.subheader(
     ui.plain(
         f"{spec.model.name} · {spec.runtime} · {spec.device} · {spec.precision} · "
-        f"batch {spec.batch_size}" + (f" · {sweep}" if sweep else "")
+        f"batch {spec.batch_size}" + (f" · {sweep}" if sweep != "—" else "")
     )
 )
 if rec.origin != "measured":

@@ -231,3 +231,14 @@ def test_run_detail_of_a_repeated_run_shows_each_repeat(tmp_path: Path, run_app:
     assert any(m.label == "95% CI of p50, between 3 repeats" for m in at.metric)
     table = next(d.value for d in at.dataframe if "Repeat" in d.value.columns)
     assert list(table["p50 (ms)"]) == [1.0, 1.1, 0.95]
+
+
+def test_run_detail_title_and_header_show_the_sweep_values(tmp_path: Path, run_app: RunApp) -> None:
+    rec = make_record()
+    rec = dataclasses.replace(rec, spec=dataclasses.replace(rec.spec, dims={"seq": 128}))
+    s = Store(tmp_path / "sweep.duckdb")
+    s.ingest(rec)
+    at = run_app(s, page="run_detail", query={"run": rec.run_id})
+    assert at.subheader[0].value.endswith("seq=128")
+    header = at.dataframe[0].value
+    assert header.loc[header["What"] == "Sweep values", "Value"].tolist() == ["seq=128"]
