@@ -33,7 +33,7 @@ from paretoscope.present.tables import runs_table
 from paretoscope.profiling.examples import import_example
 from paretoscope.views import FrontierView, RunFilters
 from store import Store
-from tests.app_pages.conftest import OpenPage, RunApp
+from tests.app_pages.conftest import MakeStore, OpenPage, RunApp
 from tests.factories import make_record
 
 OTHER_VM = HostInfo("hostvm02", "vm", "Linux", "Other CPU", 4, 4, 16000.0, "3.12.3")
@@ -242,3 +242,14 @@ def test_run_detail_title_and_header_show_the_sweep_values(tmp_path: Path, run_a
     assert at.subheader[0].value.endswith("seq=128")
     header = at.dataframe[0].value
     assert header.loc[header["What"] == "Sweep values", "Value"].tolist() == ["seq=128"]
+
+
+@pytest.mark.parametrize("name", ["failed_only", "nan_metrics", "reported_accuracy"])
+def test_run_detail_of_every_awkward_run(name: str, make_store: MakeStore, run_app: RunApp) -> None:
+    store = make_store(name)
+    for run_id in store.runs_frame(status=None)["run_id"]:
+        at = run_app(store, page="run_detail", query={"run": run_id})
+        header = dict(
+            zip(at.dataframe[0].value["What"], at.dataframe[0].value["Value"], strict=True)
+        )
+        assert header["Repeats"] == "1" and "Memory source" in header
