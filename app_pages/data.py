@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope.core.errors import InputError
+from paretoscope.present.tables import host_table
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
 from paretoscope.ui.widgets import show_notices
@@ -48,13 +49,14 @@ runs = dash.load_runs(store, status=None)
 if runs.empty:
     st.info("This store has no runs to export yet.")
     st.stop()
-origin = runs["origin"] if "origin" in runs.columns else None
-n_imported = int((origin == "imported").sum()) if origin is not None else 0
-hosts = sorted(str(h) for h in runs["host"].dropna().unique()) if "host" in runs.columns else []
+hosts = host_table(runs)
+n_imported = int((runs["origin"] == "imported").sum()) if "origin" in runs.columns else 0
 st.caption(
-    f"{len(runs)} runs in this store ({n_imported} imported), measured on "
-    f"{len(hosts)} host{'s' if len(hosts) != 1 else ''}: {', '.join(hosts) or '—'}."
+    f"{len(runs)} runs in this store ({n_imported} imported), measured on {len(hosts)} "
+    f"host{'s' if len(hosts) != 1 else ''} (hosts are told apart by their fingerprint, not "
+    "their name):"
 )
+st.dataframe(hosts, hide_index=True)
 st.download_button(
     "Download every run as a bundle",
     data=lambda: bundle_bytes(store, BundleFilters())[0],

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from paretoscope.analysis.rundetail import config_rows, measurement_warnings
+from paretoscope.analysis.rundetail import config_rows, measurement_warnings, sweep_text
 from paretoscope.ui import binding
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import run_detail as ui
@@ -38,23 +38,24 @@ if rec is None:
     st.stop()
 
 spec = rec.spec
+sweep = sweep_text(rec)  # the symbolic-dimension values, e.g. "seq=128"; "—" without
 st.subheader(
-    f"{spec.model.name} · {spec.runtime} · {spec.device} · {spec.precision} · "
-    f"batch {spec.batch_size}"
+    ui.plain(
+        f"{spec.model.name} · {spec.runtime} · {spec.device} · {spec.precision} · "
+        f"batch {spec.batch_size}" + (f" · {sweep}" if sweep != "—" else "")
+    )
 )
 if rec.origin != "measured":
-    st.info(f"This run was **{rec.origin}**, not measured by this Paretoscope.")
+    st.info("This run was **imported**: it was measured elsewhere, not by this Paretoscope.")
 if rec.status != "ok":
-    st.error(f"The run failed: {rec.error or 'no reason stored'}")
+    st.error(ui.plain(f"The run failed: {rec.error or 'no reason stored'}"))
 for warning in measurement_warnings(rec):
-    st.warning(warning)
-
-if rec.latency is not None:
-    ui.show_latency(rec.latency)
-else:
-    st.caption("No latency was measured for this run.")
+    st.warning(ui.plain(warning))
+ui.show_header(rec)
+ui.show_latency(rec)
 st.subheader("Accuracy")
 ui.show_accuracy(rec)
+ui.show_parent_test(store, dash.load_runs(store), rec)
 st.subheader("Configuration and provenance")
 rows = pd.DataFrame(ui.measurement_rows(rec) + config_rows(rec), columns=["What", "Value"])
 st.dataframe(rows, hide_index=True, width="stretch")

@@ -10,8 +10,13 @@ Thresholds are the constants below. Pure: no Streamlit, DuckDB or torch.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-from paretoscope.core.records import RunRecord
+import pandas as pd
+
+from paretoscope.core.errors import InputError
+from paretoscope.core.intervals import paired_test
+from paretoscope.core.records import MEMORY_SOURCES, AccuracyResult, RunRecord, TimingBudget
 
 __all__ = [
     "CI_REL_MAX",
@@ -19,8 +24,17 @@ __all__ = [
     "MIN_ACCURACY_SAMPLES",
     "MIN_ITERS",
     "TAIL_RATIO_MAX",
+    "accuracy_text",
+    "budget_text",
     "config_rows",
+    "header_rows",
     "measurement_warnings",
+    "memory_text",
+    "parent_candidates",
+    "parent_comparison",
+    "repeat_table",
+    "scope_text",
+    "sweep_text",
 ]
 
 CI_REL_MAX = 0.05  # half-width of the median's 95% CI, relative to the median
@@ -106,7 +120,7 @@ def config_rows(rec: RunRecord) -> list[tuple[str, str]]:
     if rec.host is not None:
         h = rec.host
         rows += [
-            ("Host", f"{h.hostname} ({h.os})"),
+            ("Host", f"{h.hostname} ({h.os}, host id {h.host_id[:12]})"),
             ("CPU", f"{h.cpu_model}, {h.cpu_cores_logical} logical cores"),
             ("Python", h.python_version),
         ]
@@ -128,9 +142,147 @@ def config_rows(rec: RunRecord) -> list[tuple[str, str]]:
             ("Timed iterations", f"{lat.n_iter} (stopped: {lat.stop_reason})"),
             ("Timed window (s)", f"{lat.total_time_s:.3g}"),
         ]
-    if rec.memory is not None:
-        rows.append(("Memory source", rec.memory.source or "—"))
     if rec.energy is not None:
         en = rec.energy
         rows.append(("Energy source", en.source or f"unavailable: {en.unavailable_reason}"))
     return rows
+
+
+def sweep_text(rec: RunRecord) -> str:
+    """The run's symbolic-dimension values, e.g. ``seq=128, tokens=32``; ``—`` when none."""
+    dims = rec.spec.dims
+    return ", ".join(f"{k}={v}" for k, v in sorted(dims.items())) if dims else "—"
+
+
+def budget_text(b: TimingBudget) -> str:
+    """A timing budget in words: target, time and pass limits, warm-up."""
+    return (
+        f"CI target ±{b.target_ci_rel:.1%} of the median, {b.min_time_s:g}–{b.max_time_s:g} s, "
+        f"{b.min_iters:,}–{b.max_iters:,} timed passes, {b.warmup_iters} warm-up"
+    )
+
+
+def scope_text(rec: RunRecord) -> str:
+    """What the latency CI covers: ``within one process`` or ``between N repeats``."""
+    lat = rec.latency
+    if lat is None:
+        return "—"
+    n = len(lat.repeats) or rec.spec.repeats
+    if lat.ci_scope == "between-repeats" and n > 1:
+        return f"between {n} repeats (each in a fresh process)"
+    return "within one process"
+
+
+def memory_text(rec: RunRecord) -> str:
+    """What ``peak_mem_mb`` measured (source and meaning), or why it is unavailable."""
+    mem = rec.memory
+    if mem is None:
+        return "—"
+    if mem.source:
+        meaning = MEMORY_SOURCES.get(mem.source)
+        return f"{mem.source}: {meaning}" if meaning else mem.source
+    return f"unavailable: {mem.unavailable_reason or 'no reason stored'}"
+
+
+def accuracy_text(acc: AccuracyResult) -> str:
+    """An accuracy with its 95% interval and the items scored, e.g. ``0.9533 (95% CI …)``."""
+    text = f"{acc.value:.4f}"
+    if acc.ci_low is not None and acc.ci_high is not None:
+        text += f" (95% CI {acc.ci_low:.4f}–{acc.ci_high:.4f}, Wilson)"
+    text += f" on {acc.n_samples} items"
+    if acc.items:
+        text += f" (items {acc.items})"
+    return text + (" — reported, not measured here" if acc.origin == "reported" else "")
+
+
+def header_rows(rec: RunRecord) -> list[tuple[str, str]]:
+    """(what, value) rows atop Run detail: sweep, repeats, memory, budget, scope, accuracy.
+
+    Plain text, to be shown as text (never Markdown).
+    """
+    spec, lat, mem = rec.spec, rec.latency, rec.memory
+    rows = [
+        ("Sweep values", sweep_text(rec)),
+        (
+            "Origin",
+            "imported (measured elsewhere)" if rec.origin == "imported" else "measured here",
+        ),
+        ("Repeats", str(spec.repeats)),
+        ("Latency CI scope", scope_text(rec)),
+        ("Timing budget", budget_text(spec.budget)),
+        ("Timing stopped by", lat.stop_reason if lat is not None else "—"),
+        ("Memory source", memory_text(rec)),
+    ]
+    if mem is not None and mem.peak_host_mem_mb is not None:
+        rows.append(("Peak host memory (MB)", f"{mem.peak_host_mem_mb:.4g}"))
+    rows += [(f"Accuracy ({a.metric})", accuracy_text(a)) for a in rec.accuracy]
+    return rows
+
+
+def parent_candidates(runs: pd.DataFrame, rec: RunRecord) -> list[str]:
+    """Run ids of the parent model's runs on ``rec``'s device and runtime (empty without a parent).
+
+    ``runs`` is a runs frame (``model_id``, ``device``, ``runtime``, ``run_id``).
+    """
+    parent = rec.spec.model.parent_model_id
+    if parent is None or runs.empty or not {"model_id", "device", "runtime"} <= set(runs.columns):
+        return []
+    mine = (
+        (runs["model_id"] == parent)
+        & (runs["device"] == rec.spec.device)
+        & (runs["runtime"] == rec.spec.runtime)
+    )
+    return runs.loc[mine.fillna(False).astype(bool), "run_id"].astype(str).tolist()
+
+
+def _paired_accuracy(rec: RunRecord) -> AccuracyResult | None:
+    for acc in rec.accuracy:
+        if acc.metric == "top1" and acc.origin == "measured" and acc.item_correct:
+            return acc
+    return None
+
+
+def parent_comparison(rec: RunRecord, parents: Sequence[RunRecord]) -> str | None:
+    """McNemar's exact test of ``rec`` against its parent model's run, as a sentence.
+
+    The first of ``parents`` scored with per-item correctness on the same data
+    set and the same items is used; None when there is none.
+    """
+    mine = _paired_accuracy(rec)
+    if mine is None:
+        return None
+    for parent in parents:
+        theirs = _paired_accuracy(parent)
+        if theirs is None or theirs.dataset_id != mine.dataset_id or theirs.items != mine.items:
+            continue
+        try:
+            test = paired_test(mine.item_correct or "", theirs.item_correct or "")
+        except InputError:
+            continue
+        return test.sentence(rec.spec.model.name, parent.spec.model.name)
+    return None
+
+
+def repeat_table(rec: RunRecord) -> pd.DataFrame:
+    """Each repeat's own latency statistics (one row per fresh process); empty with none kept."""
+    lat = rec.latency
+    columns = [
+        "Repeat",
+        "p50 (ms)",
+        "95% CI low (ms)",
+        "95% CI high (ms)",
+        "Mean (ms)",
+        "Timed iterations",
+        "Timed window (s)",
+        "Stopped by",
+    ]
+    if lat is None or not lat.repeats:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(
+        [
+            [i + 1, r.p50_ms, r.ci_low_ms, r.ci_high_ms, r.mean_ms, r.n_iter, r.total_time_s,
+             r.stop_reason]
+            for i, r in enumerate(lat.repeats)
+        ],
+        columns=columns,
+    )  # fmt: skip

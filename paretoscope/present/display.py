@@ -12,19 +12,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from paretoscope.core.fields import RUN_FIELDS, VIEW_FIELDS
+from paretoscope.core.fields import VIEW_FIELDS, is_dim_key, run_field
 from paretoscope.core.metrics import Metric
+from paretoscope.core.records import MEMORY_SOURCES
 
 __all__ = [
+    "IMPORTED",
     "MEASURED",
+    "MEASURED_HERE",
     "MISSING",
     "REPORTED",
+    "ci_scope_text",
+    "ci_scope_texts",
     "field_header",
     "group_label",
+    "memory_source_text",
+    "memory_source_texts",
     "metric_header",
     "number_text",
     "numbers",
     "origin_label",
+    "run_origin_label",
+    "run_origin_labels",
     "started_text",
     "texts",
 ]
@@ -34,6 +43,11 @@ MISSING = "—"
 # is labelled wherever its accuracy is shown.
 REPORTED = "reported (not measured here)"
 MEASURED = "measured"
+# Where a run was measured (the ``origin`` column), wherever a run is shown.
+IMPORTED = "imported (measured elsewhere)"
+MEASURED_HERE = "measured here"
+# What a latency CI covers (``latency_ci_scope``), as it reads next to the interval.
+WITHIN_ONE_PROCESS = "within one process"
 
 
 def metric_header(m: Metric) -> str:
@@ -43,12 +57,17 @@ def metric_header(m: Metric) -> str:
 
 def field_header(key: str) -> str:
     """A run field's table header and tooltip title (``batch_size`` -> ``Batch``)."""
-    return RUN_FIELDS[key].header
+    return run_field(key).header
 
 
 def group_label(key: str) -> str:
-    """The label of a field pages group by (``batch_size`` -> ``Batch size``); else ``key``."""
-    return VIEW_FIELDS.get(key, key)
+    """The label of a field pages group by (``batch_size`` -> ``Batch size``); else ``key``.
+
+    A symbolic dimension's column reads as its name: ``dim_seq`` -> ``seq (dimension)``.
+    """
+    if key in VIEW_FIELDS:
+        return VIEW_FIELDS[key]
+    return run_field(key).label if is_dim_key(key) else key
 
 
 def number_text(value: float, fmt: str) -> str:
@@ -64,6 +83,94 @@ def origin_label(origin: Any) -> str:
     if origin == "measured":
         return MEASURED
     return MISSING
+
+
+def run_origin_label(origin: Any) -> str:
+    """A run's stored ``origin`` (``measured``/``imported``) as it reads on screen."""
+    if origin == "imported":
+        return IMPORTED
+    if origin == "measured":
+        return MEASURED_HERE
+    return MISSING
+
+
+def run_origin_labels(frame: pd.DataFrame) -> pd.Series:
+    """Each row's run origin as text (``MISSING`` where the frame has no ``origin``)."""
+    if "origin" not in frame.columns:
+        return pd.Series(MISSING, index=frame.index, dtype=object)
+    return frame["origin"].map(run_origin_label).astype(object)
+
+
+def ci_scope_text(scope: Any, repeats: Any) -> str:
+    """What a latency CI covers: ``within one process`` or ``between 3 repeats``.
+
+    A run measured once has its CI from one process's samples, whatever the
+    stored scope says; ``MISSING`` when the scope is unknown.
+    """
+    n = _count(repeats)
+    if scope == "within-process" or (n == 1 and scope == "between-repeats"):
+        return WITHIN_ONE_PROCESS
+    if scope == "between-repeats":
+        return f"between {n} repeats" if n is not None else "between repeats"
+    return MISSING
+
+
+def ci_scope_texts(frame: pd.DataFrame) -> pd.Series:
+    """``ci_scope_text`` of every row (``latency_ci_scope`` and ``repeats``)."""
+    scope = frame["latency_ci_scope"] if "latency_ci_scope" in frame.columns else None
+    reps = frame["repeats"] if "repeats" in frame.columns else None
+    return pd.Series(
+        [
+            ci_scope_text(
+                None if scope is None else scope.iloc[i], None if reps is None else reps.iloc[i]
+            )
+            for i in range(len(frame))
+        ],
+        index=frame.index,
+        dtype=object,
+    )
+
+
+def memory_source_text(source: Any, reason: Any = None) -> str:
+    """A memory source key with its meaning, or why device memory is unavailable.
+
+    ``torch-allocator`` -> ``torch-allocator: peak device memory allocated by …``;
+    no source -> ``unavailable: <reason>`` (``MISSING`` when neither is stored).
+    """
+    if isinstance(source, str) and source:
+        meaning = MEMORY_SOURCES.get(source)
+        return f"{source}: {meaning}" if meaning else source
+    if isinstance(reason, str) and reason:
+        return f"unavailable: {reason}"
+    return MISSING
+
+
+def memory_source_texts(frame: pd.DataFrame) -> pd.Series:
+    """``memory_source_text`` of every row (its source, or why device memory is unavailable)."""
+    src = frame["peak_mem_source"] if "peak_mem_source" in frame.columns else None
+    why = (
+        frame["peak_mem_unavailable_reason"]
+        if "peak_mem_unavailable_reason" in frame.columns
+        else None
+    )
+    return pd.Series(
+        [
+            memory_source_text(
+                None if src is None else src.iloc[i], None if why is None else why.iloc[i]
+            )
+            for i in range(len(frame))
+        ],
+        index=frame.index,
+        dtype=object,
+    )
+
+
+def _count(value: Any) -> int | None:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return None
+    return n
 
 
 def texts(frame: pd.DataFrame, column: str) -> pd.Series:

@@ -1,30 +1,69 @@
-"""How each number is measured, as text for the dashboard, generated from the metric registry.
+"""How each number is measured, as text and tables for the dashboard, true for every stored run.
 
-The figures quoted (warm-up passes, CI target, time budget) are read from
-``TimingBudget``'s defaults, so the text cannot drift from what the harness
-does by default. Pure: no Streamlit.
+The general procedure quotes ``TimingBudget``'s defaults; what a store holds
+is described from its runs: the memory sources actually present (and why
+some runs have no device memory), each run's own timing budget, stopping
+reason, repeats and interval scope, and the data sets accuracy was scored
+on. Strings from the store (hosts, reasons, sources of imported runs) go into
+tables, never into Markdown. Pure: pandas, no Streamlit.
 """
 
 from __future__ import annotations
 
-from paretoscope.core.metrics import METRICS
-from paretoscope.core.records import TimingBudget
+import json
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["METHODOLOGY_SUMMARY", "harness_markdown", "metrics_markdown"]
+import pandas as pd
+
+from paretoscope.core.metrics import METRICS
+from paretoscope.core.records import MEMORY_SOURCES, TimingBudget
+from paretoscope.present.display import (
+    MISSING,
+    ci_scope_texts,
+    memory_source_texts,
+    run_origin_labels,
+    texts,
+)
+
+__all__ = [
+    "BUDGET_COLUMNS",
+    "METHODOLOGY_SUMMARY",
+    "budget_table",
+    "dataset_table",
+    "harness_markdown",
+    "memory_table",
+    "metrics_markdown",
+    "run_facts",
+    "store_summary",
+]
 
 _B = TimingBudget()
 
 METHODOLOGY_SUMMARY = (
-    f"Each run is measured in its own worker process: {_B.warmup_iters} warm-up passes, then "
-    f"timed passes until the 95% CI of the median is within {_B.target_ci_rel:.0%} of it "
-    f"(at most {_B.max_time_s:g} s); threads pinned; peak memory from VmHWM; energy only "
-    "from hardware counters. Hover a point for its host, device, runtime and configuration."
+    f"Each run is measured in its own worker process: warm-up passes, then timed passes until "
+    f"the 95% CI of the median is within its target (by default {_B.target_ci_rel:.0%}, at most "
+    f"{_B.max_time_s:g} s; each run keeps its own budget); threads pinned; peak memory is "
+    "device memory on a GPU and the process's resident set on a CPU, and each run names its "
+    "source; accuracy carries a Wilson 95% interval; energy only from hardware counters. "
+    "Hover a point for its host, device, runtime, origin and configuration."
 )
+
+# A run's timing budget (``RunSpec.budget``) as table columns: header -> budget field.
+BUDGET_COLUMNS: dict[str, str] = {
+    "Warm-up passes": "warmup_iters",
+    "Min iterations": "min_iters",
+    "Max iterations": "max_iters",
+    "Min time (s)": "min_time_s",
+    "Max time (s)": "max_time_s",
+    "Target CI (± of the median)": "target_ci_rel",
+}
 
 
 def harness_markdown() -> str:
-    """The measuring procedure, as Markdown."""
+    """The measuring procedure, as Markdown (fixed text: no value from a store)."""
     b = _B
+    sources = "\n".join(f"  - `{key}`: {meaning}." for key, meaning in MEMORY_SOURCES.items())
     return f"""
 Every run executes in its own **worker process**, with a time limit (and a
 memory limit when one is set), so a crash, a hang or running out of memory
@@ -34,29 +73,43 @@ dashboard.
 - **Threads are pinned**: PyTorch's `set_num_threads`, ONNX Runtime's
   `intra_op_num_threads` and `OMP_NUM_THREADS` are all set to the run's thread
   count, which is recorded with the run.
-- **Warm-up**: {b.warmup_iters} untimed passes first, so lazy initialisation,
-  allocator growth and caches are not timed.
-- **Adaptive iterations**: timed passes continue, each timed alone with
-  `time.perf_counter_ns` read around the pass and its device
-  synchronisation, until the distribution-free **95% confidence interval of the median** (from
-  order statistics) is within **{b.target_ci_rel:.0%}** of the median — checked
-  after at least {b.min_iters} passes and {b.min_time_s:g} s — or until
-  {b.max_time_s:g} s or {b.max_iters:,} passes are spent. The stopping reason,
-  the iteration count, the raw samples and 101 quantiles are stored; the chart
-  draws the CI as a bar when x is the median latency.
-- **Peak memory** is the measuring process's peak resident set (`VmHWM` from
-  `/proc/self/status`, else `ru_maxrss`), which includes the runtime itself; the resident set
-  before the model was loaded is kept beside it. On a GPU it is peak allocated
-  device memory.
+- **Warm-up**: untimed passes first ({b.warmup_iters} by default), so lazy
+  initialisation, allocator growth and caches are not timed.
+- **Adaptive iterations**: timed passes continue, each timed alone (around the
+  pass and its device synchronisation), until the distribution-free
+  **95% confidence interval of the median** (from order statistics) is within
+  the run's target of the median, checked after its minimum passes and time, or
+  until its maximum time or passes are spent. The default budget is a target of
+  {b.target_ci_rel:.0%}, at least {b.min_iters} passes and {b.min_time_s:g} s, at
+  most {b.max_time_s:g} s or {b.max_iters:,} passes; each run stores the budget it
+  was given and the reason it stopped (tables above). The raw samples and 101
+  quantiles are stored.
+- **Repeats**: a run may be measured as several repeats, each in a fresh
+  process. With one repeat the interval covers the spread **within one
+  process** only; with several it covers the spread **between repeats**
+  (their medians), which includes what changes from one process to the next.
+  Each run's scope is shown beside its interval.
+- **Peak memory** (`peak_mem_mb`) is one quantity per device: device memory on
+  a GPU, for every runtime, and the measuring process's peak resident set on a
+  CPU. Each run names its source (`peak_mem_source`):
+{sources}
+
+  A GPU run whose device memory was not measured has none, with the reason;
+  it is never replaced by host memory. The host resident set of every run is
+  `peak_host_mem_mb`.
 - **Energy** comes only from a hardware counter (RAPL on CPU, NVML on GPU) over
   the timed window. Where none is readable the run stores *why*, and the
   dashboard shows "unavailable" with that reason — never a zero or an estimate.
-- **Accuracy** is evaluated separately from timing, on the held-out labelled
-  split. An accuracy copied from elsewhere (a model card) is labelled
-  *reported* and drawn hollow with a dashed outline.
+- **Accuracy** is evaluated separately from timing, on a labelled data set
+  named by its content hash and item count. Its **95% interval** is the Wilson
+  score interval of the number of items scored right out of the items scored;
+  per-item correctness is kept, so a variant and its parent scored on the same
+  items get McNemar's exact test (Run detail). An accuracy copied from
+  elsewhere (a model card) is labelled *reported* and drawn hollow with a
+  dashed outline.
 - **Provenance**: host, device, runtime and its version, execution provider,
-  threads, batch size, precision and times are stored with every run and shown
-  beside every number.
+  threads, batch size, precision, times and origin (measured here or
+  imported) are stored with every run and shown beside every number.
 """.strip()
 
 
@@ -69,3 +122,129 @@ def metrics_markdown() -> str:
     for m in METRICS.values():
         rows.append(f"| {m.label} | `{m.key}` | {m.unit} | {m.direction} | {m.description} |")
     return "\n".join(rows)
+
+
+def store_summary(runs: pd.DataFrame) -> str:
+    """How many runs the store's tables describe, where they came from, on how many hosts.
+
+    Only counts: safe to render as Markdown.
+    """
+    n = len(runs)
+    imported = int((runs["origin"] == "imported").sum()) if "origin" in runs.columns else 0
+    hosts = runs["host_id"].nunique() if "host_id" in runs.columns else 0
+    return (
+        f"{n} run{'s' if n != 1 else ''} ({n - imported} measured here, {imported} imported) "
+        f"on {hosts} host{'s' if hosts != 1 else ''}. The tables below describe every one "
+        "of them as it was measured."
+    )
+
+
+def _budget(spec: Any) -> dict[str, Any]:
+    """The budget of a stored spec (JSON text or dict); ``{}`` when it cannot be read."""
+    try:
+        data = json.loads(spec) if isinstance(spec, str) else spec
+        budget = data.get("budget") if isinstance(data, dict) else None
+    except ValueError:
+        return {}
+    return budget if isinstance(budget, dict) else {}
+
+
+def run_facts(runs: pd.DataFrame, specs: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per run: where it ran, its memory source, budget, stop reason, repeats, CI scope.
+
+    ``runs`` is a runs frame; ``specs`` maps run id to the run's stored spec
+    (JSON or dict), whose ``budget`` gives the timing columns. A value the
+    run did not store reads ``MISSING``.
+    """
+    out = pd.DataFrame(index=runs.index)
+    out["Run"] = texts(runs, "run_id")
+    out["Model"] = texts(runs, "model")
+    out["Device"] = texts(runs, "device_name") + " (" + texts(runs, "device") + ")"
+    out["Host"] = texts(runs, "host")
+    out["Origin"] = run_origin_labels(runs)
+    out["Memory source"] = memory_source_texts(runs)
+    out["Repeats"] = texts(runs, "repeats")
+    out["Latency CI scope"] = ci_scope_texts(runs)
+    stop = "stop_reason" if "stop_reason" in runs.columns else "latency_stop_reason"
+    out["Timing stopped by"] = texts(runs, stop)
+    budgets = [_budget(specs.get(str(r))) for r in out["Run"]]
+    for header, field in BUDGET_COLUMNS.items():
+        out[header] = [_budget_text(b.get(field), field) for b in budgets]
+    out["Data set"] = texts(runs, "dataset")
+    return out.reset_index(drop=True)
+
+
+def _budget_text(value: Any, field: str) -> str:
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return MISSING
+    if field == "target_ci_rel":
+        return f"{value:.1%}"
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def budget_table(facts: pd.DataFrame) -> pd.DataFrame:
+    """The distinct budgets among ``run_facts`` rows, each with its run count and stop reasons."""
+    cols = [*BUDGET_COLUMNS, "Repeats"]
+    if facts.empty:
+        return pd.DataFrame(columns=[*cols, "Stopped by", "Runs"])
+    rows = []
+    for key, group in facts.groupby(cols, sort=True, dropna=False):
+        counts = group["Timing stopped by"].value_counts()
+        stopped = ", ".join(f"{reason} ({n})" for reason, n in counts.items())
+        rows.append([*key, stopped, len(group)])
+    return pd.DataFrame(rows, columns=[*cols, "Stopped by", "Runs"])
+
+
+def memory_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per memory source present (and per reason device memory is missing): meaning, runs, devices.
+
+    A CPU run's source is its resident set; a GPU run's is a device-memory
+    source, or "unavailable" with the stored reason.
+    """
+    columns = ["Peak memory", "What it measures", "Runs", "Devices"]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    source = texts(runs, "peak_mem_source")
+    reason = texts(runs, "peak_mem_unavailable_reason")
+    device = texts(runs, "device_name") + " (" + texts(runs, "device") + ")"
+    rows = []
+    for key in sorted(set(source) - {MISSING}):
+        mask = source == key
+        rows.append(_memory_row(key, MEMORY_SOURCES.get(key, "not a known source"), mask, device))
+    for why in sorted(set(reason[source == MISSING]) - {MISSING}):
+        mask = (source == MISSING) & (reason == why)
+        rows.append(_memory_row("unavailable", why, mask, device))
+    neither = (source == MISSING) & (reason == MISSING)
+    if bool(neither.any()):
+        rows.append(_memory_row("not recorded", "no memory figure and no reason", neither, device))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _memory_row(what: str, meaning: str, mask: pd.Series, device: pd.Series) -> list[Any]:
+    return [what, meaning, int(mask.sum()), ", ".join(sorted(set(device[mask])))]
+
+
+def dataset_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Each data set accuracy was scored on: name, content hash, items, runs with an interval."""
+    columns = ["Data set", "sha256", "Items scored", "Runs with accuracy", "With a 95% interval"]
+    if runs.empty or "accuracy" not in runs.columns:
+        return pd.DataFrame(columns=columns)
+    scored = runs[pd.to_numeric(runs["accuracy"], errors="coerce").notna()]
+    if scored.empty:
+        return pd.DataFrame(columns=columns)
+    keys = pd.DataFrame(
+        {
+            "name": texts(scored, "dataset_name"),
+            "sha": texts(scored, "dataset_sha256"),
+            "n": texts(scored, "accuracy_n"),
+            "ci": pd.to_numeric(
+                scored.get("accuracy_ci_low", pd.Series(index=scored.index, dtype=float)),
+                errors="coerce",
+            ).notna(),
+        }
+    )
+    rows = [
+        [name, sha, n, len(group), int(group["ci"].sum())]
+        for (name, sha, n), group in keys.groupby(["name", "sha", "n"], sort=True)
+    ]
+    return pd.DataFrame(rows, columns=columns)

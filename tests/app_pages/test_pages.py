@@ -100,8 +100,10 @@ def test_query_params_drive_the_view(make_store: MakeStore, run_app: RunApp) -> 
     assert set(table["Runtime"]) == {"torch"}
     spec = _chart_spec(at)
     assert spec is not None
-    # Frontier line and points, then the invisible click target.
-    assert [layer["mark"]["type"] for layer in spec["layer"]][:2] == ["line", "point"]
+    # Accuracy's error bars, the frontier line and points, then the invisible click target.
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks[:3] == ["rule", "line", "point"]
+    assert spec["layer"][0]["encoding"]["y2"]["field"] == "y_ci_high"
     assert "3 hidden by the filters" in _text(at)
 
 

@@ -81,7 +81,8 @@ def test_layers_titles_and_scales() -> None:
     spec = _spec(FrontierView(by=None))
     assert _marks(spec) == ["rule", "point", "line", "point"]
     ci, dominated, line, front = spec["layer"][:-1]
-    assert ci["encoding"]["x"]["field"] == "ci_low" and ci["encoding"]["x2"]["field"] == "ci_high"
+    assert ci["encoding"]["x"]["field"] == "x_ci_low"
+    assert ci["encoding"]["x2"]["field"] == "x_ci_high"
     assert front["encoding"]["x"]["title"] == "Latency p50 (ms, lower is better; log scale)"
     assert front["encoding"]["x"]["scale"]["type"] == "log"
     assert front["encoding"]["y"]["title"] == "Accuracy (fraction, higher is better)"
@@ -98,7 +99,7 @@ def test_tooltip_carries_provenance_with_units() -> None:
     tips = {t["title"]: t for t in spec["layer"][-1]["encoding"]["tooltip"]}  # the click target
     for title in ("Model", "Family", "Runtime", "Device", "Host", "Precision", "Batch",
                   "Threads", "Timed iterations", "Accuracy origin", "Started", "Run",
-                  "p50 95% CI"):  # fmt: skip
+                  "Latency p50 95% CI", "Origin"):  # fmt: skip
         assert title in tips, title
     assert tips["Latency p50 (ms)"]["format"] == METRICS["latency_ms_p50"].fmt
     assert tips["Accuracy (fraction)"]["format"] == METRICS["accuracy"].fmt
@@ -112,10 +113,11 @@ def test_chart_data_labels_reported_accuracy_and_provenance() -> None:
     assert card["runtime_label"] == "ort —"  # version unknown, said so
     m1 = next(r for r in rows if r["model"] == "m1")
     assert m1["runtime_label"] == "ort 1.32.0, CPUExecutionProvider"
-    assert m1["ci_label"] == "0.99–1.01 ms"
+    # Without a stored scope the interval does not claim one.
+    assert m1["x_ci_label"] == "0.99–1.01 ms"
     assert m1["iterations"] == "400 (stopped: ci_target)"
     m3 = next(r for r in rows if r["model"] == "m3")
-    assert m3["ci_label"] == "—"
+    assert m3["x_ci_label"] == "—"
 
 
 def test_reported_accuracy_is_hollow_and_dashed() -> None:

@@ -29,6 +29,7 @@ from paretoscope.present.charts.scales import (
     svg_usermeta,
 )
 from paretoscope.present.display import (
+    IMPORTED,
     MEASURED,
     MISSING,
     REPORTED,
@@ -39,12 +40,15 @@ from paretoscope.present.display import (
 from paretoscope.present.sampling import Thinned
 from paretoscope.views import FrontierView
 
-__all__ = ["FRONTIER_HEIGHT_PX", "frontier_chart"]
+__all__ = ["FRONTIER_HEIGHT_PX", "WITHIN_NOISE", "frontier_chart"]
 
 FRONTIER_HEIGHT_PX = 460
 _LINE_COLOUR = "#3b3b3b"
 _BUDGET_COLOUR = "#b22222"
 _FLOOR_COLOUR = "#2e7d32"
+_IMPORTED_COLOUR = "#6a3d9a"
+# The legend entry of a frontier run that the measurements cannot tell apart from another.
+WITHIN_NOISE = "within noise of another run"
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def _origin_channels(run_rows: pd.DataFrame) -> dict[str, Any]:
         "fillOpacity": alt.FillOpacity(
             "origin:O",  # ordinal: Vega-Lite warns about opacity from an unsorted nominal field
             legend=None,
-            scale=alt.Scale(domain=origins, range=[fill[o] for o in origins]),
+            scale=alt.Scale(type="ordinal", domain=origins, range=[fill[o] for o in origins]),
         ),
         "strokeDash": alt.StrokeDash(
             "origin:N",
@@ -162,10 +166,16 @@ def _tooltip(view: FrontierView, data: pd.DataFrame, axes: _Axes) -> list[alt.To
     ]
     if _accuracy_drawn(axes):
         tooltip.append(alt.Tooltip("origin:N", title=field_header("accuracy_origin")))
-    if "ci_label" in data.columns:
-        tooltip.append(alt.Tooltip("ci_label:N", title="p50 95% CI"))
+    for axis, m in (("x", mx), ("y", my)):
+        if f"{axis}_ci_label" in data.columns:
+            tooltip.append(alt.Tooltip(f"{axis}_ci_label:N", title=f"{m.label} 95% CI"))
+    if "noise_label" in data.columns:
+        tooltip.append(alt.Tooltip("noise_label:N", title="Noise"))
+    if "mem_source" in data.columns:
+        tooltip.append(alt.Tooltip("mem_source:N", title=field_header("peak_mem_source")))
     if "iterations" in data.columns:
         tooltip.append(alt.Tooltip("iterations:N", title=field_header("latency_n_iter")))
+    tooltip.append(alt.Tooltip("run_origin:N", title=field_header("origin")))
     tooltip += [
         alt.Tooltip("runtime_label:N", title=field_header("runtime")),
         alt.Tooltip("device_label:N", title=field_header("device")),
@@ -191,19 +201,21 @@ def _lineage_layer(data: pd.DataFrame, axes: _Axes) -> alt.Chart | None:
     )
 
 
-def _ci_layer(data: pd.DataFrame, axes: _Axes) -> alt.Chart | None:
-    """The 95% CI of the median latency, when an axis is ``latency_ms_p50``."""
-    if "ci_low" not in data.columns:
+def _interval_layer(data: pd.DataFrame, axes: _Axes, axis: str) -> alt.Chart | None:
+    """The 95% interval of the metric on ``axis`` ("x" or "y") as a bar, where it has one.
+
+    Latency's p50 and accuracy carry intervals (``Metric.ci_keys``); a run
+    without a stored interval gets no bar.
+    """
+    lo, hi = f"{axis}_ci_low", f"{axis}_ci_high"
+    if lo not in data.columns or not bool(data[lo].notna().any()):
         return None
-    ci_enc = (
-        {"x": axes.x("ci_low"), "x2": "ci_high:Q"}
-        if axes.mx.key == "latency_ms_p50"
-        else {"y": axes.y("ci_low"), "y2": "ci_high:Q"}
-    )
+    enc = {"x": axes.x(lo), "x2": f"{hi}:Q"} if axis == "x" else {"y": axes.y(lo), "y2": f"{hi}:Q"}
     return (
-        axes.runs.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
-        .mark_rule(strokeWidth=1.5, opacity=0.45, color="#777777")
-        .encode(**ci_enc)
+        axes.runs.transform_filter(f"isValid(datum.{lo}) && isValid(datum.{hi})")
+        .mark_rule(strokeWidth=1.5, color="#777777")
+        # A dominated run's bar is faint like its point; a frontier run's reads clearly.
+        .encode(**enc, opacity=alt.condition("datum.on_frontier", alt.value(0.6), alt.value(0.2)))
     )
 
 
@@ -238,11 +250,66 @@ def _frontier_line_layer(view: FrontierView, axes: _Axes, marks: _Marks) -> alt.
 
 
 def _frontier_points_layer(axes: _Axes, marks: _Marks) -> alt.Chart:
-    """The runs on the frontier, full strength."""
+    """The runs on the frontier that the data tells apart from the rest, full strength."""
     return (
-        axes.runs.transform_filter("datum.on_frontier")
+        axes.runs.transform_filter("datum.on_frontier && !datum.within_noise")
         .mark_point(size=110, opacity=1.0, strokeWidth=2)
         .encode(**marks.channels)
+    )
+
+
+def _within_noise_layer(data: pd.DataFrame, axes: _Axes, marks: _Marks) -> alt.Chart | None:
+    """Frontier runs within noise of another run: hollow, with a "within noise" legend entry.
+
+    Their intervals overlap another run's on every objective, so the data
+    cannot say which is better; the fill would claim a difference.
+    """
+    if not bool(data["within_noise"].any()):
+        return None
+    channels = {k: v for k, v in marks.channels.items() if k not in ("fill", "fillOpacity")}
+    # The legend rides on size (one value: the frontier runs' size), which no other layer encodes.
+    channels["size"] = alt.Size(
+        "noise_mark:O",
+        title="Frontier run",
+        scale=alt.Scale(type="ordinal", domain=[WITHIN_NOISE], range=[110]),
+        legend=alt.Legend(
+            symbolType="circle",
+            symbolFillColor="transparent",
+            symbolStrokeColor="#555555",
+            symbolStrokeWidth=2,
+            labelLimit=260,
+        ),
+    )
+    return (
+        axes.runs.transform_filter("datum.on_frontier && datum.within_noise")
+        .transform_calculate(noise_mark=f"'{WITHIN_NOISE}'")
+        .mark_point(opacity=1.0, filled=False, fillOpacity=0, strokeWidth=2.5)
+        .encode(**channels)
+    )
+
+
+def _imported_layer(data: pd.DataFrame, axes: _Axes) -> alt.Chart | None:
+    """A square outline around every imported run (measured on another machine), with a legend."""
+    if not bool(data["imported"].any()):
+        return None
+    return (
+        axes.runs.transform_filter("datum.imported")
+        .transform_calculate(origin_mark=f"'{IMPORTED}'")
+        .mark_point(shape="square", size=260, filled=False, color=_IMPORTED_COLOUR, strokeWidth=1)
+        .encode(
+            opacity=alt.Opacity(
+                "origin_mark:O",
+                title=field_header("origin"),
+                scale=alt.Scale(type="ordinal", domain=[IMPORTED], range=[0.6]),
+                legend=alt.Legend(
+                    symbolType="square",
+                    symbolFillColor="transparent",
+                    symbolStrokeColor=_IMPORTED_COLOUR,
+                    symbolStrokeWidth=1.5,
+                    labelLimit=260,
+                ),
+            )
+        )
     )
 
 
@@ -299,15 +366,17 @@ def frontier_chart(
     """The frontier chart: every drawn run as a point, each group's frontier highlighted.
 
     Layers, bottom to top: lineage lines from a parent model's run to its
-    variants' (when the view shows lineage), the 95% CI of the median latency
-    (when an axis is ``latency_ms_p50``), the dominated runs (faded; absent
-    when the view hides them), each group's frontier as a step line (2
-    objectives only: with ``z`` the n-D frontier is marked, not joined), the
-    frontier runs, budget lines and rings around the budget ``answers``
-    (run ids), a ring around the selected run. Colour is the group (``by``),
-    shape the precision; when accuracy is on an axis, a reported accuracy is
-    drawn hollow. Clicking a run selects it (the ``pick`` selection, on
-    ``run_id``). With ``facet``, one panel per value.
+    variants' (when the view shows lineage), error bars on x and on y for
+    every axis metric with a 95% interval (latency p50, accuracy), the
+    dominated runs (faded; absent when the view hides them), each group's
+    frontier as a step line (2 objectives only: with ``z`` the n-D frontier
+    is marked, not joined), the frontier runs (hollow when within noise of
+    another run), a square outline around imported runs, budget lines and
+    rings around the budget ``answers`` (run ids), a ring around the
+    selected run. Colour is the group (``by``), shape the precision; when
+    accuracy is on an axis, a reported accuracy is drawn hollow and dashed.
+    Clicking a run selects it (the ``pick`` selection, on ``run_id``). With
+    ``facet``, one panel per value.
     """
     view = fp.view
     thinned = thinned if thinned is not None else drawn_points(fp, answers)
@@ -319,10 +388,13 @@ def frontier_chart(
         layer
         for layer in (
             _lineage_layer(data, axes),
-            _ci_layer(data, axes),
+            _interval_layer(data, axes, "x"),
+            _interval_layer(data, axes, "y"),
             _dominated_layer(view, axes, marks),
             _frontier_line_layer(view, axes, marks),
             _frontier_points_layer(axes, marks),
+            _within_noise_layer(data, axes, marks),
+            _imported_layer(data, axes),
             *_budget_layers(view, axes),
             _answer_rings_layer(answers, axes),
             _selection_ring_layer(data, axes),

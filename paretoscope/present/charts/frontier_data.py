@@ -13,11 +13,15 @@ import numpy as np
 import pandas as pd
 
 from paretoscope.analysis.selection import FrontierPoints
+from paretoscope.core.metrics import METRICS
 from paretoscope.present.display import (
     MISSING,
+    ci_scope_texts,
+    memory_source_texts,
     number_text,
     numbers,
     origin_label,
+    run_origin_labels,
     started_text,
     texts,
 )
@@ -82,17 +86,8 @@ def _run_rows(fp: FrontierPoints, p: pd.DataFrame) -> pd.DataFrame:
     )
     out["started"] = started_text(p)
     out["on_frontier"] = p["on_frontier"].astype(bool)
-    if x == "latency_ms_p50":
-        lo = numbers(p, "latency_ms_p50_ci_low")
-        hi = numbers(p, "latency_ms_p50_ci_high")
-        out["ci_low"] = lo
-        out["ci_high"] = hi
-        out["ci_label"] = [
-            f"{number_text(a, '.4g')}–{number_text(b, '.4g')} ms"
-            if np.isfinite([a, b]).all()
-            else MISSING
-            for a, b in zip(lo.to_numpy(float), hi.to_numpy(float), strict=True)
-        ]
+    for axis, key in (("x", x), ("y", y)):
+        _interval_columns(out, p, axis, key)
     if "latency_n_iter" in p.columns:
         n_iter = texts(p, "latency_n_iter")
         stop = texts(p, "latency_stop_reason")
@@ -100,7 +95,65 @@ def _run_rows(fp: FrontierPoints, p: pd.DataFrame) -> pd.DataFrame:
             MISSING if n == MISSING else (f"{n} (stopped: {s})" if s != MISSING else n)
             for n, s in zip(n_iter, stop, strict=True)
         ]
+    _trust_columns(out, fp, p)
     return out.reset_index(drop=True)
+
+
+def _interval_columns(out: pd.DataFrame, p: pd.DataFrame, axis: str, key: str) -> None:
+    """``<axis>_ci_low``/``_ci_high`` and the text ``<axis>_ci_label`` when ``key`` has an interval.
+
+    A latency interval says what it covers (within one process, or between
+    repeats); an accuracy interval names its item count (Wilson 95%).
+    """
+    ci_keys = METRICS[key].ci_keys
+    if ci_keys is None:
+        return
+    lo, hi = numbers(p, ci_keys[0]), numbers(p, ci_keys[1])
+    out[f"{axis}_ci_low"] = lo
+    out[f"{axis}_ci_high"] = hi
+    if key == "latency_ms_p50":
+        notes = [" ms" if s == MISSING else f" ms ({s})" for s in ci_scope_texts(p)]
+        fmt = ".4g"
+    else:
+        notes = [
+            " (Wilson)" if n == MISSING else f" (Wilson, {n} items)" for n in texts(p, "accuracy_n")
+        ]
+        fmt = METRICS[key].fmt
+    out[f"{axis}_ci_label"] = [
+        f"{number_text(a, fmt)}–{number_text(b, fmt)}{note}"
+        if np.isfinite([a, b]).all()
+        else MISSING
+        for a, b, note in zip(lo.to_numpy(float), hi.to_numpy(float), notes, strict=True)
+    ]
+
+
+def _trust_columns(out: pd.DataFrame, fp: FrontierPoints, p: pd.DataFrame) -> None:
+    """Where each run came from, what its memory figure is, and whether it is within noise.
+
+    ``noise_partner``/``noise_partner_model`` (a frontier run the data cannot
+    tell apart from another run) are read when the points carry them.
+    """
+    out["run_origin"] = run_origin_labels(p)
+    out["imported"] = (
+        (p["origin"] == "imported").fillna(False).astype(bool) if "origin" in p.columns else False
+    )
+    if {"peak_mem_mb", "peak_host_mem_mb"} & set(fp.view.objectives):
+        out["mem_source"] = memory_source_texts(p)
+    out["within_noise"] = False
+    if "noise_partner" not in p.columns:
+        return  # the points were not tested for noise: say nothing either way
+    on = out["on_frontier"].to_numpy(dtype=bool)
+    within = p["noise_partner"].notna().to_numpy(dtype=bool) & on
+    out["within_noise"] = within
+    names = texts(
+        p, "noise_partner_model" if "noise_partner_model" in p.columns else "noise_partner"
+    )
+    out["noise_label"] = [
+        f"within noise of {name}"
+        if w
+        else ("distinguishable from the rest of its group" if f else MISSING)
+        for w, f, name in zip(within, on, names, strict=True)
+    ]
 
 
 def _lineage_rows(fp: FrontierPoints, lineage: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,16 @@ import pandas as pd
 from paretoscope.analysis.selection import FrontierPoints
 from paretoscope.core.metrics import METRICS
 from paretoscope.present.charts.scales import svg_usermeta
-from paretoscope.present.display import group_label, metric_header, number_text, numbers, texts
+from paretoscope.present.display import (
+    IMPORTED,
+    MEASURED_HERE,
+    group_label,
+    metric_header,
+    number_text,
+    numbers,
+    run_origin_labels,
+    texts,
+)
 from paretoscope.present.sampling import Thinned
 
 __all__ = ["parallel_chart"]
@@ -31,6 +40,8 @@ def _long_rows(fp: FrontierPoints, rows: pd.DataFrame) -> pd.DataFrame:
                 {
                     "run_id": texts(rows, "run_id").to_numpy(),
                     "model": texts(rows, "model").to_numpy(),
+                    "origin": run_origin_labels(rows).to_numpy(),
+                    "host": texts(rows, "host").to_numpy(),
                     "group": rows["group"].astype(str).to_numpy(),
                     "on_frontier": rows["on_frontier"].to_numpy(dtype=bool),
                     "axis": metric_header(m),
@@ -49,7 +60,8 @@ def parallel_chart(fp: FrontierPoints, thinned: Thinned) -> alt.LayerChart | alt
     Each axis is scaled to [0, 1] over the plotted runs with *better up*
     (direction from the registry), so a line high everywhere is good; the raw
     value is in the tooltip. Frontier runs (over all objectives) are coloured
-    by group, the rest grey.
+    by group, the rest grey; imported runs are dashed. The tooltip names
+    each run's origin and host.
     """
     data = _long_rows(fp, thinned.rows)
     axis_order = [metric_header(METRICS[k]) for k in fp.view.objectives]
@@ -65,9 +77,21 @@ def parallel_chart(fp: FrontierPoints, thinned: Thinned) -> alt.LayerChart | alt
             alt.Tooltip("model:N", title="Model"),
             alt.Tooltip("axis:N", title="Metric"),
             alt.Tooltip("value:N", title="Value"),
+            alt.Tooltip("origin:N", title="Origin"),
+            alt.Tooltip("host:N", title="Host"),
             alt.Tooltip("run_id:N", title="Run"),
         ],
     )
+    if bool((data.get("origin", pd.Series(dtype=object)) == IMPORTED).any()):
+        # Imported runs (measured on another machine) are dashed, with a legend entry.
+        base = base.encode(
+            strokeDash=alt.StrokeDash(
+                "origin:N",
+                title="Origin",
+                scale=alt.Scale(domain=[MEASURED_HERE, IMPORTED], range=[[1, 0], [5, 3]]),
+                legend=alt.Legend(labelLimit=260),
+            )
+        )
     back = base.transform_filter("!datum.on_frontier").mark_line(
         color="#bbbbbb", opacity=0.25, strokeWidth=1
     )
