@@ -343,11 +343,14 @@ def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
 def _missing_reasons(frame: pd.DataFrame, metrics: list[str]) -> list[str]:
     """'3 runs without Accuracy', with the stored reason where the store kept one. O(n·k)."""
     absent = {key: ~np.isfinite(_numeric(frame, key)) for key in metrics}
-    why: list[Any] = (
-        frame["energy_unavailable_reason"].tolist()
-        if "energy_unavailable_reason" in frame.columns
-        else [None] * len(frame)
-    )
+    reason_columns = {
+        "energy_j_per_item": "energy_unavailable_reason",
+        "peak_mem_mb": "peak_mem_unavailable_reason",
+    }
+    why = {
+        key: frame[col].tolist() if col in frame.columns else [None] * len(frame)
+        for key, col in reason_columns.items()
+    }
     counts: dict[str, int] = {}
     for i in range(len(frame)):
         parts = []
@@ -355,8 +358,9 @@ def _missing_reasons(frame: pd.DataFrame, metrics: list[str]) -> list[str]:
             if not absent[key][i]:
                 continue
             part = f"without {METRICS[key].label}"
-            if key == "energy_j_per_item" and isinstance(why[i], str) and why[i]:
-                part += f" ({why[i]})"
+            stored: Any = why[key][i] if key in why else None
+            if isinstance(stored, str) and stored:
+                part += f" ({stored})"
             parts.append(part)
         reason = " and ".join(parts)
         counts[reason] = counts.get(reason, 0) + 1

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from paretoscope.analysis.selection import frontier_points
 from paretoscope.core.intervals import paired_test
-from paretoscope.core.legacy import HOST_MEMORY_SOURCES
+from paretoscope.core.legacy import HOST_MEMORY_SOURCES, NOT_DEVICE_MEMORY
 from paretoscope.core.records import (
     MEMORY_SOURCES,
     AccuracyResult,
@@ -103,7 +103,7 @@ def test_the_memory_frontier_compares_device_memory_with_device_memory(store: St
     assert sources and not sources & HOST_MEMORY_SOURCES
     assert sources <= set(MEMORY_SOURCES)
     assert set(fp.points["runtime"]) == {"torch"}
-    assert fp.excluded == ("32 runs without Peak memory",)
+    assert fp.excluded == (f"32 runs without Peak memory ({NOT_DEVICE_MEMORY})",)
     rows = next(iter(frontier_chart(fp).to_dict()["datasets"].values()))
     assert {r["mem_source"].split(":")[0] for r in rows if "run_id" in r} == sources
 
