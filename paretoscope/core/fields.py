@@ -68,7 +68,7 @@ _ALL: tuple[RunField, ...] = (
     RunField("family", "Family", view_rank=5, cli_group=True),
     RunField("model", "Model", cli_group=True),
     # Issue 11: hosts by fingerprint, where a run came from, what it was scored on.
-    RunField("host_id", "Host id", cli_group=True),
+    RunField("host_id", "Host id", view_rank=10, cli_group=True),
     RunField("origin", "Origin", view_rank=8, cli_group=True),
     RunField("dataset", "Data set", view_rank=9, cli_group=True),
     RunField("run_id", "Run"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from paretoscope.core.errors import InputError
-from paretoscope.core.fields import RUN_FIELDS, VIEW_FIELDS, is_dim_key
+from paretoscope.core.fields import VIEW_FIELDS, is_dim_key
 from paretoscope.core.metrics import METRICS, metric
 from paretoscope.views.filters import (
     DIM_KEY,
@@ -55,7 +55,7 @@ DEFAULT_X = "latency_ms_p50"
 DEFAULT_Y = "accuracy"
 # Run fields the pages colour, group and facet by: field -> label (from core.fields);
 # every ``dim_<name>`` is accepted too (a symbolic dimension, e.g. ``dim_seq``).
-FIELDS: dict[str, str] = {**VIEW_FIELDS, "host_id": RUN_FIELDS["host_id"].label}
+FIELDS: dict[str, str] = dict(VIEW_FIELDS)
 # One frontier per batch size by default: latency is per batch, so a batch-32
 # run and a batch-1 run are not on one scale (a frontier across them would put
 # only batch-1 runs on it). With one batch size in view this is one frontier.

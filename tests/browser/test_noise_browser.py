@@ -26,10 +26,11 @@ pytestmark = [pytest.mark.browser]
 
 
 def test_within_noise_runs_are_hollow_and_in_the_legend(page: Any, tmp_path: Path) -> None:
-    frame = _runs(
-        noise_partner=[None, None, "d", None], noise_partner_model=[None, None, "m4", None]
-    )
-    chart = frontier_chart(frontier_points(frame, FrontierView(by=None)))
+    fp = frontier_points(_runs(), FrontierView(by=None))
+    # A chosen pairing in place of the computed one: run c within noise of run d (m4).
+    fp.points["noise_partner"] = [("d" if r == "c" else None) for r in fp.points["run_id"]]
+    fp.points["noise_partner_model"] = [("m4" if r == "c" else None) for r in fp.points["run_id"]]
+    chart = frontier_chart(fp)
     html = tmp_path / "noise.html"
     html.write_text(chart_html(chart), encoding="utf-8")
     page.goto(html.as_uri())

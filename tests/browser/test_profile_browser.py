@@ -65,11 +65,12 @@ def test_upload_profile_and_see_four_measured_runs(
 
     page.get_by_role("button", name="Submit").click()
     page.get_by_text("Submitted").first.wait_for(timeout=30_000)
-    title = "digits_mlp.onnx: fp32, int8 · batch 1, 8 · 4 run(s)"
+    # The default of 3 repeats: each run is timed in three fresh processes.
+    title = "digits_mlp.onnx: fp32, int8 · batch 1, 8 · 3 repeats · 4 run(s)"
     page.get_by_text(title).first.wait_for(timeout=30_000)
     # Watch it run: the bar counts steps (variants to make, then runs), with an ETA.
     page.locator('[data-testid="stProgress"]').first.wait_for(timeout=60_000)
-    page.get_by_text(re.compile(r"^\d/\d — ")).first.wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"^\d+/\d+ — ")).first.wait_for(timeout=30_000)
     page.locator('[data-testid="stProgress"]').first.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "2-running.png"), full_page=True)
     link = page.get_by_text("See its 4 run(s) on the Frontier page")

@@ -15,7 +15,7 @@ def test_pages_group_by_the_documented_fields_in_their_order() -> None:
     # The URL's by/facet/sf values (docs/url.md), in the pickers' order.
     assert list(VIEW_FIELDS) == [
         "batch_size", "runtime", "device", "device_name", "precision", "family", "threads", "host",
-        "origin", "dataset",
+        "origin", "dataset", "host_id",
     ]  # fmt: skip
     assert FIELDS == VIEW_FIELDS
     assert VIEW_FIELDS["batch_size"] == "Batch size"

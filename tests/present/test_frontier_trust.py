@@ -59,8 +59,19 @@ def _runs(**extra: Any) -> pd.DataFrame:
     return frame
 
 
-def _spec(view: FrontierView, frame: pd.DataFrame) -> dict[str, Any]:
-    return frontier_chart(frontier_points(frame, view)).to_dict()
+def _spec(view: FrontierView, frame: pd.DataFrame, *, noise: bool = True) -> dict[str, Any]:
+    """The chart of ``frame``'s frontier; noise columns given in ``frame`` replace the computed
+    ones (to draw a chosen pairing), and ``noise=False`` drops them (points never tested)."""
+    fp = frontier_points(frame, view)
+    cols = ["noise_partner", "noise_partner_model"]
+    if not noise:
+        for col in cols:
+            del fp.points[col]
+    elif "noise_partner" in frame.columns:
+        given = frame.set_index("run_id")[cols]
+        for col in cols:
+            fp.points[col] = fp.points["run_id"].map(given[col]).astype(object)
+    return frontier_chart(fp).to_dict()
 
 
 def _rows(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -130,7 +141,6 @@ def test_within_noise_frontier_runs_are_hollow_with_a_legend_and_a_tooltip() -> 
     assert rows["c"]["within_noise"] and not rows["d"]["within_noise"]
     assert rows["c"]["noise_label"] == "within noise of m4"
     assert rows["d"]["noise_label"] == "distinguishable from the rest of its group"
-    assert rows["a"]["noise_label"] == MISSING  # off the frontier
     assert _tooltips(spec)["Noise"]["field"] == "noise_label"
     (hollow,) = _filtered(spec, "datum.within_noise")[-1:]
     assert hollow["mark"]["filled"] is False and "fill" not in hollow["encoding"]
@@ -141,7 +151,7 @@ def test_within_noise_frontier_runs_are_hollow_with_a_legend_and_a_tooltip() -> 
 
 
 def test_no_noise_column_no_noise_claim() -> None:
-    spec = _spec(FrontierView(by=None), _runs())
+    spec = _spec(FrontierView(by=None), _runs(), noise=False)
     assert "Noise" not in _tooltips(spec)
     assert not any(r["within_noise"] for r in _rows(spec).values())
     assert not [layer for layer in spec["layer"] if "size" in layer.get("encoding", {})]
@@ -151,8 +161,14 @@ def test_a_partner_on_a_dominated_run_is_not_drawn_as_within_noise() -> None:
     frame = _runs(
         noise_partner=["b", None, None, None], noise_partner_model=["m2", None, None, None]
     )
+    # a: slower and less accurate than b on the same device, so dominated.
+    frame.loc[0, ["latency_ms_p50", "latency_ms_p50_ci_low", "latency_ms_p50_ci_high"]] = [
+        3.0,
+        2.9,
+        3.1,
+    ]
     rows = _rows(_spec(FrontierView(by=None), frame))
-    assert not rows["a"]["within_noise"]
+    assert not rows["a"]["on_frontier"] and not rows["a"]["within_noise"]
 
 
 def test_imported_runs_are_outlined_with_a_legend_entry_and_named_in_the_tooltip() -> None:
