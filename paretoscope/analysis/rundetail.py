@@ -157,7 +157,7 @@ def sweep_text(rec: RunRecord) -> str:
 def budget_text(b: TimingBudget) -> str:
     """A timing budget in words: target, time and pass limits, warm-up."""
     return (
-        f"CI target ±{b.target_ci_rel:.1%} of the median, {b.min_time_s:g}–{b.max_time_s:g} s, "
+        f"CI target ±{b.target_ci_rel:.1%} of the median, {b.min_time_s:.3g}–{b.max_time_s:.3g} s, "
         f"{b.min_iters:,}–{b.max_iters:,} timed passes, {b.warmup_iters} warm-up"
     )
 

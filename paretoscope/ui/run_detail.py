@@ -68,7 +68,7 @@ def show_latency(rec: RunRecord) -> None:
     half = (lat.ci_high_ms - lat.ci_low_ms) / 2
     # The interval's column is wider: its label says what the interval covers.
     cols = st.columns([1, 2, 1, 1, 1, 1])
-    cols[0].metric("Latency p50 (ms)", f"{lat.p50_ms:.4g}")
+    cols[0].metric("Latency p50 (ms)", f"{lat.p50_ms:.3g}")
     cols[1].metric(
         f"95% CI of p50, {scope_text(rec).split(' (')[0]}",
         f"±{half / lat.p50_ms:.2%}" if lat.p50_ms > 0 else "—",
