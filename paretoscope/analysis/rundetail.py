@@ -16,7 +16,12 @@ import pandas as pd
 
 from paretoscope.core.errors import InputError
 from paretoscope.core.intervals import paired_test
-from paretoscope.core.records import MEMORY_SOURCES, AccuracyResult, RunRecord, TimingBudget
+from paretoscope.core.records import (
+    AccuracyResult,
+    RunRecord,
+    TimingBudget,
+    describe_memory_source,
+)
 
 __all__ = [
     "CI_REL_MAX",
@@ -179,8 +184,7 @@ def memory_text(rec: RunRecord) -> str:
     if mem is None:
         return "—"
     if mem.source:
-        meaning = MEMORY_SOURCES.get(mem.source)
-        return f"{mem.source}: {meaning}" if meaning else mem.source
+        return describe_memory_source(mem.source)
     return f"unavailable: {mem.unavailable_reason or 'no reason stored'}"
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "RunRecord",
     "RunSpec",
     "TimingBudget",
+    "describe_memory_source",
     "from_dict",
     "new_run_id",
     "to_dict",
@@ -55,6 +56,12 @@ MEMORY_SOURCES: dict[str, str] = {
     "cuda-meminfo": "peak drop in free device memory (cudaMemGetInfo) from before the "
     "session was created",
 }
+
+
+def describe_memory_source(source: str) -> str:
+    """``source: meaning`` for a ``MEMORY_SOURCES`` key; an unknown key alone."""
+    meaning = MEMORY_SOURCES.get(source)
+    return f"{source}: {meaning}" if meaning else source
 
 
 def new_run_id() -> str:

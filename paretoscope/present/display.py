@@ -14,7 +14,7 @@ import pandas as pd
 
 from paretoscope.core.fields import VIEW_FIELDS, is_dim_key, run_field
 from paretoscope.core.metrics import Metric
-from paretoscope.core.records import MEMORY_SOURCES
+from paretoscope.core.records import describe_memory_source
 
 __all__ = [
     "IMPORTED",
@@ -138,8 +138,7 @@ def memory_source_text(source: Any, reason: Any = None) -> str:
     no source -> ``unavailable: <reason>`` (``MISSING`` when neither is stored).
     """
     if isinstance(source, str) and source:
-        meaning = MEMORY_SOURCES.get(source)
-        return f"{source}: {meaning}" if meaning else source
+        return describe_memory_source(source)
     if isinstance(reason, str) and reason:
         return f"unavailable: {reason}"
     return MISSING
