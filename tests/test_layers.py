@@ -61,13 +61,13 @@ def layer_of(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] in ("measure", "store"):
         return parts[0]
-    if parts[0] in ("app", "app_pages"):
-        return "pages"
     if parts[0] != "paretoscope":
         return None
     if len(parts) == 1:
         return "root"
     sub = parts[1]
+    if sub == "webapp":  # app.py and app_pages/: Streamlit scripts, not imported
+        return "pages"
     # `python -m paretoscope.jobrunner` is a documented form: a shim of the jobs layer.
     return {"jobrunner": "jobs", "__main__": "cli"}.get(sub, sub)
 
@@ -78,9 +78,6 @@ def _modules() -> Iterator[tuple[str, Path]]:
             rel = path.relative_to(REPO).with_suffix("")
             parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
             yield ".".join(parts), path
-    yield "app", REPO / "app.py"
-    for path in sorted((REPO / "app_pages").glob("*.py")):
-        yield f"app_pages.{path.stem}", path
 
 
 def _imports(path: Path) -> Iterator[str]:

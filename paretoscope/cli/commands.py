@@ -24,7 +24,8 @@ from store import Store, resolve_store_path
 
 __all__ = ["build_parser", "main"]
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+# The dashboard (app.py, app_pages/, .streamlit/) is package data: `serve` works from a wheel too.
+DASHBOARD_DIR = Path(__file__).resolve().parents[1] / "webapp"
 
 
 def _store_arg(p: argparse.ArgumentParser) -> None:
@@ -131,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-example",
         action="store_true",
-        help="do not import the example H100 bundle (examples/h100) into an empty store",
+        help="do not import the example H100 bundle into an empty store",
     )
     _share_parsers(sub)
     _profile_parser(sub)
@@ -292,12 +293,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             # Runs measured on an H100 machine, kept as imported with that host,
             # so a new user sees CPU-vs-GPU frontiers beside this host's.
             print(import_example(store, "h100").summary(), file=sys.stderr)
-    app = _REPO_ROOT / "app.py"
+    app = DASHBOARD_DIR / "app.py"
     if not app.exists():
-        raise InputError(
-            f"cannot find the dashboard at {app}; run `paretoscope serve` from a source "
-            "checkout installed with `pip install -e .`"
-        )
+        raise InputError(f"cannot find the dashboard at {app}; reinstall Paretoscope")
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.port", str(args.port),
@@ -308,7 +306,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     print(f"Dashboard: http://{args.address}:{args.port}  (store: {store.path})", file=sys.stderr)
     try:
-        return run_foreground(cmd, cwd=_REPO_ROOT, env={"PARETOSCOPE_STORE": str(store.path)})
+        return run_foreground(cmd, cwd=DASHBOARD_DIR, env={"PARETOSCOPE_STORE": str(store.path)})
     except KeyboardInterrupt:
         return 0
 

@@ -15,8 +15,9 @@ __all__ = ["EXAMPLE_BUNDLES", "example_bundle_path", "import_example"]
 
 # Result bundles measured elsewhere and committed as examples (name -> path in
 # the repository); `paretoscope demo --example NAME` imports one as imported runs.
-EXAMPLE_BUNDLES: dict[str, str] = {"h100": "examples/h100/h100-demo.parquet"}
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+# The bundles are package data (paretoscope/profiling/bundles/), so a wheel install has them too.
+EXAMPLE_BUNDLES: dict[str, str] = {"h100": "h100-demo.parquet"}
+_BUNDLE_DIR = Path(__file__).resolve().parent / "bundles"
 
 
 def example_bundle_path(name: str) -> Path:
@@ -25,11 +26,12 @@ def example_bundle_path(name: str) -> Path:
         raise InputError(
             f"unknown example {name!r}; choose one of: {', '.join(sorted(EXAMPLE_BUNDLES))}"
         )
-    path = _REPO_ROOT / EXAMPLE_BUNDLES[name]
+    path = _BUNDLE_DIR / EXAMPLE_BUNDLES[name]
     if not path.is_file():
         raise InputError(
-            f"the example bundle {EXAMPLE_BUNDLES[name]} is not part of this installation; "
-            "get it from the repository and run `paretoscope import FILE`"
+            f"the example bundle {path} is not part of this installation; "
+            "reinstall Paretoscope, or get the file from the repository and run "
+            "`paretoscope import FILE`"
         )
     return path
 

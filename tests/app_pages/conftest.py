@@ -14,7 +14,8 @@ from tests.app_pages.catalogue import build_store
 from tests.factories import make_record
 
 REPO = Path(__file__).resolve().parents[2]
-APP = REPO / "app.py"
+WEBAPP = REPO / "paretoscope" / "webapp"
+APP = WEBAPP / "app.py"
 PAGES = {
     "frontier": "app_pages/frontier.py",
     "runs": "app_pages/runs.py",
@@ -73,8 +74,8 @@ OpenPage = Callable[..., AppTest]
 
 
 def all_pages() -> list[str]:
-    """Every page script of the app (``app_pages/*.py``), as paths relative to the repo."""
-    return sorted(f"app_pages/{p.name}" for p in (REPO / "app_pages").glob("*.py"))
+    """Every page script of the app (``app_pages/*.py``), as paths relative to app.py."""
+    return sorted(f"app_pages/{p.name}" for p in (WEBAPP / "app_pages").glob("*.py"))
 
 
 @pytest.fixture

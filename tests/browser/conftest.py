@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+WEBAPP = REPO / "paretoscope" / "webapp"
 CHROMIUM = os.environ.get("PARETOSCOPE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -49,14 +50,14 @@ def start_server(store_path: Path, log_path: Path) -> Server:
     port = _free_port()
     env = dict(os.environ, PARETOSCOPE_STORE=str(store_path))
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(WEBAPP / "app.py"),
         "--server.headless", "true", "--server.port", str(port),
         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
         "--", "--store", str(store_path),
     ]  # fmt: skip
     with log_path.open("wb") as log:  # the child keeps its own descriptor
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=WEBAPP, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
