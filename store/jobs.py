@@ -28,6 +28,7 @@ __all__ = [
     "insert_job",
     "request_cancel",
     "select_job",
+    "select_job_configurations",
     "select_jobs",
     "update_progress",
 ]
@@ -234,3 +235,26 @@ def finish(
         ).fetchone()
         conn.execute(sql, params)
     return bool(before and before[0])
+
+
+def select_job_configurations(store: Store, job_id: str) -> list[dict[str, Any]]:
+    """The configurations of a job's ok runs: runtime, precision, batch_size, threads, dims.
+
+    ``dims`` is a dict (name -> value); a job's Run again skips these.
+    """
+    sql = (
+        "SELECT runtime, precision, batch_size, threads, dims FROM runs "
+        "WHERE job_id = ? AND status = 'ok' ORDER BY started_at, run_id"
+    )
+    with store.connect() as conn:
+        rows = conn.execute(sql, [job_id]).fetchall()
+    return [
+        {
+            "runtime": r[0],
+            "precision": r[1],
+            "batch_size": int(r[2]),
+            "threads": int(r[3] or 1),
+            "dims": json.loads(r[4]) if isinstance(r[4], str) else dict(r[4] or {}),
+        }
+        for r in rows
+    ]

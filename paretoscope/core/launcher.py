@@ -5,7 +5,8 @@ Parent side:
 - ``run_child(module, args, ...)`` runs ``python -m module`` to its end under a
   time limit (seconds, from the start of the process) and an optional memory
   limit (MB of resident memory, read by a caller-given function about every
-  50 ms), kills the child's whole process group whatever happens, and returns
+  50 ms) and an optional ``should_stop`` hook (a cancel flag, asked about
+  every 0.25 s), kills the child's whole process group whatever happens, and returns
   a ``ChildOutcome``: exit status, the JSON result file (written atomically
   by the child with ``write_result``), the tail of its stderr, why it was
   killed. It never raises for a failure of the child; callers turn the
@@ -42,8 +43,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from paretoscope.core.errors import ParetoscopeError
+
 __all__ = [
     "ChildOutcome",
+    "StopRequested",
     "child_env",
     "exit_child",
     "kill_group",
@@ -56,6 +60,8 @@ __all__ = [
 ]
 
 POLL_INTERVAL_S = 0.05
+#: How often ``run_child`` asks its ``should_stop`` hook (a store read, for a job's cancel flag).
+STOP_POLL_S = 0.25
 STDERR_TAIL_BYTES = 4000
 # The folder that holds the paretoscope, measure and store packages.
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +94,15 @@ def child_env(extra: Mapping[str, str] | None = None, *, safe_path: bool = True)
         env["PYTHONSAFEPATH"] = "1"  # no working directory first on sys.path: nothing shadows ours
     env.update(extra or {})
     return env
+
+
+class StopRequested(ParetoscopeError):
+    """A caller's ``should_stop`` hook asked to stop: the child was killed, its result dropped.
+
+    Raised by callers of ``run_child`` (the worker, the executors) so that a
+    cancelled run stores nothing; ``run_child`` itself reports it as
+    ``ChildOutcome.killed == "stopped"``.
+    """
 
 
 def kill_group(proc: subprocess.Popen[Any]) -> None:
@@ -173,6 +188,7 @@ def run_child(
     watch_fd: int | None = None,
     on_output: Callable[[bytes], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
     python: str = sys.executable,
 ) -> ChildOutcome:
     """Run ``python -m module ARGS --result FILE`` to its end, under limits; how it ended.
@@ -184,8 +200,11 @@ def run_child(
     reads (that pipe's read end): each chunk goes to ``on_output`` as it
     arrives.
     ``on_start`` gets the child's pid before anything is written to it.
-    ``mem_limit_mb`` needs ``rss_mb(pid)``. Exceptions raised by the
-    callbacks propagate after the child is killed. Raises ``OSError`` when
+    ``mem_limit_mb`` needs ``rss_mb(pid)``. ``should_stop`` is asked about
+    every ``STOP_POLL_S`` seconds while the child runs; when it answers true
+    the child's process group is killed at once and the outcome says
+    ``killed="stopped"`` (a job's Cancel reaches a hanging run this way).
+    Exceptions raised by the callbacks propagate after the child is killed. Raises ``OSError`` when
     the child cannot be started.
     """
     with tempfile.TemporaryDirectory(prefix="paretoscope-child-") as tmp:
@@ -212,7 +231,9 @@ def run_child(
                 with contextlib.suppress(BrokenPipeError):
                     proc.stdin.write(stdin or b"")
                     proc.stdin.close()
-            killed, rss = _watch(proc, t0, timeout_s, mem_limit_mb, rss_mb, watch_fd, on_output)
+            killed, rss = _watch(
+                proc, t0, timeout_s, mem_limit_mb, rss_mb, watch_fd, on_output, should_stop
+            )
         finally:
             kill_group(proc)
         result, problem = _read_result(result_path)
@@ -235,9 +256,11 @@ def _watch(
     rss_mb: Callable[[int], float | None] | None,
     watch_fd: int | None,
     on_output: Callable[[bytes], None] | None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[str | None, float | None]:
-    """Wait for the child; ("timeout"|"memory", RSS) when a limit was hit, else (None, None)."""
+    """Wait for the child; ("timeout"|"memory"|"stopped", RSS) to kill it, else (None, None)."""
     fd_open = watch_fd is not None
+    last_stop_check = t0
     while True:
         if fd_open and watch_fd is not None:
             # Waiting on the pipe doubles as the poll interval and relays
@@ -252,8 +275,13 @@ def _watch(
             time.sleep(POLL_INTERVAL_S)
         if proc.poll() is not None:
             return None, None
-        if time.monotonic() - t0 > timeout_s:
+        now = time.monotonic()
+        if now - t0 > timeout_s:
             return "timeout", None
+        if should_stop is not None and now - last_stop_check >= STOP_POLL_S:
+            last_stop_check = now
+            if should_stop():
+                return "stopped", None
         if mem_limit_mb is not None and rss_mb is not None:
             rss = rss_mb(proc.pid)
             if rss is not None and rss > mem_limit_mb:

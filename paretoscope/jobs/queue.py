@@ -178,14 +178,39 @@ def get_job(store: Store, job_id: str) -> Job | None:
 def resubmit_job(store: Store, job_id: str) -> Job:
     """Queue a finished job's request again, as a new job at the end of the queue.
 
-    Raises ``InputError`` for an unknown job or one still queued or running.
+    A profile job that did not finish (failed, cancelled, interrupted) is
+    continued: the new job measures only the configurations it did not
+    store ok (``ProfileRequest.skip_points``, carried over from the job it
+    continued in turn), and its title says how many it skips. A ``done``
+    job is measured again whole. Raises ``InputError`` for an unknown job,
+    one still queued or running, or one with nothing left to measure.
     """
     job = get_job(store, job_id)
     if job is None:
         raise InputError(f"no job {job_id!r} in this store")
     if job.active:
         raise InputError(f"job {job_id} is still {job.status}; cancel it first")
-    return submit_job(store, job.request, kind=job.kind, title=job.title)
+    if job.kind != "profile" or job.status == "done":
+        return submit_job(store, job.request, kind=job.kind, title=job.title)
+    request, title = _rest_of(store, job)
+    return submit_job(store, request, kind=job.kind, title=title)
+
+
+#: What ``resubmit_job`` appends to a continued job's title.
+_REST_MARK: Final = " · the rest"
+
+
+def _rest_of(store: Store, job: Job) -> tuple[dict[str, Any], str]:
+    """The request and title of a job that measures what ``job`` did not store."""
+    from paretoscope.profiling.request import SweepPoint
+
+    stored = {SweepPoint(**c).label for c in sql.select_job_configurations(store, job.job_id)}
+    skip = sorted(stored | set(job.request.get("skip_points") or ()))
+    request = {**job.request, "skip_points": skip, "resumes": job.job_id}
+    base = job.title.split(_REST_MARK, 1)[0]
+    if not skip:
+        return request, base
+    return request, f"{base}{_REST_MARK} ({len(skip)} stored configuration(s) skipped)"
 
 
 def queue_position(store: Store, job: Job) -> int:

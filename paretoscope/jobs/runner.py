@@ -54,6 +54,7 @@ __all__ = [
     "RUNNER_LOCK",
     "ensure_runner",
     "main",
+    "profile_outcome",
     "profile_request",
     "run_job",
     "run_queue",
@@ -173,9 +174,23 @@ def _profile_handler(
         should_cancel=reporter.should_cancel,
         executor=executor_from_env(None),
     )
+    return profile_outcome(summary)
+
+
+def profile_outcome(summary: profiling.ProfileSummary) -> tuple[str, str, dict[str, Any]]:
+    """How a profile job ends: (status, message, ``finish_job`` fields) from its summary.
+
+    Cancelled wins: the run it interrupted was killed and stored nothing, and
+    the runs stored before it stay (Run again measures the rest).
+    """
     fields = {"run_ids": summary.run_ids, "runs_ok": summary.n_ok, "runs_failed": summary.n_failed}
     if summary.cancelled:
-        return "cancelled", f"Cancelled; the runs finished before that are kept. {summary}", fields
+        return (
+            "cancelled",
+            "Cancelled: the run in progress was stopped and not stored; the runs finished "
+            f"before it are kept, and Run again measures the rest. {summary}",
+            fields,
+        )
     if summary.n_planned and not summary.n_ok:
         return "failed", f"Every run failed; the Runs page has each reason. {summary}", fields
     return "done", str(summary), fields
