@@ -54,6 +54,7 @@ __all__ = [
     "last_line",
     "module_argv",
     "run_child",
+    "run_foreground",
     "signal_name",
     "spawn_detached",
     "write_result",
@@ -314,13 +315,71 @@ def spawn_detached(
         )
 
 
-def run_foreground(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> int:
-    """Run ``argv`` attached to this terminal (the dashboard server) and return its exit status.
+#: Signals ``run_foreground`` passes on to the server it runs.
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Seconds the server has to stop after a forwarded signal before its group is killed.
+STOP_GRACE_S = 10.0
+
+
+def run_foreground(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    grace_s: float = STOP_GRACE_S,
+) -> int:
+    """Run ``argv`` (the dashboard server) until it ends; return its exit status.
+
+    The child leads its own process group. SIGINT, SIGTERM and SIGHUP sent
+    to this process are passed on to that whole group (Ctrl-C in the
+    terminal reaches this process only, and so does ``kill -TERM``); a
+    group that has not stopped ``grace_s`` seconds later is killed, and
+    whatever is left of it when the child ends is killed too, so nothing
+    keeps serving on the port after this returns. Returns 0 when the child
+    stopped because of a forwarded signal. Processes the server started in
+    sessions of their own (the job runner) are not in its group and live
+    on: see ``spawn_detached``.
 
     Streamlit puts the app's folder on ``sys.path`` itself, so this child keeps
-    the interpreter's usual path.
+    the interpreter's usual path. Raises ``OSError`` when it cannot be started.
     """
-    return subprocess.call(list(argv), cwd=cwd, env=child_env(env, safe_path=False))
+    received: list[int] = []
+    started: list[subprocess.Popen[bytes]] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        received.append(signum)
+        for child in started:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signum)
+
+    # Handlers first: a signal that arrives while the child starts is not lost.
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
+    try:
+        proc = subprocess.Popen(
+            list(argv), cwd=cwd, env=child_env(env, safe_path=False), start_new_session=True
+        )
+    except BaseException:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise
+    started.append(proc)
+    if received:
+        forward(received[-1], None)
+    try:
+        while True:
+            try:
+                code = proc.wait(timeout=grace_s if received else 0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if received:  # it had its grace period: no more waiting
+                    kill_group(proc)
+                    code = proc.returncode
+                    break
+    finally:
+        kill_group(proc)  # its helpers, and the child itself if this process was interrupted
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if received else code
 
 
 # --- child side ---------------------------------------------------------------------------
