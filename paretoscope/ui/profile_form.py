@@ -185,6 +185,28 @@ def sweep_widgets() -> None:
         "timing budget; the 95% CI of the median is then taken between them, so it covers "
         "what changes from one process to the next. With 1, the CI is within one process.",
     )
+    _time_limit_widget()
+
+
+def _time_limit_widget() -> None:
+    """The per-run time limit, up to the operator's maximum (``PARETOSCOPE_MAX_RUN_SECONDS``)."""
+    try:
+        ceiling = profiling.max_run_seconds()
+    except InputError as err:
+        st.warning(f"{err}. Using {profiling.DEFAULT_MAX_RUN_SECONDS:g} s meanwhile.")
+        ceiling = profiling.DEFAULT_MAX_RUN_SECONDS
+    st.number_input(
+        "Time limit per run (seconds)",
+        min_value=1.0,
+        max_value=float(ceiling),
+        value=float(min(profiling.DEFAULT_TIMEOUT_S, ceiling)),
+        step=30.0,
+        format="%g",
+        key=f"{K}.timeout_s",
+        help=f"Each process that measures a run (each repeat) is stopped after this long, and "
+        f"the run is stored as failed with the reason. This server allows at most {ceiling:g} "
+        f"s (the operator sets `{profiling.MAX_RUN_SECONDS_ENV}`).",
+    )
 
 
 def _answers() -> dict[str, Any]:
