@@ -308,6 +308,23 @@ def test_every_symbolic_dimension_besides_the_batch_gets_values(
     assert job.request["repeats"] == 5 and jobrunner.profile_request(job).repeats == 5
 
 
+def test_the_time_limit_per_run_is_set_within_the_operators_maximum(
+    store: Store, monkeypatch: pytest.MonkeyPatch, launches: list[Store]
+) -> None:
+    monkeypatch.setenv("PARETOSCOPE_MAX_RUN_SECONDS", "600")
+    at = upload_model(open_page(store, monkeypatch), "tokens.onnx", _token_model())
+    limit = at.number_input(key="profile.timeout_s")
+    assert limit.value == 300.0 and limit.max == 600.0
+    assert "at most 600 s" in limit.help and "PARETOSCOPE_MAX_RUN_SECONDS" in limit.help
+    at.radio(key="profile.eval").set_value("None: efficiency only").run()
+    at.text_input(key="profile.dim.seq").input("16")
+    at.number_input(key="profile.timeout_s").set_value(45.0)
+    at.button(key="profile.submit").click().run()
+    (job,) = jobs.list_jobs(store)
+    assert job.request["timeout_s"] == 45.0
+    assert jobrunner.profile_request(job).timeout_s == 45.0
+
+
 def test_only_built_in_sets_that_fit_are_offered(
     store: Store, monkeypatch: pytest.MonkeyPatch, tiny_onnx: bytes, launches: list[Store]
 ) -> None:
