@@ -213,7 +213,9 @@ def run_job(
 ) -> jobs.Job | None:
     """Run one claimed job to its end and record how it ended; return the job as stored.
 
-    Never raises for a failing job: its error becomes the job's message.
+    Never raises for a failing job: its error becomes the job's message. The
+    uploaded files a ``done`` job names leave quarantine; those of a job that
+    did not finish stay there for Run again.
     """
     table = HANDLERS if handlers is None else handlers
     reporter = jobs.ProgressReporter(store, job.job_id)
@@ -240,6 +242,11 @@ def run_job(
     else:
         log.info("job %s %s: %s", job.job_id, status, message)
         jobs.finish_job(store, job.job_id, status, message, **fields)
+    ended = jobs.get_job(store, job.job_id)
+    if ended is not None and ended.status != "done":
+        # Kept for Run again, which measures the rest from the same files; the page's
+        # quarantine sweep removes them a day later (profiling.uploads.sweep_quarantine).
+        return ended
     # The engine has stored what it needed content-addressed; uploads leave quarantine
     # unless a job still waiting names the same file (the same upload submitted twice).
     waiting = {

@@ -266,6 +266,7 @@ def test_an_interrupted_job_can_run_again(
     newest = jobs.list_jobs(store)[0]
     assert newest.status == "queued" and len(launches) == 1
     assert newest.request == {**job.request, "skip_points": [], "resumes": job.job_id}
+    assert at.session_state["profile.polling"] is True, "the list follows the new job by itself"
     assert any("did not store" in i.value or "stored no run" in i.value for i in at.info), [
         i.value for i in at.info
     ]

@@ -301,6 +301,22 @@ def test_uploads_leave_quarantine_when_no_waiting_job_names_them(store: Store) -
     assert not saved.path.exists() and not saved.path.parent.exists()
 
 
+def test_an_unfinished_jobs_uploads_stay_for_run_again(store: Store) -> None:
+    import io
+
+    from paretoscope.profiling import uploads
+
+    saved = uploads.save_upload(
+        store, "m.onnx", io.BytesIO(b"\x08\x07onnx"), role="model", limit_mb=1
+    )
+    job = jobs.submit_job(store, {"model_path": str(saved.path), "fail": "on purpose"})
+    claimed = jobs.claim_next_job(store)
+    assert claimed is not None
+    ended = jobrunner.run_job(store, claimed, handlers=HANDLERS)
+    assert ended is not None and ended.status == "failed"
+    assert saved.path.exists() and uploads.inputs_present(job.request), "Run again can use it"
+
+
 def test_resubmit_queues_a_finished_jobs_request_again(store: Store) -> None:
     job = jobs.submit_job(store, {"steps": 1}, title="again")
     with pytest.raises(InputError, match="still queued"):
