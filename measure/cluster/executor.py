@@ -210,8 +210,8 @@ class DaskExecutor:
         specs. The connection is made on the first call and kept for the
         next (callers that run one spec at a time pay for it once); ``close``
         ends it. ``should_stop`` is asked as each record arrives (runs on the
-        cluster are not killed mid-way). Raises ``UnavailableError`` when dask is not installed or
-        the scheduler cannot be reached.
+        cluster are not killed mid-way). Raises ``UnavailableError`` when dask
+        is not installed or the scheduler cannot be reached.
         """
         if should_stop is not None:
             on_result = _stopping(on_result, should_stop)

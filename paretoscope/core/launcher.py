@@ -6,8 +6,8 @@ Parent side:
   time limit (seconds, from the start of the process) and an optional memory
   limit (MB of resident memory, read by a caller-given function about every
   50 ms) and an optional ``should_stop`` hook (a cancel flag, asked about
-  every 0.25 s), kills the child's whole process group whatever happens, and returns
-  a ``ChildOutcome``: exit status, the JSON result file (written atomically
+  every 0.25 s), kills the child's whole process group whatever happens, and
+  returns a ``ChildOutcome``: exit status, the JSON result file (written atomically
   by the child with ``write_result``), the tail of its stderr, why it was
   killed. It never raises for a failure of the child; callers turn the
   outcome into their own message.
@@ -205,8 +205,8 @@ def run_child(
     every ``STOP_POLL_S`` seconds while the child runs; when it answers true
     the child's process group is killed at once and the outcome says
     ``killed="stopped"`` (a job's Cancel reaches a hanging run this way).
-    Exceptions raised by the callbacks propagate after the child is killed. Raises ``OSError`` when
-    the child cannot be started.
+    Exceptions raised by the callbacks propagate after the child is killed.
+    Raises ``OSError`` when the child cannot be started.
     """
     with tempfile.TemporaryDirectory(prefix="paretoscope-child-") as tmp:
         result_path = Path(tmp) / "result.json"

@@ -354,7 +354,7 @@ def _inspect_model(
 
 
 def remaining_sweep(
-    sweep: tuple[SweepPoint, ...], request: ProfileRequest, notes: list[str] | None = None
+    sweep: tuple[SweepPoint, ...], request: ProfileRequest, notes: list[str]
 ) -> tuple[SweepPoint, ...]:
     """The sweep without the configurations ``request.skip_points`` names (already stored).
 
@@ -370,8 +370,7 @@ def remaining_sweep(
             f"(by job {request.resumes or 'before'}); submit the model anew to measure it again"
         )
     if len(rest) < len(sweep):
-        notes_ = notes if notes is not None else []
-        notes_.append(
+        notes.append(
             f"{len(sweep) - len(rest)} configuration(s) already stored by job "
             f"{request.resumes or 'before'} are skipped; this job measures the other {len(rest)}"
         )

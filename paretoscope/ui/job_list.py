@@ -128,8 +128,8 @@ def jobs_list(store: Store) -> None:
     """The most recent jobs, redrawn every second while one is queued or running.
 
     ``run_every`` is fixed when the page draws the fragment, so a job that
-    becomes active inside a fragment rerun (Run again, Cancel's neighbours)
-    redraws the whole page once to start polling, and the end of the last
+    becomes active inside a fragment rerun (Run again) redraws the whole
+    page once to start polling, and the end of the last
     active job redraws it once to stop.
     """
     polling = any(j.active for j in jobs.list_jobs(store, statuses=jobs.ACTIVE_STATUSES, limit=1))
