@@ -9,6 +9,7 @@ bad input, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -277,7 +278,22 @@ def _cmd_frontier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _terminate_as_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
+    # Before the server starts (the demo measures first), SIGTERM unwinds like Ctrl-C so
+    # that the launcher kills the worker it is waiting for; while the server runs,
+    # run_foreground passes SIGINT, SIGTERM and SIGHUP on to its process group.
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        return _serve(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(args: argparse.Namespace) -> int:
     store = _open_store(args.store)
     if store.run_count(status="ok") == 0:
         if not args.no_demo:
