@@ -123,8 +123,8 @@ def test_oidc_and_token_together_is_refused() -> None:
 
 
 def test_quotas_apply_in_token_mode(tmp_path: Path) -> None:
-    env = {access.TOKEN_ENV: TOKEN, access.ACCESS_ENV: write(tmp_path, "[quotas.profiler]\n"
-                                                                     "runs_per_job = 2\n")}  # fmt: skip
+    path = write(tmp_path, "[quotas.profiler]\nruns_per_job = 2\n")
+    env = {access.TOKEN_ENV: TOKEN, access.ACCESS_ENV: path}
     config = load_access_config(env)
     assert config.mode == "token" and config.quota(PROFILER).runs_per_job == 2
 

@@ -17,9 +17,7 @@ QUOTA = Quota(role=PROFILER, upload_mb=1, where="/srv/access.toml ($PARETOSCOPE_
 
 
 @pytest.mark.parametrize("declared", [True, False])
-def test_upload_over_the_role_limit_is_refused_and_removed(
-    tmp_path: Path, declared: bool
-) -> None:
+def test_upload_over_the_role_limit_is_refused_and_removed(tmp_path: Path, declared: bool) -> None:
     store = Store(tmp_path / "u.duckdb")
     data = b"\x08" * (2 * 2**20)
     size = len(data) if declared else None  # streamed: counted while written
