@@ -46,9 +46,12 @@ class Server:
     proc: subprocess.Popen[bytes]
 
 
-def start_server(store_path: Path, log_path: Path) -> Server:
+def start_server(
+    store_path: Path, log_path: Path, extra_env: dict[str, str] | None = None
+) -> Server:
+    """Streamlit on a free port over ``store_path``; ``extra_env`` adds to (or overrides) ours."""
     port = _free_port()
-    env = dict(os.environ, PARETOSCOPE_STORE=str(store_path))
+    env = dict(os.environ, PARETOSCOPE_STORE=str(store_path), **(extra_env or {}))
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(WEBAPP / "app.py"),
         "--server.headless", "true", "--server.port", str(port),
