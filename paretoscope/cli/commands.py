@@ -303,6 +303,7 @@ def _access_notice(address: str) -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    _access_notice(args.address)  # before anything runs: bad settings stop here
     store = _open_store(args.store)
     if store.run_count(status="ok") == 0:
         if not args.no_demo:
@@ -318,7 +319,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             # Runs measured on an H100 machine, kept as imported with that host,
             # so a new user sees CPU-vs-GPU frontiers beside this host's.
             print(import_example(store, "h100").summary(), file=sys.stderr)
-    _access_notice(args.address)
     app = DASHBOARD_DIR / "app.py"
     if not app.exists():
         raise InputError(f"cannot find the dashboard at {app}; reinstall Paretoscope")
