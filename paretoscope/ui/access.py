@@ -10,6 +10,7 @@ session that entered it keeps only the fact that it did.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,8 @@ from paretoscope.core.errors import AccessError
 __all__ = ["Access", "current", "require_profiler", "sidebar_panel"]
 
 _UNLOCKED = "paretoscope.access.profiler"  # True once this session entered the token
-_REFUSED = "paretoscope.access.refused"
+#: Seconds a wrong token holds its session before it may try again.
+WRONG_TOKEN_DELAY_S = 1.0
 K = "paretoscope.access"
 
 
@@ -99,10 +101,9 @@ def _token_form(access: Access) -> None:
         expected = access.config.token or ""
         ok = bool(expected) and rules.token_matches(entered or "", expected)
         st.session_state[_UNLOCKED] = ok
-        st.session_state[_REFUSED] = not ok
         if ok:
             st.rerun()
-    if st.session_state.get(_REFUSED):
+        time.sleep(WRONG_TOKEN_DELAY_S)  # slows guessing down, in this session at least
         st.error("Wrong token: this session stays a viewer.")
 
 
