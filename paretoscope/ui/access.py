@@ -9,6 +9,7 @@ session that entered it keeps only the fact that it did.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from dataclasses import dataclass
@@ -114,6 +115,12 @@ def _oidc_panel(access: Access) -> None:
             st.logout()
         return
     st.caption(":material/visibility: Viewer. Sign in to upload, run or import.")
+    if importlib.util.find_spec("authlib") is None:
+        st.error(
+            "Sign-in is configured but cannot work: the server needs `Authlib>=1.3.2` "
+            "(`pip install Authlib` where Paretoscope runs). Until then everyone is a viewer."
+        )
+        return
     if st.button("Sign in", key=f"{K}.login"):
         try:
             if access.config.provider:
