@@ -1,4 +1,4 @@
-"""The SQL of the job queue (table ``jobs``, migration 3), through ``Store.connect()``
+"""The SQL of the job queue (table ``jobs``, migrations 3 and 7), through ``Store.connect()``
 
 Rows go in and out as plain dicts keyed by column name; ``paretoscope.jobs``
 turns them into ``Job`` records and holds the rules (which status may follow
@@ -24,6 +24,7 @@ __all__ = [
     "JOB_COLUMNS",
     "cancel_flag",
     "claim_next",
+    "count_active",
     "finish",
     "insert_job",
     "request_cancel",
@@ -56,6 +57,7 @@ JOB_COLUMNS: tuple[str, ...] = (
     "runs_ok",
     "runs_failed",
     "error",
+    "submitted_by",
 )
 _SELECT = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
 
@@ -80,14 +82,23 @@ def insert_job(
     title: str,
     request: dict[str, Any],
     created_at: datetime,
+    submitted_by: str | None = None,
 ) -> dict[str, Any]:
     """Queue a job after every job already submitted; return its row."""
     with store.transaction("queue a job in") as conn:
         seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM jobs").fetchone()
         conn.execute(
-            "INSERT INTO jobs (job_id, seq, kind, status, title, request, created_at)"
-            " VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-            [job_id, seq[0] if seq else 1, kind, title, json.dumps(request), created_at],
+            "INSERT INTO jobs (job_id, seq, kind, status, title, request, created_at,"
+            " submitted_by) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
+            [
+                job_id,
+                seq[0] if seq else 1,
+                kind,
+                title,
+                json.dumps(request),
+                created_at,
+                submitted_by,
+            ],
         )
         row = _one(conn, job_id)
     assert row is not None  # just inserted, in this connection
@@ -110,6 +121,17 @@ def select_jobs(
         sql += f" LIMIT {int(limit)}"
     with store.connect() as conn:
         return [_row(r) for r in conn.execute(sql, params).fetchall()]
+
+
+def count_active(store: Store, submitted_by: str | None) -> int:
+    """Queued or running jobs of ``submitted_by`` (None: those without a submitter)."""
+    with store.connect() as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')"
+            " AND submitted_by IS NOT DISTINCT FROM ?",
+            [submitted_by],
+        ).fetchone()
+    return int(found[0]) if found else 0
 
 
 def select_job(store: Store, job_id: str) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ ParetoscopeError
 │   ├── StoreLockedError  another process held the file past the retry budget
 │   └── SchemaError       the file's schema is newer than this code, or damaged
 ├── InputError            bad user input: a file, a shape, a flag, a link
+│   └── AccessError       a role or quota refuses it, or the access config is invalid
 ├── MeasurementError      a run could not be measured (crash, timeout, bad output)
 │   └── WorkerFailed      the worker process died, hung or ran out of memory
 └── UnavailableError      hardware or software that a request needs is absent
@@ -13,6 +14,7 @@ ParetoscopeError
 from __future__ import annotations
 
 __all__ = [
+    "AccessError",
     "InputError",
     "MeasurementError",
     "ParetoscopeError",
@@ -46,6 +48,10 @@ class SchemaError(StoreError):
 
 class InputError(ParetoscopeError):
     """A file, argument or link given by a user cannot be used."""
+
+
+class AccessError(InputError):
+    """A role or quota refuses an action, or the operator's access config cannot be used."""
 
 
 class MeasurementError(ParetoscopeError):

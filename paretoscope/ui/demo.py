@@ -11,6 +11,7 @@ import streamlit as st
 
 from paretoscope.jobs import background
 from paretoscope.present.progress import format_duration
+from paretoscope.ui import access
 from store import Store
 
 __all__ = [
@@ -42,6 +43,8 @@ def empty_store(store: Store, *, outcome_shown: bool = False) -> None:
         return
     if state is not None and state.status == "failed" and not outcome_shown:
         st.error(f"The last demo run failed.\n\n{state.message}")
+    if not access.require_profiler("Running the demo"):
+        return
     if st.button("Run the demo", type="primary", key="paretoscope.run_demo"):
         try:
             start_demo(store)

@@ -9,6 +9,7 @@ from paretoscope.jobs import queue as jobs
 from paretoscope.jobs import runner as jobrunner
 from paretoscope.present.progress import format_duration
 from paretoscope.profiling import uploads
+from paretoscope.ui import access
 from store import Store
 
 __all__ = ["LIST_LIMIT", "STATUS_ICON", "jobs_list", "show_job"]
@@ -37,7 +38,8 @@ def _cancel(store: Store, job_id: str) -> None:
 
 def _run_again(store: Store, job_id: str) -> None:
     try:
-        again = jobs.resubmit_job(store, job_id)
+        who = access.current()
+        again = jobs.resubmit_job(store, job_id, submitted_by=who.who, quota=who.quota)
     except InputError as err:
         st.session_state[NOTE] = ("error", str(err))
         return
@@ -57,12 +59,15 @@ def _run_again(store: Store, job_id: str) -> None:
 
 def show_job(store: Store, job: jobs.Job) -> None:
     """One job: its status and progress, and the buttons that apply to it."""
+    may = access.current().profiler  # cancel and run again are a profiler's
     with st.container(border=True):
         when = job.created_at.strftime("%Y-%m-%d %H:%M UTC")
         st.markdown(
             f"{STATUS_ICON.get(job.status, '')} **{job.title or job.job_id}** — "
             f"{job.status} · submitted {when}"
         )
+        if job.submitted_by:
+            st.text(f"Submitted by {job.submitted_by}")
         if job.status == "running":
             total = job.progress_total or "?"
             eta = f", about {format_duration(job.eta_s)} left" if job.eta_s is not None else ""
@@ -77,13 +82,15 @@ def show_job(store: Store, job: jobs.Job) -> None:
             st.error(job.message)
         elif job.message:
             st.caption(job.message)
-        if job.active and not job.cancel_requested:
+        if job.active and not job.cancel_requested and may:
             st.button("Cancel", key=f"{K}.cancel.{job.job_id}", on_click=_cancel,
                       args=(store, job.job_id))  # fmt: skip
-        elif job.active:
+        elif job.active and job.cancel_requested:
             st.caption("Cancelling: the run in progress is stopped within seconds.")
-        if job.status in ("failed", "cancelled", "interrupted") and uploads.inputs_present(
-            job.request
+        if (
+            may
+            and job.status in ("failed", "cancelled", "interrupted")
+            and uploads.inputs_present(job.request)
         ):
             st.button("Run again", key=f"{K}.again.{job.job_id}", on_click=_run_again,
                       args=(store, job.job_id))  # fmt: skip
@@ -114,7 +121,7 @@ def _jobs_section(store: Store) -> None:
         st.info("No jobs yet. Upload a model above and submit it.")
         return
     queued = sum(j.status == "queued" for j in listed)
-    if queued and jobrunner.runner_pid(store) is None:
+    if queued and jobrunner.runner_pid(store) is None and access.current().profiler:
         st.warning(f"{queued} job(s) are queued but no job runner is running.")
         st.button("Start the job runner", key=f"{K}.start_runner", on_click=_start_runner,
                   args=(store,))  # fmt: skip

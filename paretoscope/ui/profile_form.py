@@ -20,6 +20,7 @@ from paretoscope.core.records import to_dict
 from paretoscope.jobs import queue as jobs
 from paretoscope.jobs import runner as jobrunner
 from paretoscope.profiling import form, uploads
+from paretoscope.ui import access
 from store import Store
 
 __all__ = [
@@ -50,8 +51,9 @@ def receive(
         upload.seek(0)
         try:
             saved = uploads.save_upload(
-                store, upload.name, upload, role=role, limit_mb=limit_mb, size_bytes=upload.size
-            )
+                store, upload.name, upload, role=role, limit_mb=limit_mb, size_bytes=upload.size,
+                quota=access.current().quota,
+            )  # fmt: skip
             st.session_state[key] = (saved, None)
         except InputError as err:
             st.session_state[key] = (None, str(err))
@@ -238,7 +240,16 @@ def submit(
         st.error(str(err))
         return
     title = form.job_title(saved.original_name, request)
-    job = jobs.submit_job(store, to_dict(request), title=title)
+    who = access.current()
+    if not access.require_profiler("Submitting a job", who):
+        return
+    try:
+        job = jobs.submit_job(
+            store, to_dict(request), title=title, submitted_by=who.who, quota=who.quota
+        )
+    except InputError as err:  # AccessError: over a quota, said with how to raise it
+        st.error(str(err))
+        return
     ahead = jobs.queue_position(store, job)
     try:
         jobrunner.ensure_runner(store)

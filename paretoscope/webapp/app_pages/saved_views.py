@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope.core.errors import InputError
+from paretoscope.ui import access
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
 from paretoscope.ui.widgets import show_notices
@@ -26,6 +27,7 @@ st.caption(
     f"{len(views)} saved view{'s' if len(views) != 1 else ''}, newest change first. "
     "A live view follows the store's runs; a pinned view shows only the runs it was saved with."
 )
+access.require_profiler("Renaming or deleting a saved view")
 
 
 def _edit(view: SavedView) -> None:
@@ -78,4 +80,5 @@ for view in views:
                 icon=":material/open_in_new:",
                 query_params={**view.query, share.VIEW_KEY: view.view_id},
             )
-        _edit(view)
+        if access.current().profiler:  # renaming and deleting are a profiler's
+            _edit(view)
