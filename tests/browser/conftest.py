@@ -53,9 +53,8 @@ def start_server(
     port = _free_port()
     # PYTHONPATH: the server runs in paretoscope/webapp, so name this checkout (which may be
     # a worktree) rather than trusting whichever checkout the venv's editable install names.
-    env = dict(
-        os.environ, PARETOSCOPE_STORE=str(store_path), PYTHONPATH=str(REPO), **(extra_env or {})
-    )
+    env = {**os.environ, "PARETOSCOPE_STORE": str(store_path), "PYTHONPATH": str(REPO)}
+    env.update(extra_env or {})
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(WEBAPP / "app.py"),
         "--server.headless", "true", "--server.port", str(port),
