@@ -8,6 +8,13 @@ go through the spool (``store.spool``) first, so a run that cannot be written
 now (the dashboard is mid-query, the lock is held past our patience) is kept
 on disk and moved in by the next writer. The command line, the dashboard and
 worker parents can therefore all run at once without lock errors or lost runs.
+
+Opening a store checks what the file is before anything is written
+(``store.filekind``: another application's database is refused, a damaged one
+reported), migrates it, removes temporary files that killed writers left, and
+drains the spool, so a run that a killed writer spooled is visible at the next
+open. DuckDB's extension autoloading and autoinstalling are off on every
+connection: opening a store never reaches the network.
 """
 
 from __future__ import annotations
@@ -28,14 +35,28 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from paretoscope.core.errors import SchemaError, StoreError, StoreLockedError
+from paretoscope.core.errors import (
+    NotAStoreError,
+    SchemaError,
+    StoreDamagedError,
+    StoreError,
+    StoreLockedError,
+)
 from paretoscope.core.fields import DIM_PREFIX, is_dim_key
 from paretoscope.core.hashing import file_sha256
 from paretoscope.core.records import RunRecord
 from paretoscope.core.timefmt import utc_now
+from store.filekind import (
+    damaged_error,
+    file_kind,
+    foreign_tables_error,
+    is_damage,
+    not_a_store_error,
+    store_tables,
+)
 from store.migrations import MIGRATIONS, apply_migrations, schema_version
 from store.rows import REFERENCE_KEYS, Row, record_from_rows, record_rows
-from store.spool import Spool
+from store.spool import Spool, SpoolEntry, remove_orphans
 from store.transaction import transaction
 
 __all__ = ["DrainResult", "Store", "file_sha256"]
@@ -46,6 +67,13 @@ _LOCK_RE = re.compile(r"lock", re.IGNORECASE)
 # DuckDB shares one database instance between the connections of a process;
 # serialising opens within the process avoids racing its instance cache.
 _PROCESS_LOCK = threading.RLock()
+# On every connection: never load or download an extension. A store is a
+# DuckDB file of ours; a file that would need an extension (SQLite, Parquet
+# over HTTP) is not one, and opening it must not reach the network.
+_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+}
 
 
 @dataclass(frozen=True)
@@ -61,8 +89,11 @@ class DrainResult:
 class Store:
     """A Paretoscope store: a DuckDB file plus a folder of files beside it.
 
-    Opening creates and migrates the file as needed. Raises ``StoreError``
-    (or ``SchemaError``) when the file is not a usable store.
+    Opening checks what the file is, creates and migrates it as needed, and
+    stores what the spool holds. Raises ``NotAStoreError`` for a file that is
+    not a Paretoscope store (nothing is written to it), ``StoreDamagedError``
+    for one DuckDB cannot read, ``SchemaError`` for a newer schema and
+    ``StoreError`` otherwise.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout_s: float = 60.0) -> None:
@@ -70,42 +101,60 @@ class Store:
         self.lock_timeout_s = lock_timeout_s
         self.files_dir = Path(str(self.path) + ".files")
         self.spool = Spool(self.files_dir / "spool")
+        self._check_file()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._migrate()
+        self.remove_orphans()
+        with contextlib.suppress(StoreLockedError):
+            self.drain_spool()
 
     # -- connections ------------------------------------------------------
 
     @contextlib.contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived read-write connection; waits while another process holds the lock.
+    def connect(
+        self, *, read_only: bool = False, lock_timeout_s: float | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection (read-write by default); waits while another process holds it.
 
-        Raises ``StoreLockedError`` after ``lock_timeout_s`` and ``StoreError``
-        for a file that is not a DuckDB database.
+        Raises ``StoreLockedError`` after ``lock_timeout_s`` (the store's own by
+        default), ``StoreDamagedError`` when DuckDB cannot read the file (at
+        open or in the block) and ``StoreError`` for another failure to open.
         """
-        deadline = time.monotonic() + self.lock_timeout_s
+        timeout = self.lock_timeout_s if lock_timeout_s is None else lock_timeout_s
+        deadline = time.monotonic() + timeout
         delay = 0.005
         while True:
             try:
                 with _PROCESS_LOCK:
-                    conn = duckdb.connect(str(self.path))
+                    conn = duckdb.connect(str(self.path), read_only=read_only, config=_CONFIG)
                 break
             except duckdb.IOException as err:
                 msg = str(err)
                 if not _LOCK_RE.search(msg):
+                    if is_damage(err):
+                        raise damaged_error(self.path, err) from err
                     raise StoreError(self._open_failure(msg)) from err
                 if time.monotonic() >= deadline:
                     raise StoreLockedError(
                         f"the store {self.path} stayed locked by another process for "
-                        f"{self.lock_timeout_s:.0f} s ({_holder(msg)}). Wait for it to finish "
+                        f"{timeout:.0f} s ({_holder(msg)}). Wait for it to finish "
                         "or stop it; runs you were saving are kept in the spool and will be "
                         "stored the next time the store is opened."
                     ) from err
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)
             except duckdb.Error as err:
+                if is_damage(err):
+                    raise damaged_error(self.path, err) from err
                 raise StoreError(self._open_failure(str(err))) from err
         try:
             yield conn
+        except duckdb.Error as err:
+            # A truncated or corrupt file often opens and fails at the first
+            # read of a missing block: one message, whichever query met it.
+            if is_damage(err):
+                raise damaged_error(self.path, err) from err
+            raise
         finally:
             conn.close()
 
@@ -121,6 +170,8 @@ class Store:
         try:
             with self.connect() as conn, transaction(conn):
                 yield conn
+        except StoreDamagedError:
+            raise
         except duckdb.Error as err:
             raise StoreError(f"could not {action} {self.path}: {err}") from err
 
@@ -130,14 +181,59 @@ class Store:
             "If this is not a Paretoscope store, point --store or $PARETOSCOPE_STORE elsewhere."
         )
 
+    def _check_file(self) -> None:
+        """Refuse a file that is not a Paretoscope store, before anything is written.
+
+        Reads the header bytes; a DuckDB file is then opened read-only to list
+        its tables. A 0-byte file (DuckDB will not open one) is removed so that
+        a new store can be made in its place.
+        """
+        kind = file_kind(self.path)
+        if kind.kind == "empty":
+            self.path.unlink(missing_ok=True)
+            return
+        if kind.may_initialise:
+            return
+        if kind.kind != "duckdb":
+            raise not_a_store_error(self.path, kind)
+        try:
+            with self.connect(read_only=True) as conn:
+                tables = store_tables(conn)
+        except StoreError as err:
+            if "different configuration" not in str(err):
+                raise
+            # This process holds the file read-write already (another thread's
+            # connection); ``_migrate`` checks the tables on that footing.
+            return
+        except duckdb.Error as err:
+            raise StoreError(self._open_failure(str(err))) from err
+        foreign = foreign_tables_error(self.path, tables)
+        if foreign is not None:
+            raise foreign
+
     def _migrate(self) -> None:
         with self.connect() as conn:
             try:
+                foreign = foreign_tables_error(self.path, store_tables(conn))
+                if foreign is not None:
+                    raise foreign
                 apply_migrations(conn)
-            except SchemaError:
+            except (SchemaError, NotAStoreError):
                 raise
             except duckdb.Error as err:
+                if is_damage(err):
+                    raise damaged_error(self.path, err) from err
                 raise StoreError(f"cannot migrate the store {self.path}: {err}") from err
+
+    def remove_orphans(self) -> list[Path]:
+        """Delete temporary files that killed writers left in the spool and file folders."""
+        folders = [self.spool.folder]
+        if self.files_dir.is_dir():
+            folders += [p for p in self.files_dir.iterdir() if p.is_dir()]
+        removed = remove_orphans(folders)
+        if removed:
+            log.info("removed %d temporary file(s) of killed writers", len(removed))
+        return removed
 
     def schema_version(self) -> int:
         with self.connect() as conn:
@@ -171,38 +267,106 @@ class Store:
         return self.drain_spool()
 
     def ingest_many(self, records: Iterable[RunRecord]) -> DrainResult:
+        """Store each of ``records``, durably one by one (a crash keeps those spooled)."""
         for rec in records:
             self.spool.put(rec)
         return self.drain_spool()
 
-    def drain_spool(self) -> DrainResult:
-        """Move every spooled record into DuckDB in one transaction."""
-        items = list(self.spool.read())
-        if not items:
+    def ingest_batch(self, records: Iterable[RunRecord], label: str = "batch") -> DrainResult:
+        """Store ``records`` all together or none of them, also across a crash.
+
+        The batch is spooled as one file (renamed into place whole) and stored
+        in one transaction, by this call or, if this process dies first, by the
+        next open of the store. ``label`` names the batch in logs.
+        """
+        batch = list(records)
+        if not batch:
+            return DrainResult(0, 0, 0, 0)
+        self.spool.put_batch(batch, label)
+        return self.drain_spool()
+
+    def drain_spool(self, *, lock_timeout_s: float | None = None) -> DrainResult:
+        """Move every spooled record into DuckDB, in one transaction when it can.
+
+        A file that cannot be stored (unreadable, or refused by DuckDB) is moved
+        aside to ``spool/unreadable/`` and counted as unreadable; the others are
+        still stored, each file (a batch included) all or nothing. When the lock
+        cannot be had within ``lock_timeout_s`` (the store's own by default)
+        everything stays in the spool (``pending``).
+        """
+        entries = list(self.spool.read())
+        if not entries:
             return DrainResult(0, 0, 0, 0)
         unreadable = 0
-        good: list[tuple[Path, RunRecord]] = []
-        for path, rec, reason in items:
-            if rec is None:
-                log.warning("spooled record %s is unreadable (%s); moved aside", path, reason)
-                self.spool.quarantine(path)
+        good: list[SpoolEntry] = []
+        for entry in entries:
+            if entry.reason is not None:
+                log.warning(
+                    "spooled file %s is unreadable (%s); moved aside", entry.path, entry.reason
+                )
+                self.spool.quarantine(entry.path)
                 unreadable += 1
             else:
-                good.append((path, rec))
-        inserted = skipped = 0
+                good.append(entry)
+        n_records = sum(len(e.records) for e in good)
         try:
-            with self.transaction("write runs to") as conn:
-                for _, rec in good:
+            inserted, skipped = self._store_entries(good, lock_timeout_s)
+        except StoreLockedError:
+            log.warning("store locked; %d record(s) stay in the spool", n_records)
+            return DrainResult(0, 0, n_records, unreadable)
+        except StoreDamagedError:
+            raise
+        except StoreError as err:
+            if len(good) == 1:
+                log.warning("spooled file %s cannot be stored (%s); moved aside", good[0].path, err)
+                self.spool.quarantine(good[0].path)
+                return DrainResult(0, 0, 0, unreadable + 1)
+            # One file spoils the transaction: store file by file, so the
+            # others are not held back by it.
+            inserted = skipped = 0
+            for entry in good:
+                result = self._drain_one(entry, lock_timeout_s)
+                inserted += result.inserted
+                skipped += result.skipped
+                unreadable += result.unreadable
+                if result.pending:
+                    return DrainResult(inserted, skipped, result.pending, unreadable)
+            return DrainResult(inserted, skipped, 0, unreadable)
+        for entry in good:
+            self.spool.remove(entry.path)
+        return DrainResult(inserted, skipped, 0, unreadable)
+
+    def _drain_one(self, entry: SpoolEntry, lock_timeout_s: float | None) -> DrainResult:
+        try:
+            inserted, skipped = self._store_entries([entry], lock_timeout_s)
+        except StoreLockedError:
+            return DrainResult(0, 0, len(entry.records), 0)
+        except StoreDamagedError:
+            raise
+        except StoreError as err:
+            log.warning("spooled file %s cannot be stored (%s); moved aside", entry.path, err)
+            self.spool.quarantine(entry.path)
+            return DrainResult(0, 0, 0, 1)
+        self.spool.remove(entry.path)
+        return DrainResult(inserted, skipped, 0, 0)
+
+    def _store_entries(
+        self, entries: list[SpoolEntry], lock_timeout_s: float | None
+    ) -> tuple[int, int]:
+        """Insert the entries' records in one transaction; (inserted, skipped)."""
+        inserted = skipped = 0
+        with (
+            self.connect(lock_timeout_s=lock_timeout_s) as conn,
+            _mapped(self.path, "write runs to"),
+            transaction(conn),
+        ):
+            for entry in entries:
+                for rec in entry.records:
                     if _insert_record(conn, rec):
                         inserted += 1
                     else:
                         skipped += 1
-        except StoreLockedError:
-            log.warning("store locked; %d record(s) stay in the spool", len(good))
-            return DrainResult(0, 0, len(good), unreadable)
-        for path, _ in good:
-            self.spool.remove(path)
-        return DrainResult(inserted, skipped, 0, unreadable)
+        return inserted, skipped
 
     def put_file(self, src: Path, kind: str, suffix: str) -> tuple[str, Path]:
         """Copy ``src`` into the store's folder, content-addressed; return (sha256, path).
@@ -215,7 +379,7 @@ class Store:
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{digest}{suffix}"
         if not target.exists():
-            tmp = folder / f".tmp-{digest}{suffix}"
+            tmp = folder / f".tmp-{os.getpid()}-{digest}{suffix}"
             shutil.copyfile(src, tmp)
             os.replace(tmp, target)
         return digest, target
@@ -289,6 +453,17 @@ def expand_dims(frame: pd.DataFrame) -> pd.DataFrame:
             [int(v) if isinstance(v, (int, float)) else None for v in values], dtype="Int64"
         )
     return frame
+
+
+@contextlib.contextmanager
+def _mapped(path: Path, action: str) -> Iterator[None]:
+    """DuckDB's errors in the block as ``StoreError`` ("could not <action> <path>: …")."""
+    try:
+        yield
+    except duckdb.Error as err:
+        if is_damage(err):
+            raise damaged_error(path, err) from err
+        raise StoreError(f"could not {action} {path}: {err}") from err
 
 
 def _holder(msg: str) -> str:
