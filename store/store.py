@@ -63,10 +63,16 @@ __all__ = ["DrainResult", "Store", "file_sha256"]
 
 log = logging.getLogger(__name__)
 
-_LOCK_RE = re.compile(r"lock", re.IGNORECASE)
+# Waited out, not reported: another process holds the file ("lock"), or a
+# connection of this process has it open with other options (DuckDB refuses
+# "a different configuration"), as the read-only look at a file does for a moment.
+_LOCK_RE = re.compile(r"lock|different configuration", re.IGNORECASE)
 # DuckDB shares one database instance between the connections of a process;
 # serialising opens within the process avoids racing its instance cache.
 _PROCESS_LOCK = threading.RLock()
+# Store files this process has opened: the read-only look at their tables is
+# not repeated (it would make the process's own read-write connections wait).
+_CHECKED: set[Path] = set()
 # On every connection: never load or download an extension. A store is a
 # DuckDB file of ours; a file that would need an extension (SQLite, Parquet
 # over HTTP) is not one, and opening it must not reach the network.
@@ -104,6 +110,7 @@ class Store:
         self._check_file()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._migrate()
+        _CHECKED.add(self.path)
         self.remove_orphans()
         with contextlib.suppress(StoreLockedError):
             self.drain_spool()
@@ -128,7 +135,7 @@ class Store:
                 with _PROCESS_LOCK:
                     conn = duckdb.connect(str(self.path), read_only=read_only, config=_CONFIG)
                 break
-            except duckdb.IOException as err:
+            except (duckdb.IOException, duckdb.ConnectionException) as err:
                 msg = str(err)
                 if not _LOCK_RE.search(msg):
                     if is_damage(err):
@@ -196,15 +203,11 @@ class Store:
             return
         if kind.kind != "duckdb":
             raise not_a_store_error(self.path, kind)
+        if self.path in _CHECKED:
+            return  # this process opened it before; ``_migrate`` looks at the tables again
         try:
             with self.connect(read_only=True) as conn:
                 tables = store_tables(conn)
-        except StoreError as err:
-            if "different configuration" not in str(err):
-                raise
-            # This process holds the file read-write already (another thread's
-            # connection); ``_migrate`` checks the tables on that footing.
-            return
         except duckdb.Error as err:
             raise StoreError(self._open_failure(str(err))) from err
         foreign = foreign_tables_error(self.path, tables)
