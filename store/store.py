@@ -112,8 +112,12 @@ class Store:
         self._migrate()
         _CHECKED.add(self.path)
         self.remove_orphans()
-        with contextlib.suppress(StoreLockedError):
+        try:
             self.drain_spool()
+        except StoreDamagedError:
+            raise
+        except StoreError as err:  # e.g. a full disk: the runs stay spooled for the next open
+            log.warning("runs stay in the spool of %s: %s", self.path, err)
 
     # -- connections ------------------------------------------------------
 
@@ -317,9 +321,7 @@ class Store:
         except StoreLockedError:
             log.warning("store locked; %d record(s) stay in the spool", n_records)
             return DrainResult(0, 0, n_records, unreadable)
-        except StoreDamagedError:
-            raise
-        except StoreError as err:
+        except _Refused as err:
             if len(good) == 1:
                 log.warning("spooled file %s cannot be stored (%s); moved aside", good[0].path, err)
                 self.spool.quarantine(good[0].path)
@@ -344,9 +346,7 @@ class Store:
             inserted, skipped = self._store_entries([entry], lock_timeout_s)
         except StoreLockedError:
             return DrainResult(0, 0, len(entry.records), 0)
-        except StoreDamagedError:
-            raise
-        except StoreError as err:
+        except _Refused as err:
             log.warning("spooled file %s cannot be stored (%s); moved aside", entry.path, err)
             self.spool.quarantine(entry.path)
             return DrainResult(0, 0, 0, 1)
@@ -356,7 +356,12 @@ class Store:
     def _store_entries(
         self, entries: list[SpoolEntry], lock_timeout_s: float | None
     ) -> tuple[int, int]:
-        """Insert the entries' records in one transaction; (inserted, skipped)."""
+        """Insert the entries' records in one transaction; (inserted, skipped).
+
+        Raises ``_Refused`` when a record cannot be stored (DuckDB refuses its
+        values, or its fields do not make rows), ``StoreError`` for any other
+        failure to write, and ``StoreLockedError``.
+        """
         inserted = skipped = 0
         with (
             self.connect(lock_timeout_s=lock_timeout_s) as conn,
@@ -365,10 +370,12 @@ class Store:
         ):
             for entry in entries:
                 for rec in entry.records:
-                    if _insert_record(conn, rec):
-                        inserted += 1
-                    else:
-                        skipped += 1
+                    try:
+                        stored = _insert_record(conn, rec)
+                    except _ROW_ERRORS as err:
+                        raise _Refused(f"run {rec.run_id!r} was refused: {err}") from err
+                    inserted += stored
+                    skipped += not stored
         return inserted, skipped
 
     def put_file(self, src: Path, kind: str, suffix: str) -> tuple[str, Path]:
@@ -458,11 +465,36 @@ def expand_dims(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+class _Refused(StoreError):
+    """A spooled record that DuckDB refuses or that does not make rows: set aside, not retried."""
+
+
+# DuckDB's errors that are about the values written, not about the file.
+_REFUSALS: tuple[type[duckdb.Error], ...] = (
+    duckdb.ConstraintException,
+    duckdb.ConversionException,
+    duckdb.InvalidInputException,
+    duckdb.TypeMismatchException,
+    duckdb.BinderException,
+    duckdb.OutOfRangeException,
+)
+# ... and those of a record whose fields do not make rows (a hand-edited file).
+_ROW_ERRORS: tuple[type[BaseException], ...] = (
+    *_REFUSALS,
+    TypeError,
+    ValueError,
+    AttributeError,
+    KeyError,
+)
+
+
 @contextlib.contextmanager
 def _mapped(path: Path, action: str) -> Iterator[None]:
     """DuckDB's errors in the block as ``StoreError`` ("could not <action> <path>: …")."""
     try:
         yield
+    except _Refused:
+        raise
     except duckdb.Error as err:
         if is_damage(err):
             raise damaged_error(path, err) from err

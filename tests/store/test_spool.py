@@ -158,3 +158,15 @@ def test_put_leaves_no_temporary_file(tmp_path: Path) -> None:
     spool.put(make_record())
     spool.put_batch([make_record(), make_record()], "b")
     assert sorted(p.name.split("-")[0] for p in spool.folder.iterdir()) == ["batch", "run"]
+
+
+def test_a_refused_spool_file_does_not_stop_the_store_from_opening(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    bad = dataclasses.replace(make_record(), status=None)  # type: ignore[arg-type]
+    store.spool.put(bad)
+    good = make_record()
+    store.spool.put(good)
+    reopened = Store(store.path)
+    assert reopened.has_run(good.run_id) and not reopened.has_run(bad.run_id)
+    assert len(reopened.spool) == 0
+    assert len(list((store.spool.folder / "unreadable").iterdir())) == 1
