@@ -1,8 +1,10 @@
 """Fault loop (issue 12): SIGKILL writers at random moments; the store must open and hold every run.
 
 Each cycle starts one command in its own process group, kills the group with
-SIGKILL after a random delay, then opens the store in a fresh process
-(``paretoscope runs --all --format csv``) and checks it:
+SIGKILL after a random delay (2-100% of the time one uninterrupted cycle of
+that kind took on this host, timed first; ``--no-calibrate``: fixed ranges),
+then opens the store in a fresh process (``paretoscope runs --all --format
+csv``) and checks it:
 
 - ``demo``: ``paretoscope demo --quick`` (resumed by the next demo cycle; once
   one finishes, the next runs with ``--force`` and a new generation starts);
@@ -55,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 KINDS = ("demo", "profile", "import", "serve")
-# Random kill delay per kind, seconds (uniform). Wide enough to hit every phase:
+# Random kill delay per kind without calibration, seconds (uniform). Wide enough to hit every phase:
 # start-up, measuring, spooling, draining; demo --quick takes ~80 s, a profile ~15 s,
 # an import of 300 runs a few seconds, serve is killed while starting or serving.
 DEFAULT_DELAYS = {
@@ -64,6 +66,10 @@ DEFAULT_DELAYS = {
     "import": (0.3, 4.0),
     "serve": (1.0, 12.0),
 }
+# With calibration (the default) the first cycle of each kind but serve runs to its end, and
+# later kills of that kind fall uniformly in 2-100% of that duration, so every phase is hit
+# on a fast host and a loaded one alike. A calibration cycle is not a kill.
+CALIBRATION_CAP_S = 900.0
 CONFIG_KEY = ("model", "runtime", "device", "precision", "batch_size", "threads")
 
 
@@ -251,6 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default=",".join(KINDS), help="comma list of " + ", ".join(KINDS))
     ap.add_argument("--budget-s", type=float, default=3600.0, help="stop after this long (s)")
     ap.add_argument("--delay-scale", type=float, default=1.0, help="scale every kill delay")
+    ap.add_argument(
+        "--no-calibrate",
+        dest="calibrate",
+        action="store_false",
+        help="use the fixed delay ranges instead of timing one uninterrupted cycle of each kind",
+    )
     ap.add_argument("--bundle-runs", type=int, default=300, help="runs per imported bundle")
     ap.add_argument("--workdir", default="/tmp/paretoscope-fault", help="store, model, bundles")
     ap.add_argument("--json", metavar="FILE", help="also write the summary here")
@@ -284,14 +296,22 @@ def main(argv: list[str] | None = None) -> int:
     max_tmp = 0
     t_start = time.monotonic()
     cycle = 0
+    durations: dict[str, float] = {}  # seconds one uninterrupted cycle of a kind took
+    calibrations: dict[str, float] = {}
     print(
         f"{'cycle':>5} {'kind':<8} {'delay_s':>7} {'killed':>6} {'open':>4} {'runs':>6} "
         f"{'spool':>5} {'lost':>4} {'dup':>3} {'import':>7}"
     )
     while sum(per_kind.values()) < args.kills and time.monotonic() - t_start < args.budget_s:
         kind = kinds[cycle % len(kinds)] if cycle < len(kinds) else rng.choice(kinds)
-        lo, hi = DEFAULT_DELAYS[kind]
-        delay = rng.uniform(lo, hi) * args.delay_scale
+        calibrating = args.calibrate and kind not in durations and kind != "serve"
+        if calibrating:
+            delay = CALIBRATION_CAP_S  # run to the end once: how long does this kind take here?
+        elif kind in durations:
+            delay = rng.uniform(0.02, 1.0) * durations[kind] * args.delay_scale
+        else:
+            lo, hi = DEFAULT_DELAYS[kind]
+            delay = rng.uniform(lo, hi) * args.delay_scale
         bundle_ids: list[str] = []
         if kind == "demo":
             cmd = _cli(store, "demo", "--quick") + (["--force"] if demo_force else [])
@@ -324,12 +344,20 @@ def main(argv: list[str] | None = None) -> int:
             proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=_env(), start_new_session=True
             )
+            t_child = time.monotonic()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=delay)
+            if calibrating:
+                durations[kind] = time.monotonic() - t_child
+                delay = durations[kind]
             n_escaped = len(escaped)
             killed = _kill_tree(proc, escaped)
             escaped_per_kind[kind] += len(escaped) - n_escaped
-        if killed:
+        if calibrating:
+            calibrations[kind] = round(durations[kind], 1)
+            if kind == "demo" and proc.returncode == 0:
+                demo_force = True
+        elif killed:
             per_kind[kind] += 1
             if kind == "demo":
                 demo_force = False
@@ -405,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         "kills": sum(per_kind.values()),
         "kills_per_kind": dict(per_kind),
         "exited_before_kill": dict(exited_early),
+        "calibration_s": calibrations,
         "elapsed_s": round(time.monotonic() - t_start, 1),
         "opens_ok": inv.opens_ok,
         "opens_failed": inv.opens_failed,
