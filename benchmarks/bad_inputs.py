@@ -5,6 +5,7 @@ outcome classified:
 
 - ``accepted``: it was taken as ordinary input (right for data that is merely odd);
 - ``message``: refused with a message and no traceback (what a bad input should get);
+- ``warning``: a page rendered and said what it ignored (what a bad link should get);
 - ``traceback``: a Python traceback on the command line;
 - ``exception box``: an exception shown in a dashboard page;
 - ``no message``: failed, saying nothing.
@@ -198,7 +199,9 @@ def page_outcome(page: str, query: dict[str, Any], store: Path) -> tuple[str, st
     warnings = [str(w.value) for w in at.warning]
     if not at.title:
         return "no message", "no title rendered"
-    return "accepted", first_line(warnings[0]) if warnings else ""
+    if warnings:
+        return "warning", first_line(warnings[0])
+    return "accepted", ""
 
 
 # -- the inputs --------------------------------------------------------------
@@ -251,7 +254,7 @@ def try_links(work: Path, limit: int) -> list[Outcome]:
 
 
 def _worst(tally: Counter[str]) -> str:
-    for outcome in ("exception box", "traceback", "no message", "message", "accepted"):
+    for outcome in ("exception box", "traceback", "no message", "message", "warning", "accepted"):
         if tally[outcome]:
             return outcome
     return "accepted"
