@@ -37,8 +37,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,7 +222,10 @@ def run_writer(store: Path, model: Path, work: Path, stop_at: float, w: Writer) 
             w.last_error = text.strip().splitlines()[-1][:200] if text.strip() else ""
 
 
-async def drive(url: str, sessions: int, stop_at: float, timeout_s: float) -> list[Session]:
+async def drive(
+    url: str, sessions: int, duration_s: float, timeout_s: float, on_warm: Callable[[float], None]
+) -> list[Session]:
+    """Warm every session with one render, call ``on_warm(stop_at)``, then re-render until then."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -228,36 +233,43 @@ async def drive(url: str, sessions: int, stop_at: float, timeout_s: float) -> li
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         out = [Session() for _ in range(sessions)]
-
-        async def one(i: int, s: Session) -> None:
+        pages = []
+        for _ in out:
             context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-            page = await context.new_page()
-            k = i  # sessions start at different filters
-            first = True
-            while time.monotonic() < stop_at or first:
-                query = QUERIES[k % len(QUERIES)]
-                k += 1
-                t0 = time.perf_counter()
-                try:
-                    await page.goto(f"{url}/?{query}", wait_until="domcontentloaded")
-                    await page.wait_for_function(IDLE_JS, timeout=timeout_s * 1000, polling=50)
-                except Exception:  # playwright's TimeoutError and navigation errors alike
-                    s.timeouts += 1
-                    first = False
-                    continue
-                dt = time.perf_counter() - t0
-                if first:
-                    s.first_s, first = dt, False
-                else:
-                    s.render_s.append(dt)
-                ex, locks, texts = await page.evaluate(ISSUES_JS)
-                s.exceptions += int(ex)
-                s.lock_messages += int(locks)
-                if (ex or locks) and len(s.samples) < 3:
-                    s.samples.extend(str(t)[:200] for t in texts)
-            await context.close()
+            pages.append(await context.new_page())
 
-        await asyncio.gather(*(one(i, s) for i, s in enumerate(out)))
+        async def render(page: Any, s: Session, query: str) -> float | None:
+            t0 = time.perf_counter()
+            try:
+                await page.goto(f"{url}/?{query}", wait_until="domcontentloaded")
+                await page.wait_for_function(IDLE_JS, timeout=timeout_s * 1000, polling=50)
+            except Exception:  # playwright's TimeoutError and navigation errors alike
+                s.timeouts += 1
+                return None
+            dt = time.perf_counter() - t0
+            ex, locks, texts = await page.evaluate(ISSUES_JS)
+            s.exceptions += int(ex)
+            s.lock_messages += int(locks)
+            if (ex or locks) and len(s.samples) < 3:
+                s.samples.extend(str(t)[:200] for t in texts)
+            return dt
+
+        async def first(i: int) -> None:
+            out[i].first_s = await render(pages[i], out[i], QUERIES[i % len(QUERIES)])
+
+        await asyncio.gather(*(first(i) for i in range(sessions)))
+        stop_at = time.monotonic() + duration_s
+        on_warm(stop_at)
+
+        async def loop(i: int) -> None:
+            k = i + 1  # sessions start at different filters
+            while time.monotonic() < stop_at:
+                dt = await render(pages[i], out[i], QUERIES[k % len(QUERIES)])
+                k += 1
+                if dt is not None:
+                    out[i].render_s.append(dt)
+
+        await asyncio.gather(*(loop(i) for i in range(sessions)))
         await browser.close()
         return out
 
@@ -295,19 +307,23 @@ def main(argv: list[str] | None = None) -> int:
     server, url = start_server(store, work / "streamlit.log")
     writer = Writer()
     try:
-        # One warm render first, so the sessions time re-renders rather than the cold start.
-        stop_at = time.monotonic() + args.duration_s
-        import threading
+        # One warm render per session first (it fills the server's cache); then the load,
+        # with the writer started at the same moment.
+        threads: list[threading.Thread] = []
 
-        thread = None
-        if not args.no_writer:
-            thread = threading.Thread(
-                target=run_writer, args=(store, model, work, stop_at, writer), daemon=True
-            )
-            thread.start()
-        sessions = asyncio.run(drive(url, args.sessions, stop_at, args.render_timeout_s))
-        if thread is not None:
-            thread.join(timeout=600)
+        def on_warm(stop_at: float) -> None:
+            if not args.no_writer:
+                t = threading.Thread(
+                    target=run_writer, args=(store, model, work, stop_at, writer), daemon=True
+                )
+                t.start()
+                threads.append(t)
+
+        sessions = asyncio.run(
+            drive(url, args.sessions, args.duration_s, args.render_timeout_s, on_warm)
+        )
+        for t in threads:
+            t.join(timeout=600)
     finally:
         _stop(server)
     log_text = (work / "streamlit.log").read_text(errors="replace")
