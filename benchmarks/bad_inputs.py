@@ -494,6 +494,9 @@ def try_stores(work: Path, dashboard: bool) -> list[Outcome]:
             )
         )
         if dashboard:
+            # A fresh file: the CLI may have changed the first one.
+            path = folder / "page.duckdb"
+            make(path)
             before = fingerprint(path)
             try:
                 outcome, msg = page_outcome("app_pages/frontier.py", {}, path)
