@@ -91,6 +91,7 @@ class Session:
     exceptions: int = 0
     lock_messages: int = 0
     samples: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # renders that timed out or failed
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -243,8 +244,9 @@ async def drive(
             try:
                 await page.goto(f"{url}/?{query}", wait_until="domcontentloaded")
                 await page.wait_for_function(IDLE_JS, timeout=timeout_s * 1000, polling=50)
-            except Exception:  # playwright's TimeoutError and navigation errors alike
+            except Exception as err:  # playwright's TimeoutError and navigation errors alike
                 s.timeouts += 1
+                s.failures.append(f"{type(err).__name__} after {time.perf_counter() - t0:.0f} s")
                 return None
             dt = time.perf_counter() - t0
             ex, locks, texts = await page.evaluate(ISSUES_JS)
@@ -361,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         "exception_boxes": sum(s.exceptions for s in sessions),
         "lock_messages_shown": sum(s.lock_messages for s in sessions),
         "samples": [t for s in sessions for t in s.samples][:5],
+        "failures": [t for s in sessions for t in s.failures][:10],
         "writer_jobs": writer.jobs,
         "writer_failed_jobs": writer.failed_jobs,
         "writer_runs_ok": writer.runs_ok,
