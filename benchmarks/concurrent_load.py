@@ -62,7 +62,7 @@ QUERIES = [
     "rt=ort",
     "prec=int8",
     "bs=1",
-    "rt=torch&prec=fp16",
+    "rt=torch",
     "dev=cpu&bs=8",
     "x=peak_mem_mb",
     "prec=fp32&prec=int8&dom=0",
@@ -70,8 +70,10 @@ QUERIES = [
 IDLE_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  // The chart, or, for a view with no chart, an alert saying why (or an exception).
   return document.querySelector('.vega-embed svg') !== null
-      || document.querySelector('[data-testid="stException"]') !== null;
+      || document.querySelector('[data-testid="stException"]') !== null
+      || document.querySelector('[data-testid="stAlert"]') !== null;
 }"""
 ISSUES_JS = """() => {
   const ex = document.querySelectorAll('[data-testid="stException"]').length;
