@@ -1,0 +1,108 @@
+"""The pure parts of the reliability scripts in benchmarks/: invariants, outcomes, percentiles."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str) -> ModuleType:
+    """A script of benchmarks/ as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+fault = _load("fault_loop")
+bad = _load("bad_inputs")
+load = _load("concurrent_load")
+
+
+def test_lost_ids_are_the_durable_ids_not_listed() -> None:
+    assert fault.lost_ids({"a", "b", "c"}, ["a", "c", "d"]) == ["b"]
+    assert fault.lost_ids(set(), ["a"]) == []
+    assert fault.lost_ids(["a", "a"], []) == ["a"]
+
+
+def test_duplicated_ids_counts_each_repeated_id_once() -> None:
+    assert fault.duplicated_ids(["a", "b", "a", "a", "c", "c"]) == ["a", "c"]
+    assert fault.duplicated_ids(["a", "b"]) == []
+
+
+def test_duplicated_configs_counts_extra_ids_of_one_configuration() -> None:
+    row = {"model": "m", "runtime": "ort", "device": "cpu", "precision": "fp32"}
+    rows = [
+        {**row, "batch_size": "1", "threads": "1", "run_id": "r1"},
+        {**row, "batch_size": "1", "threads": "1", "run_id": "r2"},  # same config, new id
+        {**row, "batch_size": "1", "threads": "1", "run_id": "r3"},
+        {
+            **row,
+            "batch_size": "1",
+            "threads": "1",
+            "run_id": "r1",
+        },  # same id twice: not a config dup
+        {**row, "batch_size": "4", "threads": "1", "run_id": "r4"},
+    ]
+    assert fault.duplicated_configs(rows) == 2
+    assert fault.duplicated_configs([]) == 0
+
+
+@pytest.mark.parametrize(
+    ("listed", "state"),
+    [([], "none"), (["x"], "none"), (["b1"], "partial"), (["b1", "b2", "x"], "all")],
+)
+def test_import_state_is_all_or_nothing(listed: list[str], state: str) -> None:
+    assert fault.import_state(["b1", "b2"], listed) == state
+
+
+def test_invariants_broken_by_any_count() -> None:
+    inv = fault.Invariants(opens_ok=5)
+    assert not inv.broken()
+    inv.partial_imports = 1
+    assert inv.broken()
+
+
+@pytest.mark.parametrize(
+    ("rc", "stderr", "outcome"),
+    [
+        (0, "", "accepted"),
+        (2, "paretoscope runs: cannot open the store x\n", "message"),
+        (1, "Traceback (most recent call last):\n  ...\nIOException: boom\n", "traceback"),
+        (0, "Traceback (most recent call last):\n", "traceback"),
+        (1, "   \n", "no message"),
+    ],
+)
+def test_classify(rc: int, stderr: str, outcome: str) -> None:
+    assert bad.classify(rc, stderr) == outcome
+
+
+def test_first_line_is_the_last_message_line_shortened() -> None:
+    assert bad.first_line("warning\nparetoscope: bad  input\n\n") == "paretoscope: bad input"
+    assert len(bad.first_line("x" * 500, limit=20)) == 20
+
+
+def test_fingerprint_sees_content_and_new_side_files(tmp_path: Path) -> None:
+    f = tmp_path / "s.duckdb"
+    f.write_bytes(b"one")
+    before = bad.fingerprint(f)
+    assert bad.fingerprint(f) == before
+    (tmp_path / "s.duckdb.wal").write_bytes(b"")
+    assert bad.fingerprint(f) != before
+    f.write_bytes(b"two")
+    assert bad.fingerprint(f)[0] != before[0]
+
+
+def test_percentile() -> None:
+    assert load.percentile([], 0.5) is None
+    assert load.percentile([3.0], 0.95) == 3.0
+    assert load.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
+    assert load.percentile([float(i) for i in range(101)], 0.95) == pytest.approx(95.0)
