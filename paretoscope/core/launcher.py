@@ -30,6 +30,7 @@ Child side: ``write_result(path, payload)`` and ``exit_child(main)``.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import select
@@ -49,6 +50,7 @@ __all__ = [
     "ChildOutcome",
     "StopRequested",
     "child_env",
+    "die_with_parent",
     "exit_child",
     "kill_group",
     "last_line",
@@ -64,6 +66,9 @@ POLL_INTERVAL_S = 0.05
 #: How often ``run_child`` asks its ``should_stop`` hook (a store read, for a job's cancel flag).
 STOP_POLL_S = 0.25
 STDERR_TAIL_BYTES = 4000
+#: Names the pid of the process that ``run_child`` started a child from (``exit_child`` reads it).
+PARENT_PID_ENV = "PARETOSCOPE_PARENT_PID"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # The folder that holds the paretoscope, measure and store packages.
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -218,7 +223,7 @@ def run_child(
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                env=child_env(env),
+                env=child_env({**(env or {}), PARENT_PID_ENV: str(os.getpid())}),
                 pass_fds=(pass_fd,) if pass_fd is not None else (),
                 start_new_session=True,
             )
@@ -395,12 +400,37 @@ def write_result(path: Path, payload: Any) -> None:
     os.replace(tmp, path)
 
 
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when the one that started it dies (Linux).
+
+    A child runs in its own process group (so that a time limit or Cancel
+    kills all of it), which also means a SIGKILL of the parent's group, e.g.
+    of ``paretoscope profile``, does not reach it: without this a measuring
+    worker would run on to its time limit holding cores and memory. Uses
+    ``PR_SET_PDEATHSIG``, which follows the parent *thread*; ``run_child``
+    waits in the thread that started the child, so that is the same thing.
+    Does nothing where prctl is not available or no parent is named.
+    """
+    expected = os.environ.get(PARENT_PID_ENV)
+    if not expected or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if str(os.getppid()) != expected:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def exit_child(main: Callable[[], int]) -> None:
     """Run ``main`` and exit with its status, skipping interpreter teardown.
 
-    The result is on disk by then, and native runtimes' thread pools and exit
-    hooks have been known to hang or crash in teardown.
+    The child dies with its parent (``die_with_parent``). The result is on
+    disk by then, and native runtimes' thread pools and exit hooks have been
+    known to hang or crash in teardown.
     """
+    die_with_parent()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -75,6 +76,35 @@ def test_should_stop_kills_the_whole_group_long_before_the_time_limit(tmp_path: 
             break
         time.sleep(0.05)
     assert not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild)
+
+
+def test_a_child_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    # SIGKILL of a parent's group (e.g. of `paretoscope profile`) does not reach a child,
+    # which has its own group; the kernel kills it instead (PR_SET_PDEATHSIG).
+    pid_file = tmp_path / "child.pid"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import pathlib, sys; from paretoscope.core.launcher import run_child; "
+            f"run_child({CHILD!r}, ['hang', '-'], timeout_s=600, "
+            f"on_start=lambda pid: pathlib.Path({str(pid_file)!r}).write_text(str(pid)))"
+        )],
+        cwd=REPO, env=child_env(),
+    )  # fmt: skip
+    try:
+        for _ in range(600):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        assert Path(f"/proc/{child}").exists()
+    finally:
+        parent.kill()
+        parent.wait()
+    for _ in range(200):
+        if not Path(f"/proc/{child}").exists() or _zombie(child):
+            break
+        time.sleep(0.05)
+    assert not Path(f"/proc/{child}").exists() or _zombie(child)
 
 
 def test_run_foreground_forwards_sigterm_to_the_childs_group(tmp_path: Path) -> None:
