@@ -32,6 +32,7 @@ __all__ = [
     "EvalSet",
     "builtin_eval_set",
     "check_eval_set",
+    "check_npz_size",
     "input_key",
     "load_eval_set",
     "read_eval_file",
@@ -63,7 +64,32 @@ def input_key(index: int) -> str:
 # --- reading ----------------------------------------------------------------------------
 
 
+#: The most an evaluation ``.npz`` may inflate to, and by what factor (a zip bomb inflates
+#: a small upload to GBs in memory; real numeric arrays rarely compress 200-fold).
+MAX_NPZ_INFLATED_MB = 2048.0
+MAX_NPZ_RATIO = 200.0
+
+
+def check_npz_size(path: Path) -> None:
+    """Refuse an ``.npz`` whose members would inflate past the limits, before reading any."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except (OSError, zipfile.BadZipFile) as err:
+        raise InputError(f"cannot read data set {path.name}: {err}") from err
+    inflated = sum(m.file_size for m in members)
+    packed = max(1, sum(m.compress_size for m in members))
+    mb = inflated / 2**20
+    if mb > MAX_NPZ_INFLATED_MB or (mb > 64 and inflated / packed > MAX_NPZ_RATIO):
+        raise InputError(
+            f"refused {path.name}: its arrays would inflate to {mb:,.0f} MB from "
+            f"{packed / 2**20:,.1f} MB on disk (limits: {MAX_NPZ_INFLATED_MB:g} MB, and "
+            f"{MAX_NPZ_RATIO:g}-fold beyond 64 MB); use a smaller sample of your data"
+        )
+
+
 def _read_npz(path: Path, info: ModelInfo) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    check_npz_size(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             files = list(data.files)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from measure.evaldata import check_npz_size
 from measure.runtimes.base import Session
 from paretoscope.core.errors import InputError, MeasurementError
 from paretoscope.core.intervals import wilson_interval
@@ -46,6 +47,7 @@ def load_dataset(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"data set file not found: {path}")
+    check_npz_size(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in ("x", "labels") if k not in data.files]
@@ -123,6 +125,7 @@ def load_eval_arrays(path: str | Path) -> EvalArrays:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"data set file not found: {path}")
+    check_npz_size(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             if "x" not in data.files or "labels" not in data.files:

@@ -125,6 +125,24 @@ def test_unreadable_data_sets(tmp_path: Path, ort_session: Session) -> None:
         evaluate_classification(ort_session, _dataset(tmp_path / "junk.npz"), 8)
 
 
+def test_a_zip_bomb_is_refused_before_it_inflates(tmp_path: Path) -> None:
+    import zipfile
+
+    bomb = tmp_path / "bomb.npz"
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(1, np.uint8))
+    header["shape"] = (300 * 2**20,)  # 300 MB of zeros, a few hundred KB deflated
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("x.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(f, header)
+            chunk = bytes(2**20)
+            for _ in range(300):
+                f.write(chunk)
+        zf.writestr("labels.npy", b"")
+    assert bomb.stat().st_size < 2 * 2**20
+    with pytest.raises(InputError, match=r"refused bomb\.npz: its arrays would inflate to 300 MB"):
+        load_dataset(bomb)
+
+
 def test_topk_with_ties_and_k_equal_classes() -> None:
     logits = np.array([[0.0, 1.0, 1.0], [3.0, 2.0, 1.0]])
     labels = np.array([2, 2])
