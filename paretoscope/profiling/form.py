@@ -85,6 +85,7 @@ def request_from_answers(
         name=model.original_name.rsplit(".", 1)[0] or "model",
         budget=budget,
         repeats=int(answers.get("repeats", DEFAULT_REPEATS)),
+        data_name=data.original_name if data else None,
     )
 
 

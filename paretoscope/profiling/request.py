@@ -66,6 +66,9 @@ class ProfileRequest:
     calib_items: int = 128
     budget: TimingBudget = field(default_factory=TimingBudget)
     repeats: int = DEFAULT_REPEATS
+    # The name the data file was uploaded under: its quarantine copy has a name of
+    # ours (``data.npz``), and a refusal must name the file the user knows.
+    data_name: str | None = None
 
 
 @dataclass(frozen=True)
