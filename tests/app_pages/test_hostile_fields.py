@@ -60,7 +60,7 @@ def test_data_shown_in_messages_is_there_as_text(
     monkeypatch: pytest.MonkeyPatch, store: Store
 ) -> None:
     """The check above is not vacuous: the hostile strings do reach Markdown, escaped."""
-    failed = store.runs_frame().query("status == 'failed'")["run_id"].iloc[0]
+    failed = store.runs_frame("failed")["run_id"].iloc[0]
     views = {v.page: v for v in list_views(store)}
     cases = [
         ("app_pages/runs.py", {}),  # failed runs' expander labels
@@ -101,7 +101,7 @@ def test_any_hostile_string_through_bundle_view_and_upload_renders_as_text(
     # Fenced by "zq", so the raw string cannot be a piece of the pages' own text.
     payload = f"zq{payload}zq"
     store = build_hostile_store(tmp_path_factory.mktemp("payload") / "p.duckdb", payload)
-    failed = store.runs_frame().query("status == 'failed'")["run_id"].iloc[0]
+    failed = store.runs_frame("failed")["run_id"].iloc[0]
     for page, query in [
         ("app_pages/runs.py", {}),
         ("app_pages/run_detail.py", {"run": failed}),
