@@ -16,21 +16,23 @@ import string
 __all__ = ["markdown_text"]
 
 # CommonMark: a backslash before any ASCII punctuation makes it a literal
-# character. Escaping all of it also breaks GFM's autolink literals
-# (``http\:\/\/``, ``www\.``, ``a\@b``), HTML (``\<img``), entities (``\&``),
-# Streamlit's ``:red[`` directives and ``$`` math, and hides ``:material/`` from
-# the source rewrite Streamlit makes before parsing.
+# character. Escaping all of it stops emphasis, links and images, HTML
+# (``\<img``), entities (``\&``), blocks, tables, Streamlit's ``:red[``
+# directives and ``$`` math, and hides ``:material/`` from the source rewrite
+# Streamlit makes before parsing.
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
-# Shortcodes (``:material_x:``, ``:streamlit:``, ``:smile:``) are replaced in the
-# parsed text, after escapes are gone, so a backslash cannot stop them: a word
-# joiner (U+2060, invisible) after the opening colon does.
-_SHORTCODE = re.compile(r":(?=[\w+-]+:)")
+# Some of Streamlit's Markdown works on the parsed text, after escapes are gone,
+# so a backslash cannot stop it: shortcodes (``:material_x:``, ``:streamlit:``,
+# ``:smile:``) and GFM's autolink literals (``http://``, ``www.``, ``a@b.c``).
+# A word joiner (U+2060, invisible) after the colon, the ``www`` or the ``@``
+# breaks each pattern, and the text still reads the same.
+_BREAKS = re.compile(r":(?=[\w+-]+:)|:(?=//)|(?i:www)(?=\.)|@")
 _WORD_JOINER = "\u2060"
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
 def _escape_line(line: str) -> str:
-    line = _SHORTCODE.sub(":" + _WORD_JOINER, line)
+    line = _BREAKS.sub(lambda m: m.group(0) + _WORD_JOINER, line)
     return _PUNCTUATION.sub(r"\\\1", line)
 
 

@@ -53,6 +53,15 @@ def test_hostile_examples_read_as_typed() -> None:
         assert unescape(md).replace("\u2060", "") == text.replace("\n", " ")
 
 
+def test_autolinks_are_broken_where_escapes_cannot_reach() -> None:
+    # GFM's autolink literals are found in the parsed text too.
+    shown = unescape(markdown_text("see http://evil.example/x, WWW.evil.example, a@evil.example"))
+    assert not re.search(r"https?://|www\.|@[\w-]", shown, re.I)
+    assert (
+        shown.replace("\u2060", "") == "see http://evil.example/x, WWW.evil.example, a@evil.example"
+    )
+
+
 def test_shortcodes_are_broken_where_escapes_cannot_reach() -> None:
     # Streamlit replaces :material_x:, :streamlit: and emoji in the parsed text,
     # after escapes are gone: the shown text must hold no such pattern.
@@ -68,6 +77,7 @@ def test_any_text_is_all_escaped_and_round_trips(text: str) -> None:
     assert "\n" not in md and "\r" not in md
     assert unescape(md).replace("\u2060", "") == re.sub(r"\r\n|\r|\n", " ", text)
     assert not re.search(r":[\w+-]+:", unescape(md))
+    assert not re.search(r"https?://|www\.|@", unescape(md).replace("@\u2060", ""), re.I)
 
 
 @given(st.text())
