@@ -80,16 +80,13 @@ def _records(payload: str) -> list[RunRecord]:
             accuracy=0.9 + i / 100,
         )
         text = payload or hostile("field")
-        spec = rec.spec
+        spec, ds, host, device = rec.spec, rec.spec.dataset, rec.host, rec.device
+        assert ds is not None and host is not None and device is not None
         rec = dataclasses.replace(
             rec,
-            spec=dataclasses.replace(
-                spec, dataset=dataclasses.replace(spec.dataset, name=text, split=text)
-            ),
-            host=dataclasses.replace(rec.host, hostname=text, cpu_model=text)  # type: ignore[arg-type]
-            if rec.host
-            else None,
-            device=dataclasses.replace(rec.device, name=text) if rec.device else None,  # type: ignore[arg-type]
+            spec=dataclasses.replace(spec, dataset=dataclasses.replace(ds, name=text, split=text)),
+            host=dataclasses.replace(host, hostname=text, cpu_model=text),
+            device=dataclasses.replace(device, name=text),
             energy=EnergyStats.unavailable(text),
         )
         out.append(rec)
@@ -168,20 +165,16 @@ def markdown_bodies(at: AppTest) -> list[str]:
     """Every string the page renders as Markdown: messages, titles, labels, helps, tabs, metrics."""
     out: list[str] = []
     for kind in _TEXT_KINDS:
-        out += [str(e.value) for e in at.get(kind)]
-    for e in at.expander:
-        out.append(str(e.label))
-    for e in at.tabs:
-        out.append(str(e.label))
-    for e in at.metric:
-        out += [str(e.label), str(e.value), str(e.proto.help or "")]
-    for kind in _WIDGETS:
-        for e in at.get(kind):
-            out += [str(getattr(e, "label", "") or ""), str(getattr(e, "help", "") or "")]
-    for kind, fields in _PROTO_FIELDS.items():
+        out += [str(getattr(e, "value", "")) for e in at.get(kind)]
+    out += [str(x.label) for x in at.expander]
+    out += [str(t.label) for t in at.tabs]
+    for m in at.metric:
+        out += [str(m.label), str(m.value), str(m.proto.help or "")]
+    kinds: dict[str, tuple[str, ...]] = {k: ("label", "help") for k in _WIDGETS}
+    for kind, fields in {**kinds, **_PROTO_FIELDS}.items():
         for e in at.get(kind):
             proto: Any = getattr(e, "proto", None)
-            out += [str(getattr(proto, f, "") or "") for f in fields]
+            out += [str(getattr(e, f, None) or getattr(proto, f, "") or "") for f in fields]
     return [b for b in out if b]
 
 
