@@ -60,6 +60,11 @@ def hostile(text: str = "") -> str:
     return f"{text} " + " ".join(PAYLOADS)
 
 
+def shown(body: str) -> str:
+    """The text a Markdown ``body`` made by ``markdown_text`` reads as: escapes and joiners gone."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", body).replace("\u2060", "")
+
+
 def live_markup(body: str) -> list[str]:
     """The live payload fragments in a Markdown ``body`` (each not preceded by a backslash)."""
     found = []
