@@ -290,7 +290,7 @@ def test_every_symbolic_dimension_besides_the_batch_gets_values(
     (table,) = [d.value for d in at.dataframe if "Shape" in d.value.columns]
     assert list(table["Type"]) == ["int64", "float32"]
     assert list(table["Shape"]) == ["[batch, seq]", "[batch, seq]"]
-    assert [t.label for t in at.text_input] == ["Values of `seq` (comma-separated; each is a run)"]
+    assert [t.label for t in at.text_input] == ["Values of seq (comma-separated; each is a run)"]
     at.radio(key="profile.eval").set_value("None: efficiency only").run()
     at.button(key="profile.submit").click().run()
     assert any("give at least one value for `seq`" in shown(e.value) for e in at.error)
