@@ -26,7 +26,7 @@ from tests.app_pages.hostile import shown
 def _text(at: AppTest) -> str:
     parts = [e.value for kind in ("title", "caption", "info", "warning", "error", "success",
                                   "markdown", "subheader") for e in getattr(at, kind)]  # fmt: skip
-    return "\n".join(str(p) for p in parts)
+    return shown("\n".join(str(p) for p in parts))  # as read on screen: escapes undone
 
 
 def _chart_spec(at: AppTest) -> dict[str, Any] | None:
@@ -298,7 +298,7 @@ def test_a_running_demo_shows_progress_and_no_second_button(
         at = run_app(store)  # a new session finds the demo through the pid file
         assert not at.button
         (bar,) = at.get("progress")
-        assert "2/8" in bar.proto.text and "cnn-small" in bar.proto.text
+        assert "2/8" in bar.proto.text and "cnn-small" in shown(bar.proto.text)
     finally:
         import os
         import signal

@@ -18,7 +18,7 @@ from tests.trust_records import CANCER, trust_record, trust_records, with_items
 
 def _text(at: AppTest) -> str:
     kinds = ("title", "caption", "info", "warning", "error", "success", "markdown", "subheader")
-    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+    return shown("\n".join(str(e.value) for kind in kinds for e in getattr(at, kind)))
 
 
 def _frontier_models(at: AppTest) -> list[str]:
