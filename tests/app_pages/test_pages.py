@@ -273,7 +273,7 @@ def test_a_demo_that_crashes_is_reported_with_its_log(
     assert _wait_until_done(store.files_dir).status == "failed"
     at.run()
     assert not at.exception
-    error = "\n".join(e.value for e in at.error)
+    error = shown("\n".join(e.value for e in at.error))
     assert "exited with status 7" in error and "no module named torch_thing" in error
     assert [b.label for b in at.button] == ["Run the demo"]  # it can be tried again
 
