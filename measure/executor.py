@@ -59,11 +59,16 @@ class Executor(Protocol):
         specs: Sequence[RunSpec],
         on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None = None,
+        *,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         """Measure every spec; call ``on_result`` once per spec with its record, ok or failed.
 
         A failed measurement is a failed record, never an exception.
         Exceptions raised by the callbacks propagate and stop the batch.
+        ``should_stop`` (a job's cancel flag) stops the batch when it answers
+        true: the run in progress is killed, nothing is handed to
+        ``on_result`` for it, and ``StopRequested`` is raised.
         """
         ...
 
@@ -99,8 +104,10 @@ class LocalExecutor:
         specs: Sequence[RunSpec],
         on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None = None,
+        *,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
-        """Measure ``specs`` in order. See ``Executor.run``."""
+        """Measure ``specs`` in order. See ``Executor.run``: ``should_stop`` reaches each worker."""
         total = len(specs)
         with _LOCAL_LOCK:
             clock = _RepeatClock(on_progress, [max(s.repeats, 1) for s in specs])
@@ -108,7 +115,9 @@ class LocalExecutor:
                 relay = None
                 if on_progress is not None:
                     relay = partial(clock.relay, done, run_label(spec))
-                record = run_in_worker(spec, python=self.python, progress=relay)
+                record = run_in_worker(
+                    spec, python=self.python, progress=relay, should_stop=should_stop
+                )
                 clock.run_done(done)
                 on_result(record)
             if on_progress is not None:

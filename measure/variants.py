@@ -18,14 +18,20 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from paretoscope.core.errors import InputError, MeasurementError
-from paretoscope.core.launcher import exit_child, last_line, run_child, write_result
+from paretoscope.core.launcher import (
+    StopRequested,
+    exit_child,
+    last_line,
+    run_child,
+    write_result,
+)
 
 __all__ = [
     "MIN_SCORED_ITEMS",
@@ -197,13 +203,15 @@ def make_variant_in_worker(
     calib_data: str | Path | None = None,
     calib_items: int = 128,
     timeout_s: float = 300.0,
+    should_stop: Callable[[], bool] | None = None,
     python: str = sys.executable,
 ) -> Path:
     """``make_variant`` in a child process; a crash or hang becomes ``MeasurementError``.
 
     Raises ``InputError`` as ``make_variant`` does, and ``MeasurementError``
     with the reason (exception, signal, exit status or time limit in
-    seconds) for everything else.
+    seconds) for everything else; ``StopRequested`` when ``should_stop``
+    (asked about every 0.25 s) stopped it.
     """
     dst = Path(dst)
     request: dict[str, Any] = {
@@ -218,8 +226,11 @@ def make_variant_in_worker(
         [json.dumps(request)],
         timeout_s=timeout_s,
         env={"OMP_NUM_THREADS": "1"},
+        should_stop=should_stop,
         python=python,
     )
+    if outcome.killed == "stopped":
+        raise StopRequested(f"making the {precision} variant was stopped on request")
     if outcome.killed == "timeout":
         raise MeasurementError(f"making the {precision} variant timed out after {timeout_s:g} s")
     payload = outcome.result if isinstance(outcome.result, dict) else {}

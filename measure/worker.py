@@ -42,6 +42,7 @@ from measure.profile import THREAD_ENV_VARS, profile_run
 from paretoscope.core.errors import InputError
 from paretoscope.core.launcher import (
     ChildOutcome,
+    StopRequested,
     exit_child,
     last_line,
     run_child,
@@ -178,6 +179,7 @@ def run_in_worker(
     *,
     python: str = sys.executable,
     progress: Callable[[WorkerProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> RunRecord:
     """Measure ``spec`` in a fresh ``python -m measure.worker`` process and return its record.
 
@@ -190,6 +192,9 @@ def run_in_worker(
     exception in the child or unreadable result gives a ``failed`` record
     with the same run id and spec, this host's info and a specific reason.
     Exceptions raised by ``progress`` propagate, after the worker is killed.
+    ``should_stop`` (a job's cancel flag) is asked about every 0.25 s while a
+    worker runs; when it answers true the worker's process group is killed
+    and ``StopRequested`` is raised: a cancelled run has no record at all.
 
     With ``spec.repeats`` N > 1 the spec is measured by N workers in turn
     (each under the time and memory limits, each with ``spec.budget``) and
@@ -200,12 +205,12 @@ def run_in_worker(
     """
     n = max(int(spec.repeats), 1)
     if n == 1:
-        return _run_one(spec, python, progress, (1, 1), accuracy=True)
+        return _run_one(spec, python, progress, (1, 1), accuracy=True, should_stop=should_stop)
     from measure.repeats import combine_repeats
 
     records: list[RunRecord] = []
     for k in range(1, n + 1):
-        record = _run_one(spec, python, progress, (k, n), accuracy=k == 1)
+        record = _run_one(spec, python, progress, (k, n), accuracy=k == 1, should_stop=should_stop)
         if record.status != "ok":
             first = records[0].started_at if records else record.started_at
             return dataclasses.replace(
@@ -231,6 +236,7 @@ def _run_one(
     repeat: tuple[int, int],
     *,
     accuracy: bool,
+    should_stop: Callable[[], bool] | None = None,
 ) -> RunRecord:
     """One worker process measuring ``spec`` (``accuracy``: evaluate it too); its record."""
     started_at = utc_now_iso()
@@ -257,6 +263,7 @@ def _run_one(
             watch_fd=status_r,
             on_output=stages.relay,
             on_start=stages.started,
+            should_stop=should_stop,
             python=python,
         )
     except OSError as err:
@@ -264,6 +271,8 @@ def _run_one(
     finally:
         os.close(status_r)
         stages.close_write_end()
+    if outcome.killed == "stopped":
+        raise StopRequested(f"run {spec.run_id} was stopped on request; nothing is kept of it")
     record, reason = _outcome_record(outcome, spec)
     if record is not None:
         if outcome.returncode != 0:

@@ -16,7 +16,9 @@ and time. A bundle of a newer format is refused with a message that says to
 upgrade; an older one is upgraded on reading (``_UPGRADES``).
 
 Importing is all or nothing and idempotent on the run id: every row is checked
-before anything is stored, runs already in the store are skipped, and the
+before anything is stored, the new runs are spooled as one batch and stored in
+one transaction (a killed import leaves all of them, stored by the next open of
+the store, or none), runs already in the store are skipped, and the
 imported runs are stored with ``origin='imported'`` (everything else as
 measured, on the original host). Bundles are untrusted input: they are never
 unpickled, and their paths are kept as text, never opened.
@@ -43,6 +45,7 @@ from paretoscope.core.errors import InputError
 from paretoscope.core.metrics import metric_keys
 from paretoscope.core.records import PRECISIONS, RUNTIMES, RunRecord, from_dict, to_dict
 from paretoscope.core.timefmt import utc_now_iso
+from store.runid import run_id_problem
 from store.store import Store
 
 __all__ = [
@@ -362,9 +365,6 @@ def _decode(i: int, text: object, label: str) -> dict[str, Any]:
     return data
 
 
-_ID_OK = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.:")
-
-
 def _record(i: int, data: dict[str, Any], label: str) -> RunRecord:
     where = f"{label}: row {i + 1}"
     try:
@@ -375,8 +375,9 @@ def _record(i: int, data: dict[str, Any], label: str) -> RunRecord:
     except (TypeError, AttributeError, KeyError, ValueError) as err:
         raise InputError(f"{where} is not a valid run record: {err}.") from err
     rid = rec.run_id
-    if not isinstance(rid, str) or not 0 < len(rid) <= 100 or not set(rid) <= _ID_OK:
-        raise InputError(f"{where} has an invalid run id {str(rid)[:60]!r}.")
+    problem = run_id_problem(rid)
+    if problem is not None:
+        raise InputError(f"{where} has an invalid run id {str(rid)[:60]!r}: it {problem}.")
     if rec.spec.run_id != rid:
         raise InputError(f"{where}: its run id and its spec's run id differ.")
     if rec.status not in ("ok", "failed"):
@@ -396,7 +397,10 @@ def import_bundle(
     """Read, check and store a bundle; imported runs get ``origin='imported'``.
 
     All or nothing: a bad bundle raises ``InputError`` before anything is
-    stored. Idempotent: runs whose id the store already has are skipped.
+    stored, and the new runs are spooled as one batch and stored in one
+    transaction, so a crash at any moment leaves all of them stored (by the
+    next open of the store) or none. Idempotent: runs whose id the store
+    already has are skipped. The counts are of this bundle's runs only.
     """
     bundle = read_bundle(source, name=name)
     records = [dataclasses.replace(r, origin="imported") for r in bundle.records]
@@ -404,7 +408,8 @@ def import_bundle(
     todo = [r for r in records if r.run_id not in present]
     pending = 0
     if todo:
-        pending = store.ingest_many(todo).pending
+        label = name or (str(source) if not isinstance(source, bytes) else "an uploaded bundle")
+        pending = store.ingest_batch(todo, label=f"import of {label}").pending
     now_present = _stored_ids(store, [r.run_id for r in todo]) if todo else set()
     return ImportResult(
         total=len(records),

@@ -1,4 +1,4 @@
-"""The SQL of the job queue (table ``jobs``, migration 3), through ``Store.connect()``
+"""The SQL of the job queue (table ``jobs``, migrations 3 and 7), through ``Store.connect()``
 
 Rows go in and out as plain dicts keyed by column name; ``paretoscope.jobs``
 turns them into ``Job`` records and holds the rules (which status may follow
@@ -24,10 +24,12 @@ __all__ = [
     "JOB_COLUMNS",
     "cancel_flag",
     "claim_next",
+    "count_active",
     "finish",
     "insert_job",
     "request_cancel",
     "select_job",
+    "select_job_configurations",
     "select_jobs",
     "update_progress",
 ]
@@ -55,6 +57,7 @@ JOB_COLUMNS: tuple[str, ...] = (
     "runs_ok",
     "runs_failed",
     "error",
+    "submitted_by",
 )
 _SELECT = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
 
@@ -79,14 +82,23 @@ def insert_job(
     title: str,
     request: dict[str, Any],
     created_at: datetime,
+    submitted_by: str | None = None,
 ) -> dict[str, Any]:
     """Queue a job after every job already submitted; return its row."""
     with store.transaction("queue a job in") as conn:
         seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM jobs").fetchone()
         conn.execute(
-            "INSERT INTO jobs (job_id, seq, kind, status, title, request, created_at)"
-            " VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-            [job_id, seq[0] if seq else 1, kind, title, json.dumps(request), created_at],
+            "INSERT INTO jobs (job_id, seq, kind, status, title, request, created_at,"
+            " submitted_by) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
+            [
+                job_id,
+                seq[0] if seq else 1,
+                kind,
+                title,
+                json.dumps(request),
+                created_at,
+                submitted_by,
+            ],
         )
         row = _one(conn, job_id)
     assert row is not None  # just inserted, in this connection
@@ -109,6 +121,17 @@ def select_jobs(
         sql += f" LIMIT {int(limit)}"
     with store.connect() as conn:
         return [_row(r) for r in conn.execute(sql, params).fetchall()]
+
+
+def count_active(store: Store, submitted_by: str | None) -> int:
+    """Queued or running jobs of ``submitted_by`` (None: those without a submitter)."""
+    with store.connect() as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')"
+            " AND submitted_by IS NOT DISTINCT FROM ?",
+            [submitted_by],
+        ).fetchone()
+    return int(found[0]) if found else 0
 
 
 def select_job(store: Store, job_id: str) -> dict[str, Any] | None:
@@ -234,3 +257,26 @@ def finish(
         ).fetchone()
         conn.execute(sql, params)
     return bool(before and before[0])
+
+
+def select_job_configurations(store: Store, job_id: str) -> list[dict[str, Any]]:
+    """The configurations of a job's ok runs: runtime, precision, batch_size, threads, dims.
+
+    ``dims`` is a dict (name -> value); a job's Run again skips these.
+    """
+    sql = (
+        "SELECT runtime, precision, batch_size, threads, dims FROM runs "
+        "WHERE job_id = ? AND status = 'ok' ORDER BY started_at, run_id"
+    )
+    with store.connect() as conn:
+        rows = conn.execute(sql, [job_id]).fetchall()
+    return [
+        {
+            "runtime": r[0],
+            "precision": r[1],
+            "batch_size": int(r[2]),
+            "threads": int(r[3] or 1),
+            "dims": json.loads(r[4]) if isinstance(r[4], str) else dict(r[4] or {}),
+        }
+        for r in rows
+    ]

@@ -21,6 +21,7 @@ from store.schema_sql import (
     M004_SAVED_VIEWS,
     M005_RUN_SUMMARY_QUALITY,
     M006_TRUST,
+    M007_JOB_SUBMITTER,
 )
 from store.transaction import transaction
 
@@ -45,6 +46,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "memory sources, host memory, accuracy intervals, repeats, data set and host labels",
         M006_TRUST,
     ),
+    Migration(7, "jobs.submitted_by", M007_JOB_SUBMITTER),
 )
 
 _BOOKKEEPING = """

@@ -428,3 +428,9 @@ LEFT JOIN accuracy amae ON amae.run_id = r.run_id AND amae.metric = 'mae'
 LEFT JOIN accuracy armse ON armse.run_id = r.run_id AND armse.metric = 'rmse'
     AND armse.origin = 'measured';
 """
+
+# Migration 7 (issue 12): who submitted a job (an e-mail with an identity
+# provider, "token profiler" or "local" without one); NULL for older jobs.
+M007_JOB_SUBMITTER = """
+ALTER TABLE jobs ADD COLUMN submitted_by VARCHAR;
+"""

@@ -8,6 +8,13 @@ go through the spool (``store.spool``) first, so a run that cannot be written
 now (the dashboard is mid-query, the lock is held past our patience) is kept
 on disk and moved in by the next writer. The command line, the dashboard and
 worker parents can therefore all run at once without lock errors or lost runs.
+
+Opening a store checks what the file is before anything is written
+(``store.filekind``: another application's database is refused, a damaged one
+reported), migrates it, removes temporary files that killed writers left, and
+drains the spool, so a run that a killed writer spooled is visible at the next
+open. DuckDB's extension autoloading and autoinstalling are off on every
+connection: opening a store never reaches the network.
 """
 
 from __future__ import annotations
@@ -21,48 +28,67 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from paretoscope.core.errors import SchemaError, StoreError, StoreLockedError
+from paretoscope.core.errors import (
+    NotAStoreError,
+    SchemaError,
+    StoreDamagedError,
+    StoreError,
+    StoreLockedError,
+)
 from paretoscope.core.fields import DIM_PREFIX, is_dim_key
 from paretoscope.core.hashing import file_sha256
 from paretoscope.core.records import RunRecord
-from paretoscope.core.timefmt import utc_now
+from store.drain import DrainResult, drain_spool
+from store.filekind import (
+    damaged_error,
+    file_kind,
+    foreign_tables_error,
+    is_damage,
+    not_a_store_error,
+    store_tables,
+)
 from store.migrations import MIGRATIONS, apply_migrations, schema_version
-from store.rows import REFERENCE_KEYS, Row, record_from_rows, record_rows
-from store.spool import Spool
+from store.rows import Row, record_from_rows
+from store.spool import Spool, remove_orphans
 from store.transaction import transaction
 
 __all__ = ["DrainResult", "Store", "file_sha256"]
 
 log = logging.getLogger(__name__)
 
-_LOCK_RE = re.compile(r"lock", re.IGNORECASE)
+# Waited out, not reported: another process holds the file ("lock"), or a
+# connection of this process has it open with other options (DuckDB refuses
+# "a different configuration"), as the read-only look at a file does for a moment.
+_LOCK_RE = re.compile(r"lock|different configuration", re.IGNORECASE)
 # DuckDB shares one database instance between the connections of a process;
 # serialising opens within the process avoids racing its instance cache.
 _PROCESS_LOCK = threading.RLock()
-
-
-@dataclass(frozen=True)
-class DrainResult:
-    """What a drain of the spool did."""
-
-    inserted: int
-    skipped: int  # already stored (idempotent re-ingest)
-    pending: int  # still in the spool (lock not obtained)
-    unreadable: int
+# Store files this process has opened: the read-only look at their tables is
+# not repeated (it would make the process's own read-write connections wait).
+_CHECKED: set[Path] = set()
+# On every connection: never load or download an extension. A store is a
+# DuckDB file of ours; a file that would need an extension (SQLite, Parquet
+# over HTTP) is not one, and opening it must not reach the network.
+_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+}
 
 
 class Store:
     """A Paretoscope store: a DuckDB file plus a folder of files beside it.
 
-    Opening creates and migrates the file as needed. Raises ``StoreError``
-    (or ``SchemaError``) when the file is not a usable store.
+    Opening checks what the file is, creates and migrates it as needed, and
+    stores what the spool holds. Raises ``NotAStoreError`` for a file that is
+    not a Paretoscope store (nothing is written to it), ``StoreDamagedError``
+    for one DuckDB cannot read, ``SchemaError`` for a newer schema and
+    ``StoreError`` otherwise.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout_s: float = 60.0) -> None:
@@ -70,42 +96,65 @@ class Store:
         self.lock_timeout_s = lock_timeout_s
         self.files_dir = Path(str(self.path) + ".files")
         self.spool = Spool(self.files_dir / "spool")
+        self._check_file()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._migrate()
+        _CHECKED.add(self.path)
+        self.remove_orphans()
+        try:
+            self.drain_spool()
+        except StoreDamagedError:
+            raise
+        except StoreError as err:  # e.g. a full disk: the runs stay spooled for the next open
+            log.warning("runs stay in the spool of %s: %s", self.path, err)
 
     # -- connections ------------------------------------------------------
 
     @contextlib.contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived read-write connection; waits while another process holds the lock.
+    def connect(
+        self, *, read_only: bool = False, lock_timeout_s: float | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection (read-write by default); waits while another process holds it.
 
-        Raises ``StoreLockedError`` after ``lock_timeout_s`` and ``StoreError``
-        for a file that is not a DuckDB database.
+        Raises ``StoreLockedError`` after ``lock_timeout_s`` (the store's own by
+        default), ``StoreDamagedError`` when DuckDB cannot read the file (at
+        open or in the block) and ``StoreError`` for another failure to open.
         """
-        deadline = time.monotonic() + self.lock_timeout_s
+        timeout = self.lock_timeout_s if lock_timeout_s is None else lock_timeout_s
+        deadline = time.monotonic() + timeout
         delay = 0.005
         while True:
             try:
                 with _PROCESS_LOCK:
-                    conn = duckdb.connect(str(self.path))
+                    conn = duckdb.connect(str(self.path), read_only=read_only, config=_CONFIG)
                 break
-            except duckdb.IOException as err:
+            except (duckdb.IOException, duckdb.ConnectionException) as err:
                 msg = str(err)
                 if not _LOCK_RE.search(msg):
+                    if is_damage(err):
+                        raise damaged_error(self.path, err) from err
                     raise StoreError(self._open_failure(msg)) from err
                 if time.monotonic() >= deadline:
                     raise StoreLockedError(
                         f"the store {self.path} stayed locked by another process for "
-                        f"{self.lock_timeout_s:.0f} s ({_holder(msg)}). Wait for it to finish "
+                        f"{timeout:.0f} s ({_holder(msg)}). Wait for it to finish "
                         "or stop it; runs you were saving are kept in the spool and will be "
                         "stored the next time the store is opened."
                     ) from err
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)
             except duckdb.Error as err:
+                if is_damage(err):
+                    raise damaged_error(self.path, err) from err
                 raise StoreError(self._open_failure(str(err))) from err
         try:
             yield conn
+        except duckdb.Error as err:
+            # A truncated or corrupt file often opens and fails at the first
+            # read of a missing block: one message, whichever query met it.
+            if is_damage(err):
+                raise damaged_error(self.path, err) from err
+            raise
         finally:
             conn.close()
 
@@ -121,6 +170,8 @@ class Store:
         try:
             with self.connect() as conn, transaction(conn):
                 yield conn
+        except StoreDamagedError:
+            raise
         except duckdb.Error as err:
             raise StoreError(f"could not {action} {self.path}: {err}") from err
 
@@ -130,14 +181,55 @@ class Store:
             "If this is not a Paretoscope store, point --store or $PARETOSCOPE_STORE elsewhere."
         )
 
+    def _check_file(self) -> None:
+        """Refuse a file that is not a Paretoscope store, before anything is written.
+
+        Reads the header bytes; a DuckDB file is then opened read-only to list
+        its tables. A 0-byte file (DuckDB will not open one) is removed so that
+        a new store can be made in its place.
+        """
+        kind = file_kind(self.path)
+        if kind.kind == "empty":
+            self.path.unlink(missing_ok=True)
+            return
+        if kind.may_initialise:
+            return
+        if kind.kind != "duckdb":
+            raise not_a_store_error(self.path, kind)
+        if self.path in _CHECKED:
+            return  # this process opened it before; ``_migrate`` looks at the tables again
+        try:
+            with self.connect(read_only=True) as conn:
+                tables = store_tables(conn)
+        except duckdb.Error as err:
+            raise StoreError(self._open_failure(str(err))) from err
+        foreign = foreign_tables_error(self.path, tables)
+        if foreign is not None:
+            raise foreign
+
     def _migrate(self) -> None:
         with self.connect() as conn:
             try:
+                foreign = foreign_tables_error(self.path, store_tables(conn))
+                if foreign is not None:
+                    raise foreign
                 apply_migrations(conn)
-            except SchemaError:
+            except (SchemaError, NotAStoreError):
                 raise
             except duckdb.Error as err:
+                if is_damage(err):
+                    raise damaged_error(self.path, err) from err
                 raise StoreError(f"cannot migrate the store {self.path}: {err}") from err
+
+    def remove_orphans(self) -> list[Path]:
+        """Delete temporary files that killed writers left in the spool and file folders."""
+        folders = [self.spool.folder]
+        if self.files_dir.is_dir():
+            folders += [p for p in self.files_dir.iterdir() if p.is_dir()]
+        removed = remove_orphans(folders)
+        if removed:
+            log.info("removed %d temporary file(s) of killed writers", len(removed))
+        return removed
 
     def schema_version(self) -> int:
         with self.connect() as conn:
@@ -171,38 +263,27 @@ class Store:
         return self.drain_spool()
 
     def ingest_many(self, records: Iterable[RunRecord]) -> DrainResult:
+        """Store each of ``records``, durably one by one (a crash keeps those spooled)."""
         for rec in records:
             self.spool.put(rec)
         return self.drain_spool()
 
-    def drain_spool(self) -> DrainResult:
-        """Move every spooled record into DuckDB in one transaction."""
-        items = list(self.spool.read())
-        if not items:
+    def ingest_batch(self, records: Iterable[RunRecord], label: str = "batch") -> DrainResult:
+        """Store ``records`` all together or none of them, also across a crash.
+
+        The batch is spooled as one file (renamed into place whole) and stored
+        in one transaction, by this call or, if this process dies first, by the
+        next open of the store. ``label`` names the batch in logs.
+        """
+        batch = list(records)
+        if not batch:
             return DrainResult(0, 0, 0, 0)
-        unreadable = 0
-        good: list[tuple[Path, RunRecord]] = []
-        for path, rec, reason in items:
-            if rec is None:
-                log.warning("spooled record %s is unreadable (%s); moved aside", path, reason)
-                self.spool.quarantine(path)
-                unreadable += 1
-            else:
-                good.append((path, rec))
-        inserted = skipped = 0
-        try:
-            with self.transaction("write runs to") as conn:
-                for _, rec in good:
-                    if _insert_record(conn, rec):
-                        inserted += 1
-                    else:
-                        skipped += 1
-        except StoreLockedError:
-            log.warning("store locked; %d record(s) stay in the spool", len(good))
-            return DrainResult(0, 0, len(good), unreadable)
-        for path, _ in good:
-            self.spool.remove(path)
-        return DrainResult(inserted, skipped, 0, unreadable)
+        self.spool.put_batch(batch, label)
+        return self.drain_spool()
+
+    def drain_spool(self, *, lock_timeout_s: float | None = None) -> DrainResult:
+        """Move every spooled record into DuckDB (see ``store.drain.drain_spool``)."""
+        return drain_spool(self, lock_timeout_s=lock_timeout_s)
 
     def put_file(self, src: Path, kind: str, suffix: str) -> tuple[str, Path]:
         """Copy ``src`` into the store's folder, content-addressed; return (sha256, path).
@@ -215,7 +296,7 @@ class Store:
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{digest}{suffix}"
         if not target.exists():
-            tmp = folder / f".tmp-{digest}{suffix}"
+            tmp = folder / f".tmp-{os.getpid()}-{digest}{suffix}"
             shutil.copyfile(src, tmp)
             os.replace(tmp, target)
         return digest, target
@@ -294,22 +375,6 @@ def expand_dims(frame: pd.DataFrame) -> pd.DataFrame:
 def _holder(msg: str) -> str:
     m = re.search(r"held in (.+?) \(PID (\d+)\)", msg)
     return f"PID {m.group(2)}, {Path(m.group(1)).name}" if m else "holder unknown"
-
-
-def _insert_record(conn: duckdb.DuckDBPyConnection, rec: RunRecord) -> bool:
-    """Insert one record's rows; False when the run id is already stored.
-
-    Reference rows (hosts, models, ...) already stored are kept as they are.
-    """
-    if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", [rec.run_id]).fetchone():
-        return False
-    for table, row in record_rows(rec, utc_now()):
-        verb = "INSERT OR IGNORE" if table in REFERENCE_KEYS else "INSERT"
-        conn.execute(
-            f"{verb} INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-            list(row.values()),
-        )
-    return True
 
 
 def _fetch_rows(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[Row]:

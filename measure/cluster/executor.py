@@ -26,6 +26,7 @@ from measure.cluster.task import profile_task
 from measure.cluster.transport import Shipment
 from measure.executor import Executor, LocalExecutor, Progress, run_label
 from paretoscope.core.errors import InputError, UnavailableError
+from paretoscope.core.launcher import StopRequested
 from paretoscope.core.records import RunRecord, RunSpec, from_dict, to_dict
 
 __all__ = ["SCHEDULER_ENV", "DaskExecutor", "executor_from_env", "import_distributed"]
@@ -115,6 +116,24 @@ class _Tally:
         self._on_progress(Progress(done, total, current, elapsed, eta, stage, per_device))
 
 
+def _stopping(
+    on_result: Callable[[RunRecord], object], should_stop: Callable[[], bool]
+) -> Callable[[RunRecord], object]:
+    """``on_result`` that raises ``StopRequested`` after a record when ``should_stop`` says so.
+
+    The cluster's runs are not watched from here: a stop is seen as each
+    record arrives, and raising cancels the batch's remaining futures.
+    """
+
+    def handed_on(record: RunRecord) -> object:
+        out = on_result(record)
+        if should_stop():
+            raise StopRequested("the batch was stopped on request")
+        return out
+
+    return handed_on
+
+
 class DaskExecutor:
     """Measures runs on a Dask cluster; see the module docstring.
 
@@ -181,6 +200,8 @@ class DaskExecutor:
         specs: Sequence[RunSpec],
         on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None = None,
+        *,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         """Measure ``specs`` on the cluster; records arrive in completion order.
 
@@ -188,9 +209,12 @@ class DaskExecutor:
         per device, so ``on_result`` may be called more often than there are
         specs. The connection is made on the first call and kept for the
         next (callers that run one spec at a time pay for it once); ``close``
-        ends it. Raises ``UnavailableError`` when dask is not installed or
-        the scheduler cannot be reached.
+        ends it. ``should_stop`` is asked as each record arrives (runs on the
+        cluster are not killed mid-way). Raises ``UnavailableError`` when dask
+        is not installed or the scheduler cannot be reached.
         """
+        if should_stop is not None:
+            on_result = _stopping(on_result, should_stop)
         self._run(self._connect(), specs, on_result, on_progress)
 
     def _run(

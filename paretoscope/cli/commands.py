@@ -9,6 +9,7 @@ bad input, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -125,7 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the dashboard (runs the demo first if empty)")
     _store_arg(serve)
     serve.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
-    serve.add_argument("--address", default="localhost", help="address to listen on")
+    serve.add_argument(
+        "--address",
+        default="localhost",
+        help="address to listen on (default localhost: this machine only). Another address "
+        "(e.g. 0.0.0.0) exposes the dashboard to the network: without a profiler token or an "
+        "identity provider (README: Who may do what), anyone who reaches the port may upload "
+        "and run models, import runs and delete saved views",
+    )
     serve.add_argument(
         "--no-demo", action="store_true", help="do not measure the demo zoo on an empty store"
     )
@@ -277,7 +285,41 @@ def _cmd_frontier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _access_notice(address: str) -> None:
+    """Check the access settings before serving (``AccessError`` says what is wrong); say so."""
+    import os
+
+    from paretoscope.core.access import load_access_config
+
+    mode = load_access_config(os.environ).mode
+    if mode != "open":
+        print(f"Access: {mode} (README: Who may do what).", file=sys.stderr)
+    elif address not in ("localhost", "127.0.0.1", "::1"):
+        print(
+            f"Warning: serving on {address} with no access control: anyone who reaches the "
+            "port is a profiler. Set PARETOSCOPE_PROFILER_TOKEN or an identity provider "
+            "(README: Who may do what).",
+            file=sys.stderr,
+        )
+
+
+def _terminate_as_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
+    _access_notice(args.address)  # before anything runs: bad settings stop here
+    # Before the server starts (the demo measures first), SIGTERM unwinds like Ctrl-C so
+    # that the launcher kills the worker it is waiting for; while the server runs,
+    # run_foreground passes SIGINT, SIGTERM and SIGHUP on to its process group.
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        return _serve(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(args: argparse.Namespace) -> int:
     store = _open_store(args.store)
     if store.run_count(status="ok") == 0:
         if not args.no_demo:

@@ -5,8 +5,9 @@ Parent side:
 - ``run_child(module, args, ...)`` runs ``python -m module`` to its end under a
   time limit (seconds, from the start of the process) and an optional memory
   limit (MB of resident memory, read by a caller-given function about every
-  50 ms), kills the child's whole process group whatever happens, and returns
-  a ``ChildOutcome``: exit status, the JSON result file (written atomically
+  50 ms) and an optional ``should_stop`` hook (a cancel flag, asked about
+  every 0.25 s), kills the child's whole process group whatever happens, and
+  returns a ``ChildOutcome``: exit status, the JSON result file (written atomically
   by the child with ``write_result``), the tail of its stderr, why it was
   killed. It never raises for a failure of the child; callers turn the
   outcome into their own message.
@@ -42,20 +43,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from paretoscope.core.errors import ParetoscopeError
+
 __all__ = [
     "ChildOutcome",
+    "StopRequested",
     "child_env",
     "exit_child",
     "kill_group",
     "last_line",
     "module_argv",
     "run_child",
+    "run_foreground",
     "signal_name",
     "spawn_detached",
     "write_result",
 ]
 
 POLL_INTERVAL_S = 0.05
+#: How often ``run_child`` asks its ``should_stop`` hook (a store read, for a job's cancel flag).
+STOP_POLL_S = 0.25
 STDERR_TAIL_BYTES = 4000
 # The folder that holds the paretoscope, measure and store packages.
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +95,15 @@ def child_env(extra: Mapping[str, str] | None = None, *, safe_path: bool = True)
         env["PYTHONSAFEPATH"] = "1"  # no working directory first on sys.path: nothing shadows ours
     env.update(extra or {})
     return env
+
+
+class StopRequested(ParetoscopeError):
+    """A caller's ``should_stop`` hook asked to stop: the child was killed, its result dropped.
+
+    Raised by callers of ``run_child`` (the worker, the executors) so that a
+    cancelled run stores nothing; ``run_child`` itself reports it as
+    ``ChildOutcome.killed == "stopped"``.
+    """
 
 
 def kill_group(proc: subprocess.Popen[Any]) -> None:
@@ -173,6 +189,7 @@ def run_child(
     watch_fd: int | None = None,
     on_output: Callable[[bytes], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
     python: str = sys.executable,
 ) -> ChildOutcome:
     """Run ``python -m module ARGS --result FILE`` to its end, under limits; how it ended.
@@ -184,9 +201,12 @@ def run_child(
     reads (that pipe's read end): each chunk goes to ``on_output`` as it
     arrives.
     ``on_start`` gets the child's pid before anything is written to it.
-    ``mem_limit_mb`` needs ``rss_mb(pid)``. Exceptions raised by the
-    callbacks propagate after the child is killed. Raises ``OSError`` when
-    the child cannot be started.
+    ``mem_limit_mb`` needs ``rss_mb(pid)``. ``should_stop`` is asked about
+    every ``STOP_POLL_S`` seconds while the child runs; when it answers true
+    the child's process group is killed at once and the outcome says
+    ``killed="stopped"`` (a job's Cancel reaches a hanging run this way).
+    Exceptions raised by the callbacks propagate after the child is killed.
+    Raises ``OSError`` when the child cannot be started.
     """
     with tempfile.TemporaryDirectory(prefix="paretoscope-child-") as tmp:
         result_path = Path(tmp) / "result.json"
@@ -212,7 +232,9 @@ def run_child(
                 with contextlib.suppress(BrokenPipeError):
                     proc.stdin.write(stdin or b"")
                     proc.stdin.close()
-            killed, rss = _watch(proc, t0, timeout_s, mem_limit_mb, rss_mb, watch_fd, on_output)
+            killed, rss = _watch(
+                proc, t0, timeout_s, mem_limit_mb, rss_mb, watch_fd, on_output, should_stop
+            )
         finally:
             kill_group(proc)
         result, problem = _read_result(result_path)
@@ -235,9 +257,11 @@ def _watch(
     rss_mb: Callable[[int], float | None] | None,
     watch_fd: int | None,
     on_output: Callable[[bytes], None] | None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[str | None, float | None]:
-    """Wait for the child; ("timeout"|"memory", RSS) when a limit was hit, else (None, None)."""
+    """Wait for the child; ("timeout"|"memory"|"stopped", RSS) to kill it, else (None, None)."""
     fd_open = watch_fd is not None
+    last_stop_check = t0
     while True:
         if fd_open and watch_fd is not None:
             # Waiting on the pipe doubles as the poll interval and relays
@@ -252,8 +276,13 @@ def _watch(
             time.sleep(POLL_INTERVAL_S)
         if proc.poll() is not None:
             return None, None
-        if time.monotonic() - t0 > timeout_s:
+        now = time.monotonic()
+        if now - t0 > timeout_s:
             return "timeout", None
+        if should_stop is not None and now - last_stop_check >= STOP_POLL_S:
+            last_stop_check = now
+            if should_stop():
+                return "stopped", None
         if mem_limit_mb is not None and rss_mb is not None:
             rss = rss_mb(proc.pid)
             if rss is not None and rss > mem_limit_mb:
@@ -286,13 +315,71 @@ def spawn_detached(
         )
 
 
-def run_foreground(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> int:
-    """Run ``argv`` attached to this terminal (the dashboard server) and return its exit status.
+#: Signals ``run_foreground`` passes on to the server it runs.
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Seconds the server has to stop after a forwarded signal before its group is killed.
+STOP_GRACE_S = 10.0
+
+
+def run_foreground(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    grace_s: float = STOP_GRACE_S,
+) -> int:
+    """Run ``argv`` (the dashboard server) until it ends; return its exit status.
+
+    The child leads its own process group. SIGINT, SIGTERM and SIGHUP sent
+    to this process are passed on to that whole group (Ctrl-C in the
+    terminal reaches this process only, and so does ``kill -TERM``); a
+    group that has not stopped ``grace_s`` seconds later is killed, and
+    whatever is left of it when the child ends is killed too, so nothing
+    keeps serving on the port after this returns. Returns 0 when the child
+    stopped because of a forwarded signal. Processes the server started in
+    sessions of their own (the job runner) are not in its group and live
+    on: see ``spawn_detached``.
 
     Streamlit puts the app's folder on ``sys.path`` itself, so this child keeps
-    the interpreter's usual path.
+    the interpreter's usual path. Raises ``OSError`` when it cannot be started.
     """
-    return subprocess.call(list(argv), cwd=cwd, env=child_env(env, safe_path=False))
+    received: list[int] = []
+    started: list[subprocess.Popen[bytes]] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        received.append(signum)
+        for child in started:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signum)
+
+    # Handlers first: a signal that arrives while the child starts is not lost.
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
+    try:
+        proc = subprocess.Popen(
+            list(argv), cwd=cwd, env=child_env(env, safe_path=False), start_new_session=True
+        )
+    except BaseException:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise
+    started.append(proc)
+    if received:
+        forward(received[-1], None)
+    try:
+        while True:
+            try:
+                code = proc.wait(timeout=grace_s if received else 0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if received:  # it had its grace period: no more waiting
+                    kill_group(proc)
+                    code = proc.returncode
+                    break
+    finally:
+        kill_group(proc)  # its helpers, and the child itself if this process was interrupted
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if received else code
 
 
 # --- child side ---------------------------------------------------------------------------

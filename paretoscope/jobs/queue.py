@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from paretoscope.core.access import Quota, check_job
 from paretoscope.core.errors import InputError
 from paretoscope.core.timefmt import utc_now
 from paretoscope.present.progress import done_fraction, eta_seconds
@@ -95,6 +96,7 @@ class Job:
     runs_ok: int | None = None
     runs_failed: int | None = None
     error: str | None = None
+    submitted_by: str | None = None  # who submitted it (migration 7); None for older jobs
 
     @property
     def active(self) -> bool:
@@ -133,22 +135,46 @@ def _job(row: dict[str, Any]) -> Job:
         runs_ok=row["runs_ok"],
         runs_failed=row["runs_failed"],
         error=row["error"],
+        submitted_by=row.get("submitted_by"),
     )
 
 
 # -- submitting and reading --------------------------------------------------
 
 
+def _profile_size(request: dict[str, Any]) -> tuple[int, int, float]:
+    """A profile request's (runs, repeats, per-run time limit in s), from its JSON form."""
+    runs = 1
+    for key in ("runtimes", "precisions", "batches", "threads"):
+        runs *= max(len(request.get(key) or [None]), 1)
+    for values in (request.get("dims") or {}).values():
+        runs *= max(len(values), 1)
+    return runs, int(request.get("repeats") or 1), float(request.get("timeout_s") or 300.0)
+
+
 def submit_job(
-    store: Store, request: dict[str, Any], *, kind: str = "profile", title: str = ""
+    store: Store,
+    request: dict[str, Any],
+    *,
+    kind: str = "profile",
+    title: str = "",
+    submitted_by: str | None = None,
+    quota: Quota | None = None,
 ) -> Job:
     """Queue ``request`` (JSON-serialisable) as a job of ``kind``; it runs after earlier jobs.
 
-    Raises ``InputError`` for an unknown kind or a request that is not JSON.
+    ``submitted_by`` is stored with the job; ``quota``, when given, is the
+    submitter's role's limits (``core.access``), checked here so that no
+    caller can skip them. Raises ``InputError`` for an unknown kind or a
+    request that is not JSON, ``AccessError`` for a job over ``quota``.
     Starting a runner is the caller's choice (``jobrunner.ensure_runner``).
     """
     if kind not in JOB_KINDS:
         raise InputError(f"unknown job kind {kind!r}; expected one of {', '.join(JOB_KINDS)}")
+    if quota is not None and kind == "profile":
+        runs, repeats, limit_s = _profile_size(request)
+        queued = sql.count_active(store, submitted_by)
+        check_job(quota, runs=runs, repeats=repeats, run_time_limit_s=limit_s, queued=queued)
     try:
         row = sql.insert_job(
             store,
@@ -157,6 +183,7 @@ def submit_job(
             title=title,
             request=request,
             created_at=utc_now(),
+            submitted_by=submitted_by,
         )
     except TypeError as err:  # json.dumps of something that is not JSON
         raise InputError(f"a job's request must be JSON: {err}") from err
@@ -175,17 +202,51 @@ def get_job(store: Store, job_id: str) -> Job | None:
     return _job(row) if row else None
 
 
-def resubmit_job(store: Store, job_id: str) -> Job:
+def resubmit_job(
+    store: Store, job_id: str, *, submitted_by: str | None = None, quota: Quota | None = None
+) -> Job:
     """Queue a finished job's request again, as a new job at the end of the queue.
 
-    Raises ``InputError`` for an unknown job or one still queued or running.
+    A profile job that did not finish (failed, cancelled, interrupted) is
+    continued: the new job measures only the configurations it did not
+    store ok (``ProfileRequest.skip_points``, carried over from the job it
+    continued in turn), and its title says how many it skips. A ``done``
+    job is measured again whole. ``submitted_by`` and ``quota`` are those of
+    whoever asks, as for ``submit_job``. Raises ``InputError`` for an unknown
+    job, one still queued or running, or one with nothing left to measure, and
+    ``AccessError`` for a job over ``quota``.
     """
     job = get_job(store, job_id)
     if job is None:
         raise InputError(f"no job {job_id!r} in this store")
     if job.active:
         raise InputError(f"job {job_id} is still {job.status}; cancel it first")
-    return submit_job(store, job.request, kind=job.kind, title=job.title)
+    if job.kind != "profile" or job.status == "done":
+        return submit_job(
+            store, job.request, kind=job.kind, title=job.title,
+            submitted_by=submitted_by, quota=quota,
+        )  # fmt: skip
+    request, title = _rest_of(store, job)
+    return submit_job(
+        store, request, kind=job.kind, title=title, submitted_by=submitted_by, quota=quota
+    )
+
+
+#: What ``resubmit_job`` appends to a continued job's title.
+_REST_MARK: Final = " · the rest"
+
+
+def _rest_of(store: Store, job: Job) -> tuple[dict[str, Any], str]:
+    """The request and title of a job that measures what ``job`` did not store."""
+    from paretoscope.profiling.request import SweepPoint
+
+    stored = {SweepPoint(**c).label for c in sql.select_job_configurations(store, job.job_id)}
+    skip = sorted(stored | set(job.request.get("skip_points") or ()))
+    request = {**job.request, "skip_points": skip, "resumes": job.job_id}
+    base = job.title.split(_REST_MARK, 1)[0]
+    if not skip:
+        return request, base
+    return request, f"{base}{_REST_MARK} ({len(skip)} stored configuration(s) skipped)"
 
 
 def queue_position(store: Store, job: Job) -> int:

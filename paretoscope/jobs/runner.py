@@ -54,6 +54,7 @@ __all__ = [
     "RUNNER_LOCK",
     "ensure_runner",
     "main",
+    "profile_outcome",
     "profile_request",
     "run_job",
     "run_queue",
@@ -173,9 +174,23 @@ def _profile_handler(
         should_cancel=reporter.should_cancel,
         executor=executor_from_env(None),
     )
+    return profile_outcome(summary)
+
+
+def profile_outcome(summary: profiling.ProfileSummary) -> tuple[str, str, dict[str, Any]]:
+    """How a profile job ends: (status, message, ``finish_job`` fields) from its summary.
+
+    Cancelled wins: the run it interrupted was killed and stored nothing, and
+    the runs stored before it stay (Run again measures the rest).
+    """
     fields = {"run_ids": summary.run_ids, "runs_ok": summary.n_ok, "runs_failed": summary.n_failed}
     if summary.cancelled:
-        return "cancelled", f"Cancelled; the runs finished before that are kept. {summary}", fields
+        return (
+            "cancelled",
+            "Cancelled: the run in progress was stopped and not stored; the runs finished "
+            f"before it are kept, and Run again measures the rest. {summary}",
+            fields,
+        )
     if summary.n_planned and not summary.n_ok:
         return "failed", f"Every run failed; the Runs page has each reason. {summary}", fields
     return "done", str(summary), fields
@@ -198,7 +213,9 @@ def run_job(
 ) -> jobs.Job | None:
     """Run one claimed job to its end and record how it ended; return the job as stored.
 
-    Never raises for a failing job: its error becomes the job's message.
+    Never raises for a failing job: its error becomes the job's message. The
+    uploaded files a ``done`` job names leave quarantine; those of a job that
+    did not finish stay there for Run again.
     """
     table = HANDLERS if handlers is None else handlers
     reporter = jobs.ProgressReporter(store, job.job_id)
@@ -225,6 +242,11 @@ def run_job(
     else:
         log.info("job %s %s: %s", job.job_id, status, message)
         jobs.finish_job(store, job.job_id, status, message, **fields)
+    ended = jobs.get_job(store, job.job_id)
+    if ended is not None and ended.status != "done":
+        # Kept for Run again, which measures the rest from the same files; the page's
+        # quarantine sweep removes them a day later (profiling.uploads.sweep_quarantine).
+        return ended
     # The engine has stored what it needed content-addressed; uploads leave quarantine
     # unless a job still waiting names the same file (the same upload submitted twice).
     waiting = {

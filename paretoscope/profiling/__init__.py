@@ -21,9 +21,13 @@ from paretoscope.profiling.inspection import (
 from paretoscope.profiling.plan import ProfilePlan, VariantStep, plan_profile
 from paretoscope.profiling.request import (
     ALLOW_TORCH_UPLOADS_ENV,
+    DEFAULT_MAX_RUN_SECONDS,
+    DEFAULT_TIMEOUT_S,
+    MAX_RUN_SECONDS_ENV,
     PROFILE_PRECISIONS,
     ProfileRequest,
     SweepPoint,
+    max_run_seconds,
     sweep_points,
     torch_uploads_allowed,
     validate_options,
@@ -33,6 +37,9 @@ from paretoscope.profiling.run import ProfileProgress, ProfileSummary, run_profi
 __all__ = [
     "ALLOW_TORCH_UPLOADS_ENV",
     "BUILTIN_DATASETS",
+    "DEFAULT_MAX_RUN_SECONDS",
+    "DEFAULT_TIMEOUT_S",
+    "MAX_RUN_SECONDS_ENV",
     "PROFILE_PRECISIONS",
     "TASKS",
     "BuiltinDataset",
@@ -47,6 +54,7 @@ __all__ = [
     "inspect_in_worker",
     "inspect_torch_in_worker",
     "is_torch_target",
+    "max_run_seconds",
     "plan_profile",
     "run_profile",
     "sweep_points",

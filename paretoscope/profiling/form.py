@@ -14,6 +14,7 @@ from paretoscope.core.modelinfo import ModelInfo
 from paretoscope.core.records import TimingBudget
 from paretoscope.profiling.request import (
     DEFAULT_REPEATS,
+    DEFAULT_TIMEOUT_S,
     MAX_REPEATS,
     PROFILE_PRECISIONS,
     ProfileRequest,
@@ -31,6 +32,7 @@ __all__ = [
     "DATA_REPORTED",
     "DATA_UPLOAD",
     "DEFAULT_REPEATS",
+    "DEFAULT_TIMEOUT_S",
     "MAX_REPEATS",
     "QUICK",
     "job_title",
@@ -62,7 +64,9 @@ def request_from_answers(
     """The form's answers (by widget name) as a ProfileRequest; raises InputError for a bad value.
 
     ``answers["data_saved"]`` is the uploaded data file (an ``Upload``) when there is one;
-    ``answers["repeats"]`` the fresh processes per run (``DEFAULT_REPEATS`` when absent).
+    ``answers["repeats"]`` the fresh processes per run (``DEFAULT_REPEATS`` when absent);
+    ``answers["timeout_s"]`` each process's time limit in seconds (``DEFAULT_TIMEOUT_S``),
+    checked against the operator's maximum by ``validate_options``.
     """
     dims = {d: parse_values(answers[f"dim.{d}"], f"`{d}`") for d in info.other_dims}
     kind = answers["eval"]
@@ -85,6 +89,7 @@ def request_from_answers(
         name=model.original_name.rsplit(".", 1)[0] or "model",
         budget=budget,
         repeats=int(answers.get("repeats", DEFAULT_REPEATS)),
+        timeout_s=float(answers.get("timeout_s", DEFAULT_TIMEOUT_S)),
         data_name=data.original_name if data else None,
     )
 

@@ -256,13 +256,19 @@ def _plan_in(store: Store, request: ProfileRequest, tmp: Path) -> ProfilePlan:
     )
     if torch_info is not None:
         sweep = _torch_sweep(sweep, notes)
+    sweep = remaining_sweep(sweep, request, notes)
 
     made = [p for p in request.precisions if p != "fp32" and info.format == "onnx"]
+    # The calibration split follows the whole request, so that the rest of an
+    # interrupted sweep is scored on the same items as the runs it already stored.
     calib, scored = _calibration(request, data, made, notes)
     n_items = data.n_items if data is not None else 0
+    needed = {p.precision for p in sweep}
 
     # Everything is valid: from here on, write.
-    variants = tuple(VariantStep(p, transformation_text(p, calib, n_items)) for p in made)
+    variants = tuple(
+        VariantStep(p, transformation_text(p, calib, n_items)) for p in made if p in needed
+    )
     dataset = _store_eval_set(store, data, info, tmp) if data is not None else None
     if dataset is not None and scored is not None:
         dataset = dataclasses.replace(dataset, items=scored)
@@ -351,6 +357,30 @@ def _inspect_model(
     _check_model(info, dataclasses.replace(request, runtimes=("ort",)))
     notes.append("ort runs measure the model's ONNX export (torch.onnx, dynamo)")
     return info, torch_info
+
+
+def remaining_sweep(
+    sweep: tuple[SweepPoint, ...], request: ProfileRequest, notes: list[str]
+) -> tuple[SweepPoint, ...]:
+    """The sweep without the configurations ``request.skip_points`` names (already stored).
+
+    Says in ``notes`` how many were skipped. Raises ``InputError`` when none is left.
+    """
+    if not request.skip_points:
+        return sweep
+    skip = set(request.skip_points)
+    rest = tuple(p for p in sweep if p.label not in skip)
+    if not rest:
+        raise InputError(
+            f"nothing left to measure: every configuration of this sweep is already stored "
+            f"(by job {request.resumes or 'before'}); submit the model anew to measure it again"
+        )
+    if len(rest) < len(sweep):
+        notes.append(
+            f"{len(sweep) - len(rest)} configuration(s) already stored by job "
+            f"{request.resumes or 'before'} are skipped; this job measures the other {len(rest)}"
+        )
+    return rest
 
 
 def _torch_sweep(sweep: tuple[SweepPoint, ...], notes: list[str]) -> tuple[SweepPoint, ...]:

@@ -25,6 +25,11 @@ MAX_REPEATS = 20
 
 #: Setting that lets the browser accept PyTorch programs; loading one can run code.
 ALLOW_TORCH_UPLOADS_ENV = "PARETOSCOPE_ALLOW_TORCH_UPLOADS"
+#: The operator's ceiling on a browser-submitted run's time limit, in seconds.
+MAX_RUN_SECONDS_ENV = "PARETOSCOPE_MAX_RUN_SECONDS"
+#: A run's time limit by default (s) and the ceiling when the operator sets none.
+DEFAULT_TIMEOUT_S = 300.0
+DEFAULT_MAX_RUN_SECONDS = 1800.0
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,9 @@ class ProfileRequest:
     ``int8-static``. ``repeats`` is how many fresh processes measure each
     run's latency (the CI of the median is then taken between them); they
     share ``budget``'s time (``measure.repeats.repeat_budget``), and each
-    has the whole ``timeout_s``.
+    has the whole ``timeout_s``. ``skip_points`` are the labels
+    (``SweepPoint.label``) of configurations already stored by the job this
+    one continues (``resumes``, a job id): Run again measures only the rest.
     """
 
     model_path: str
@@ -58,7 +65,7 @@ class ProfileRequest:
     threads: tuple[int, ...] = (1,)
     dims: dict[str, tuple[int, ...]] = field(default_factory=dict)
     reported_accuracy: float | None = None
-    timeout_s: float = 300.0
+    timeout_s: float = DEFAULT_TIMEOUT_S
     mem_limit_mb: float | None = None
     source: Literal["upload", "cli"] = "cli"
     name: str | None = None
@@ -66,6 +73,8 @@ class ProfileRequest:
     calib_items: int = 128
     budget: TimingBudget = field(default_factory=TimingBudget)
     repeats: int = DEFAULT_REPEATS
+    skip_points: tuple[str, ...] = ()
+    resumes: str | None = None
     # The name the data file was uploaded under: its quarantine copy has a name of
     # ours (``data.npz``), and a refusal must name the file the user knows.
     data_name: str | None = None
@@ -112,6 +121,28 @@ def torch_uploads_allowed(env: Mapping[str, str] | None = None) -> bool:
     """
     value = (env if env is not None else os.environ).get(ALLOW_TORCH_UPLOADS_ENV, "")
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def max_run_seconds(env: Mapping[str, str] | None = None) -> float:
+    """The longest time limit (s) a run submitted from the browser may have.
+
+    ``PARETOSCOPE_MAX_RUN_SECONDS`` when set to a positive number, else
+    ``DEFAULT_MAX_RUN_SECONDS`` (1800 s). The command line is the operator's
+    own and is not capped. Raises ``InputError`` for a value that is not a
+    positive number, so a typo is not silently ignored.
+    """
+    raw = (env if env is not None else os.environ).get(MAX_RUN_SECONDS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_RUN_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise InputError(
+            f"{MAX_RUN_SECONDS_ENV}={raw!r} is not a positive number of seconds; fix or unset it"
+        )
+    return value
 
 
 def sweep_points(
@@ -189,6 +220,11 @@ def validate_options(request: ProfileRequest) -> None:
         problems.append(f"repeats must be from 1 to {MAX_REPEATS} (got {request.repeats})")
     if request.timeout_s <= 0:
         problems.append(f"the time limit must be > 0 s (got {request.timeout_s})")
+    elif request.source == "upload" and request.timeout_s > (ceiling := max_run_seconds()):
+        problems.append(
+            f"the time limit per run is at most {ceiling:g} s on this server (got "
+            f"{request.timeout_s:g} s); the operator raises it with {MAX_RUN_SECONDS_ENV}"
+        )
     if request.mem_limit_mb is not None and request.mem_limit_mb <= 0:
         problems.append(f"the memory limit must be > 0 MB (got {request.mem_limit_mb})")
     if problems:

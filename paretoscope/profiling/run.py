@@ -87,8 +87,10 @@ def run_profile(
     made in worker processes; one that fails makes its runs failed records
     with the reason. Runs go through ``executor`` (a ``LocalExecutor`` by
     default) one at a time, each under the request's time and memory limits;
-    ``should_cancel`` is asked before each variant and each run, and a true
-    answer stops there (runs already stored stay). ``on_progress`` gets a
+    ``should_cancel`` is asked before each variant and each run, and while
+    each runs (about every 0.25 s): a true answer kills the worker at once
+    and stops there; nothing is stored for the run it interrupted, and the
+    runs already stored stay. ``on_progress`` gets a
     ``ProfileProgress`` at each step and worker stage, with an ETA.
     Raises ``InputError`` only from planning; failed measurements are
     failed records, counted in the summary.
@@ -211,6 +213,7 @@ def _make_variants(
     """Make each planned variant in a worker process and store it; a failure is noted."""
     from measure.variants import make_variant_in_worker
     from paretoscope.core.errors import ParetoscopeError
+    from paretoscope.core.launcher import StopRequested
 
     made = _Variants(artifacts={"fp32": plan.artifact}, models={"fp32": plan.model})
     for step in plan.variants:
@@ -228,7 +231,11 @@ def _make_variants(
                     calib_data=plan.dataset.path if plan.dataset is not None else None,
                     calib_items=plan.calib_items,
                     timeout_s=plan.request.timeout_s,
+                    should_stop=cancel,
                 )
+            except StopRequested:
+                made.cancelled = True
+                break
             except ParetoscopeError as err:
                 made.errors[step.precision] = f"making the {step.precision} variant failed: {err}"
                 ledger.failures.append(f"{step.precision} variant: {err}")
@@ -285,8 +292,8 @@ def _measure_sweep(
             reason = variants.errors[point.precision]
             ledger.keep(failed_record(spec, reason, started_at=utc_now_iso()), label)
             steps.step_done(spec.repeats)
-        else:
-            _measure_point(executor, spec, label, steps, ledger)
+        elif not _measure_point(executor, spec, label, steps, ledger, cancel):
+            return True
     return False
 
 
@@ -320,9 +327,19 @@ def _run_spec(plan: ProfilePlan, variants: _Variants, point: SweepPoint) -> RunS
 
 
 def _measure_point(
-    executor: Executor, spec: RunSpec, label: str, steps: _Steps, ledger: _Ledger
-) -> None:
-    """Measure one run, relaying its worker's stages as progress; one step per repeat."""
+    executor: Executor,
+    spec: RunSpec,
+    label: str,
+    steps: _Steps,
+    ledger: _Ledger,
+    cancel: Callable[[], bool],
+) -> bool:
+    """Measure one run, relaying its worker's stages as progress; one step per repeat.
+
+    False when ``cancel`` stopped it: its worker was killed and nothing stored.
+    """
+    from paretoscope.core.launcher import StopRequested
+
     start = steps.done
     steps.emit(label, "runs", "started")
 
@@ -334,6 +351,10 @@ def _measure_point(
         stage = f"{p.stage} · repeat {p.repeat}/{p.repeats}" if p.repeats > 1 else p.stage
         steps.emit(label, "runs", stage)
 
-    executor.run([spec], functools.partial(ledger.keep, label=label), relay)
+    try:
+        executor.run([spec], functools.partial(ledger.keep, label=label), relay, should_stop=cancel)
+    except StopRequested:
+        return False
     # A failed repeat ends the run early; an executor may not report repeats.
     steps.reach(start + spec.repeats)
+    return True

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from paretoscope.core.access import Quota, check_upload
 from paretoscope.core.errors import InputError
 from paretoscope.core.safety import refuse_untrusted
 
@@ -75,6 +76,7 @@ def save_upload(
     role: str,
     limit_mb: float,
     size_bytes: int | None = None,
+    quota: Quota | None = None,
 ) -> Upload:
     """Write an uploaded stream into a new quarantine folder and refuse what may not be used.
 
@@ -82,9 +84,13 @@ def save_upload(
     limit (MB of 2^20 bytes, as Streamlit's ``server.maxUploadSize``).
     Raises ``InputError`` for a file over the limit, an empty file, a pickle
     (under any name) or, for data, anything but ``.npz``/``.csv``/``.parquet``;
-    the refused file is removed before raising.
+    the refused file is removed before raising. ``quota``, when given, is the
+    uploader's role's limits: a file over its ``upload_mb`` raises
+    ``AccessError`` naming that limit and how to raise it.
     """
     limit_bytes = int(limit_mb * 1024 * 1024)
+    if quota is not None and size_bytes is not None:
+        check_upload(quota, name, size_bytes)
     if size_bytes is not None and size_bytes > limit_bytes:
         raise InputError(_too_big(name, size_bytes, limit_mb))
     folder = store.files_dir / QUARANTINE / uuid.uuid4().hex
@@ -95,6 +101,8 @@ def save_upload(
         with target.open("wb") as out:
             while block := data.read(_CHUNK):
                 written += len(block)
+                if quota is not None:
+                    check_upload(quota, name, written)
                 if written > limit_bytes:
                     raise InputError(_too_big(name, written, limit_mb))
                 out.write(block)
@@ -104,7 +112,7 @@ def save_upload(
             refuse_untrusted(target, DATA_KINDS)
     except InputError as err:
         shutil.rmtree(folder, ignore_errors=True)
-        raise InputError(as_uploaded(str(err), target, name)) from None
+        raise type(err)(as_uploaded(str(err), target, name)) from None
     except OSError as err:
         shutil.rmtree(folder, ignore_errors=True)
         raise InputError(f"could not save the upload {name}: {err.strerror or err}") from err

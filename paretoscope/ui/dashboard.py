@@ -9,6 +9,7 @@ Never imports ``measure`` (the server must not load torch).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from paretoscope.core.errors import StoreLockedError
 from paretoscope.ui import share_panel
 from store import Store, resolve_store_path
 
@@ -33,6 +35,9 @@ _STORE_KEY = "paretoscope.store_path"
 # The dashboard waits less for the lock than the command line does: a page
 # that hangs for a minute is worse than one that says "busy, reload".
 LOCK_TIMEOUT_S = 15.0
+# A page run moves spooled runs in only when the lock is free now; a busy
+# writer drains them itself.
+DRAIN_LOCK_TIMEOUT_S = 0.5
 
 
 def store_path_from_argv(argv: Sequence[str]) -> Path:
@@ -62,9 +67,17 @@ def open_store(path: str) -> Store:
 
 
 def use_store(path: Path) -> Store:
-    """Open the store for this session (``app.py`` calls this once per run); raises StoreError."""
+    """Open the store for this session (``app.py`` calls this once per run); raises StoreError.
+
+    Each run also stores what the spool holds (runs that a killed or locked-out
+    writer left there), so they show without waiting for the next ingest.
+    """
     st.session_state[_STORE_KEY] = str(path)
-    return open_store(str(path))
+    store = open_store(str(path))
+    if len(store.spool):
+        with contextlib.suppress(StoreLockedError):
+            store.drain_spool(lock_timeout_s=DRAIN_LOCK_TIMEOUT_S)
+    return store
 
 
 def current_store() -> Store:

@@ -12,6 +12,7 @@ import streamlit as st
 from paretoscope.jobs import background
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.progress import format_duration
+from paretoscope.ui import access
 from store import Store
 
 __all__ = [
@@ -43,6 +44,8 @@ def empty_store(store: Store, *, outcome_shown: bool = False) -> None:
         return
     if state is not None and state.status == "failed" and not outcome_shown:
         st.error(f"The last demo run failed.\n\n{markdown_text(state.message, multiline=True)}")
+    if not access.require_profiler("Running the demo"):
+        return
     if st.button("Run the demo", type="primary", key="paretoscope.run_demo"):
         try:
             start_demo(store)

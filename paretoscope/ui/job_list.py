@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import streamlit as st
 
+from paretoscope.core.errors import InputError
 from paretoscope.jobs import queue as jobs
 from paretoscope.jobs import runner as jobrunner
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.progress import format_duration
 from paretoscope.profiling import uploads
+from paretoscope.ui import access
 from store import Store
 
 __all__ = ["LIST_LIMIT", "STATUS_ICON", "jobs_list", "show_job"]
 
 K = "profile"  # the Profile page's widget key prefix
+NOTE = f"{K}.jobs_note"  # what the last Run again did: ("info" | "error", text)
+POLL_S = 1.0  # how often the list is redrawn while a job is queued or running
 LIST_LIMIT = 20
 STATUS_ICON = {
     "queued": ":gray[:material/schedule:]",
@@ -34,18 +38,37 @@ def _cancel(store: Store, job_id: str) -> None:
 
 
 def _run_again(store: Store, job_id: str) -> None:
-    jobs.resubmit_job(store, job_id)
+    try:
+        who = access.current()
+        again = jobs.resubmit_job(store, job_id, submitted_by=who.who, quota=who.quota)
+    except InputError as err:
+        st.session_state[NOTE] = ("error", str(err))
+        return
+    skipped = len(again.request.get("skip_points") or ())
+    if again.request.get("resumes"):
+        what = (
+            f"it measures only the configurations job {job_id} did not store; the {skipped} "
+            "it stored are skipped"
+            if skipped
+            else f"job {job_id} stored no run, so it measures every configuration"
+        )
+    else:
+        what = "it measures every configuration again"
+    st.session_state[NOTE] = ("info", f"Queued again: {what}.")
     _start_runner(store)
 
 
 def show_job(store: Store, job: jobs.Job) -> None:
     """One job: its status and progress, and the buttons that apply to it."""
+    may = access.current().profiler  # cancel and run again are a profiler's
     with st.container(border=True):
         when = job.created_at.strftime("%Y-%m-%d %H:%M UTC")
         st.markdown(
             f"{STATUS_ICON.get(job.status, '')} **{markdown_text(job.title or job.job_id)}** — "
             f"{job.status} · submitted {when}"
         )
+        if job.submitted_by:
+            st.text(f"Submitted by {job.submitted_by}")
         if job.status == "running":
             total = job.progress_total or "?"
             eta = f", about {format_duration(job.eta_s)} left" if job.eta_s is not None else ""
@@ -55,17 +78,22 @@ def show_job(store: Store, job: jobs.Job) -> None:
             )
         elif job.status == "queued":
             st.caption("Waiting for the jobs before it to finish.")
+        limit = job.request.get("timeout_s")
+        if job.active and job.kind == "profile" and isinstance(limit, int | float):
+            st.caption(f"Time limit per run: {limit:g} s.")
         if job.message and job.status in ("failed", "interrupted"):
             st.error(markdown_text(job.message, multiline=True))
         elif job.message:
             st.caption(markdown_text(job.message, multiline=True))
-        if job.active and not job.cancel_requested:
+        if job.active and not job.cancel_requested and may:
             st.button("Cancel", key=f"{K}.cancel.{job.job_id}", on_click=_cancel,
                       args=(store, job.job_id))  # fmt: skip
-        elif job.active:
-            st.caption("Cancelling: it stops at the next step.")
-        if job.status in ("failed", "cancelled", "interrupted") and uploads.inputs_present(
-            job.request
+        elif job.active and job.cancel_requested:
+            st.caption("Cancelling: the run in progress is stopped within seconds.")
+        if (
+            may
+            and job.status in ("failed", "cancelled", "interrupted")
+            and uploads.inputs_present(job.request)
         ):
             st.button("Run again", key=f"{K}.again.{job.job_id}", on_click=_run_again,
                       args=(store, job.job_id))  # fmt: skip
@@ -85,11 +113,18 @@ def _jobs_section(store: Store) -> None:
         st.session_state[f"{K}.was_active"] = False
         st.rerun(scope="app")  # stop polling; refresh the run counts
     st.session_state[f"{K}.was_active"] = active
+    if active and st.session_state.get(f"{K}.polling") is False:
+        # A job became active in a fragment rerun (Run again): redraw the page so that
+        # the list starts polling and follows the job without a reload.
+        st.rerun(scope="app")
+    note = st.session_state.pop(NOTE, None)
+    if note is not None:
+        (st.error if note[0] == "error" else st.info)(note[1])
     if not listed:
         st.info("No jobs yet. Upload a model above and submit it.")
         return
     queued = sum(j.status == "queued" for j in listed)
-    if queued and jobrunner.runner_pid(store) is None:
+    if queued and jobrunner.runner_pid(store) is None and access.current().profiler:
         st.warning(f"{queued} job(s) are queued but no job runner is running.")
         st.button("Start the job runner", key=f"{K}.start_runner", on_click=_start_runner,
                   args=(store,))  # fmt: skip
@@ -100,6 +135,13 @@ def _jobs_section(store: Store) -> None:
 
 
 def jobs_list(store: Store) -> None:
-    """The most recent jobs, redrawn every second while one is queued or running."""
+    """The most recent jobs, redrawn every second while one is queued or running.
+
+    ``run_every`` is fixed when the page draws the fragment, so a job that
+    becomes active inside a fragment rerun (Run again) redraws the whole
+    page once to start polling, and the end of the last
+    active job redraws it once to stop.
+    """
     polling = any(j.active for j in jobs.list_jobs(store, statuses=jobs.ACTIVE_STATUSES, limit=1))
-    st.fragment(run_every=1.0 if polling else None)(_jobs_section)(store)
+    st.session_state[f"{K}.polling"] = polling
+    st.fragment(run_every=POLL_S if polling else None)(_jobs_section)(store)

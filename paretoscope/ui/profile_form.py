@@ -21,6 +21,7 @@ from paretoscope.jobs import queue as jobs
 from paretoscope.jobs import runner as jobrunner
 from paretoscope.present.markup import markdown_text
 from paretoscope.profiling import form, uploads
+from paretoscope.ui import access
 from store import Store
 
 __all__ = [
@@ -51,8 +52,9 @@ def receive(
         upload.seek(0)
         try:
             saved = uploads.save_upload(
-                store, upload.name, upload, role=role, limit_mb=limit_mb, size_bytes=upload.size
-            )
+                store, upload.name, upload, role=role, limit_mb=limit_mb, size_bytes=upload.size,
+                quota=access.current().quota,
+            )  # fmt: skip
             st.session_state[key] = (saved, None)
         except InputError as err:
             st.session_state[key] = (None, str(err))
@@ -192,6 +194,28 @@ def sweep_widgets() -> None:
         "timing budget; the 95% CI of the median is then taken between them, so it covers "
         "what changes from one process to the next. With 1, the CI is within one process.",
     )
+    _time_limit_widget()
+
+
+def _time_limit_widget() -> None:
+    """The per-run time limit, up to the operator's maximum (``PARETOSCOPE_MAX_RUN_SECONDS``)."""
+    try:
+        ceiling = profiling.max_run_seconds()
+    except InputError as err:
+        st.warning(f"{err}. Until then, this page's jobs are refused at Submit.")
+        ceiling = profiling.DEFAULT_MAX_RUN_SECONDS
+    st.number_input(
+        "Time limit per run (seconds)",
+        min_value=1.0,
+        max_value=float(ceiling),
+        value=float(min(profiling.DEFAULT_TIMEOUT_S, ceiling)),
+        step=30.0,
+        format="%g",
+        key=f"{K}.timeout_s",
+        help=f"Each process that measures a run (each repeat) is stopped after this long, and "
+        f"the run is stored as failed with the reason. This server allows at most {ceiling:g} "
+        f"s (the operator sets `{profiling.MAX_RUN_SECONDS_ENV}`).",
+    )
 
 
 def _answers() -> dict[str, Any]:
@@ -223,7 +247,16 @@ def submit(
         st.error(markdown_text(err))
         return
     title = form.job_title(saved.original_name, request)
-    job = jobs.submit_job(store, to_dict(request), title=title)
+    who = access.current()
+    if not access.require_profiler("Submitting a job", who):
+        return
+    try:
+        job = jobs.submit_job(
+            store, to_dict(request), title=title, submitted_by=who.who, quota=who.quota
+        )
+    except InputError as err:  # AccessError: over a quota, said with how to raise it
+        st.error(str(err))
+        return
     ahead = jobs.queue_position(store, job)
     try:
         jobrunner.ensure_runner(store)

@@ -18,7 +18,7 @@ import streamlit as st
 
 from paretoscope.core.errors import StoreError
 from paretoscope.present.markup import markdown_text
-from paretoscope.ui import dashboard, share_panel
+from paretoscope.ui import access, dashboard, share_panel
 
 st.set_page_config(page_title="Paretoscope", page_icon="📈", layout="wide")
 
@@ -56,6 +56,7 @@ with st.sidebar:
     st.caption(f"Store: `{store.path}`")
     failed = f", {failed_runs} failed" if failed_runs else ""
     st.caption(f"{ok_runs} successful run{'s' if ok_runs != 1 else ''}{failed}")
+    access.sidebar_panel()
 
 notice_slot = share_panel.saved_view_banner(store)
 try:

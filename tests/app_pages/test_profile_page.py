@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from paretoscope.core.errors import InputError
@@ -74,7 +75,10 @@ def test_empty_state(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_page(store, monkeypatch)
     assert at.title[0].value == "Profile a model"
     assert "No jobs yet" in text(at)
-    assert "server.maxUploadSize" in text(at) and "500 MB" in text(at)
+    # AppTest runs in the repo root, so Streamlit's default applies here; `serve` runs in
+    # paretoscope/webapp, whose config sets 500 MB (the test below reads that file).
+    limit = float(st.get_option("server.maxUploadSize"))
+    assert "server.maxUploadSize" in text(at) and f"{limit:g} MB" in text(at)
     assert "PARETOSCOPE_ALLOW_TORCH_UPLOADS=1" in text(at)
     assert not at.error
     assert [b.label for b in at.button] == []
@@ -265,7 +269,12 @@ def test_an_interrupted_job_can_run_again(
     assert [b.key for b in at.button if b.label == "Run again"] == [f"profile.again.{job.job_id}"]
     at.button(key=f"profile.again.{job.job_id}").click().run()
     newest = jobs.list_jobs(store)[0]
-    assert newest.status == "queued" and newest.request == job.request and len(launches) == 1
+    assert newest.status == "queued" and len(launches) == 1
+    assert newest.request == {**job.request, "skip_points": [], "resumes": job.job_id}
+    assert at.session_state["profile.polling"] is True, "the list follows the new job by itself"
+    assert any("did not store" in i.value or "stored no run" in i.value for i in at.info), [
+        i.value for i in at.info
+    ]
 
 
 def _token_model() -> bytes:
@@ -303,6 +312,23 @@ def test_every_symbolic_dimension_besides_the_batch_gets_values(
     # The sweep's values and the repeats are in the title; the repeats survive the job's JSON.
     assert "seq=16,32" in job.title and "5 repeats" in job.title
     assert job.request["repeats"] == 5 and jobrunner.profile_request(job).repeats == 5
+
+
+def test_the_time_limit_per_run_is_set_within_the_operators_maximum(
+    store: Store, monkeypatch: pytest.MonkeyPatch, launches: list[Store]
+) -> None:
+    monkeypatch.setenv("PARETOSCOPE_MAX_RUN_SECONDS", "600")
+    at = upload_model(open_page(store, monkeypatch), "tokens.onnx", _token_model())
+    limit = at.number_input(key="profile.timeout_s")
+    assert limit.value == 300.0 and limit.max == 600.0
+    assert "at most 600 s" in limit.help and "PARETOSCOPE_MAX_RUN_SECONDS" in limit.help
+    at.radio(key="profile.eval").set_value("None: efficiency only").run()
+    at.text_input(key="profile.dim.seq").input("16")
+    at.number_input(key="profile.timeout_s").set_value(45.0)
+    at.button(key="profile.submit").click().run()
+    (job,) = jobs.list_jobs(store)
+    assert job.request["timeout_s"] == 45.0
+    assert jobrunner.profile_request(job).timeout_s == 45.0
 
 
 def test_only_built_in_sets_that_fit_are_offered(

@@ -46,9 +46,15 @@ class Server:
     proc: subprocess.Popen[bytes]
 
 
-def start_server(store_path: Path, log_path: Path) -> Server:
+def start_server(
+    store_path: Path, log_path: Path, extra_env: dict[str, str] | None = None
+) -> Server:
+    """Streamlit on a free port over ``store_path``; ``extra_env`` adds to (or overrides) ours."""
     port = _free_port()
-    env = dict(os.environ, PARETOSCOPE_STORE=str(store_path))
+    # PYTHONPATH: the server runs in paretoscope/webapp, so name this checkout (which may be
+    # a worktree) rather than trusting whichever checkout the venv's editable install names.
+    env = {**os.environ, "PARETOSCOPE_STORE": str(store_path), "PYTHONPATH": str(REPO)}
+    env.update(extra_env or {})
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(WEBAPP / "app.py"),
         "--server.headless", "true", "--server.port", str(port),

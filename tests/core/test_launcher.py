@@ -57,6 +57,54 @@ def test_the_time_limit_kills_the_whole_group(tmp_path: Path) -> None:
     assert not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild)
 
 
+def test_should_stop_kills_the_whole_group_long_before_the_time_limit(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    asked: list[float] = []
+
+    def should_stop() -> bool:
+        asked.append(time.monotonic())
+        return pid_file.exists()  # stop once the child is up and has its helper
+
+    outcome = _run("hang", str(pid_file), timeout_s=300.0, should_stop=should_stop)
+    assert outcome.killed == "stopped" and outcome.returncode == -9
+    assert outcome.elapsed_s < 60, "stopped, not timed out"
+    assert len(asked) >= 1
+    grandchild = int(pid_file.read_text())
+    for _ in range(100):
+        if not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild):
+            break
+        time.sleep(0.05)
+    assert not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild)
+
+
+def test_run_foreground_forwards_sigterm_to_the_childs_group(tmp_path: Path) -> None:
+    import signal
+    import threading
+
+    pid_file = tmp_path / "grandchild.pid"
+    argv = [sys.executable, "-m", CHILD, "hang", str(pid_file), "--result", str(tmp_path / "r")]
+
+    def send_when_up() -> None:
+        for _ in range(600):
+            if pid_file.exists():
+                break
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    sender = threading.Thread(target=send_when_up, daemon=True)
+    before = signal.getsignal(signal.SIGTERM)
+    sender.start()
+    code = launcher.run_foreground(argv, cwd=REPO, env={"PYTHONPATH": str(REPO)}, grace_s=5.0)
+    assert code == 0, "stopped by a forwarded signal"
+    assert signal.getsignal(signal.SIGTERM) == before, "the handler is restored"
+    grandchild = int(pid_file.read_text())
+    for _ in range(100):
+        if not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild):
+            break
+        time.sleep(0.05)
+    assert not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild)
+
+
 def _zombie(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"

@@ -301,6 +301,22 @@ def test_uploads_leave_quarantine_when_no_waiting_job_names_them(store: Store) -
     assert not saved.path.exists() and not saved.path.parent.exists()
 
 
+def test_an_unfinished_jobs_uploads_stay_for_run_again(store: Store) -> None:
+    import io
+
+    from paretoscope.profiling import uploads
+
+    saved = uploads.save_upload(
+        store, "m.onnx", io.BytesIO(b"\x08\x07onnx"), role="model", limit_mb=1
+    )
+    job = jobs.submit_job(store, {"model_path": str(saved.path), "fail": "on purpose"})
+    claimed = jobs.claim_next_job(store)
+    assert claimed is not None
+    ended = jobrunner.run_job(store, claimed, handlers=HANDLERS)
+    assert ended is not None and ended.status == "failed"
+    assert saved.path.exists() and uploads.inputs_present(job.request), "Run again can use it"
+
+
 def test_resubmit_queues_a_finished_jobs_request_again(store: Store) -> None:
     job = jobs.submit_job(store, {"steps": 1}, title="again")
     with pytest.raises(InputError, match="still queued"):
@@ -308,7 +324,9 @@ def test_resubmit_queues_a_finished_jobs_request_again(store: Store) -> None:
     jobs.cancel_job(store, job.job_id)
     again = jobs.resubmit_job(store, job.job_id)
     assert again.job_id != job.job_id and again.status == "queued"
-    assert again.request == job.request and again.title == "again" and again.seq > job.seq
+    carried = {k: v for k, v in again.request.items() if k not in ("skip_points", "resumes")}
+    assert carried == job.request and again.title == "again" and again.seq > job.seq
+    assert again.request["resumes"] == job.job_id and again.request["skip_points"] == []
     with pytest.raises(InputError, match="no job"):
         jobs.resubmit_job(store, "nope")
 

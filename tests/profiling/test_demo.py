@@ -130,6 +130,8 @@ class ScriptedExecutor:
         specs: Sequence[RunSpec],
         on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None = None,
+        *,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         for spec in specs:
             self.specs.append(spec)

@@ -84,3 +84,23 @@ def test_sweep_text_orders_dimensions_by_name() -> None:
 def test_repeats_out_of_range_are_refused(repeats: int) -> None:
     with pytest.raises(InputError, match="repeats must be from 1 to"):
         validate_options(ProfileRequest(model_path="m.onnx", repeats=repeats))
+
+
+def test_the_form_sets_the_time_limit_within_the_operators_maximum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paretoscope.profiling import max_run_seconds, validate_options
+
+    default = form.request_from_answers(_upload(tmp_path), _info(), _answers())
+    assert default.timeout_s == form.DEFAULT_TIMEOUT_S == 300.0
+    asked = form.request_from_answers(_upload(tmp_path), _info(), _answers(timeout_s=900.0))
+    assert asked.timeout_s == 900.0
+    monkeypatch.delenv("PARETOSCOPE_MAX_RUN_SECONDS", raising=False)
+    assert max_run_seconds() == 1800.0
+    monkeypatch.setenv("PARETOSCOPE_MAX_RUN_SECONDS", "600")
+    with pytest.raises(InputError, match=r"at most 600 s.*PARETOSCOPE_MAX_RUN_SECONDS"):
+        validate_options(asked)
+    validate_options(dataclasses.replace(asked, source="cli"))  # the operator's own command line
+    monkeypatch.setenv("PARETOSCOPE_MAX_RUN_SECONDS", "soon")
+    with pytest.raises(InputError, match="not a positive number"):
+        max_run_seconds()

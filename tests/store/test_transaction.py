@@ -9,8 +9,8 @@ import pytest
 
 from paretoscope.core.errors import InputError, StoreError
 from store import Store, migrations
+from store.drain import _insert_record
 from store.rows import TABLES
-from store.store import _insert_record
 from tests.factories import make_record
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from paretoscope.core.errors import InputError
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import host_table
+from paretoscope.ui import access
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
 from paretoscope.ui.widgets import show_notices
@@ -25,12 +26,14 @@ st.markdown(
 )
 
 st.subheader("Import a bundle")
+may_import = access.require_profiler("Importing a bundle")
 upload = st.file_uploader(
     "Result bundle (.parquet), made by `paretoscope export` or a download below",
     type=["parquet"],
     key=f"{K}.upload",
+    disabled=not may_import,
 )
-if upload is not None and st.button("Import", type="primary", key=f"{K}.import"):
+if may_import and upload is not None and st.button("Import", type="primary", key=f"{K}.import"):
     try:
         result = import_bundle(store, upload.getvalue(), name=upload.name)
     except InputError as err:

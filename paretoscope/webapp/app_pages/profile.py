@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope import profiling
+from paretoscope.ui import access, job_list
 from paretoscope.ui import dashboard as dash
-from paretoscope.ui import job_list
 from paretoscope.ui import profile_form as form
 
 store = dash.current_store()
+who = access.current()
 limit_mb = float(st.get_option("server.maxUploadSize"))
 st.title("Profile a model")
 st.caption(
@@ -30,7 +31,8 @@ st.caption(
     f"unless the server sets `{profiling.ALLOW_TORCH_UPLOADS_ENV}=1`; pickled `.pt`/`.pkl` files "
     "are always refused. Trusted local PyTorch models: `paretoscope profile` on the command line."
 )
-model_file = st.file_uploader("ONNX model", key=f"{form.K}.model")
+may = access.require_profiler("Uploading and profiling a model", who)
+model_file = st.file_uploader("ONNX model", key=f"{form.K}.model") if may else None
 saved, info = form.received_model(store, model_file, limit_mb)
 if saved is not None and info is not None:
     form.show_info(info)

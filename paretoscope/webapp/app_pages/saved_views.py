@@ -6,6 +6,7 @@ import streamlit as st
 
 from paretoscope.core.errors import InputError
 from paretoscope.present.markup import markdown_text
+from paretoscope.ui import access
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
 from paretoscope.ui.widgets import show_notices
@@ -27,6 +28,7 @@ st.caption(
     f"{len(views)} saved view{'s' if len(views) != 1 else ''}, newest change first. "
     "A live view follows the store's runs; a pinned view shows only the runs it was saved with."
 )
+access.require_profiler("Renaming or deleting a saved view")
 
 
 def _edit(view: SavedView) -> None:
@@ -79,4 +81,5 @@ for view in views:
                 icon=":material/open_in_new:",
                 query_params={**view.query, share.VIEW_KEY: view.view_id},
             )
-        _edit(view)
+        if access.current().profiler:  # renaming and deleting are a profiler's
+            _edit(view)
