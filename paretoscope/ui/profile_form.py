@@ -202,7 +202,7 @@ def _time_limit_widget() -> None:
     try:
         ceiling = profiling.max_run_seconds()
     except InputError as err:
-        st.warning(f"{err}. Until then, this page's jobs are refused at Submit.")
+        st.warning(f"{markdown_text(err)}. Until then, this page's jobs are refused at Submit.")
         ceiling = profiling.DEFAULT_MAX_RUN_SECONDS
     st.number_input(
         "Time limit per run (seconds)",
