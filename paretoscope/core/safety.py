@@ -57,6 +57,12 @@ _TRUST_ADVICE = (
     "Export the model to ONNX (torch.onnx.export) and upload the .onnx file, or profile "
     "a trusted local PyTorch model on the command line (paretoscope profile model.pt2)."
 )
+# What to do instead when the refused pickle was meant as evaluation data.
+_DATA_KINDS = frozenset({"npz", "csv", "parquet"})
+_DATA_ADVICE = (
+    "Save the evaluation data as plain numeric arrays in a .npz file (numpy.savez, one "
+    "array per model input plus labels), or as a .csv or .parquet table, and upload that."
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,7 @@ def _refusal(path: Path, found: FileKind, allowed: Collection[str]) -> str:
         return (
             f"refused {name}: it is a Python pickle ({found.evidence}). Loading a pickle can "
             f"run arbitrary code, so Paretoscope never opens one, whatever its name. "
-            + _TRUST_ADVICE
+            + (_DATA_ADVICE if _DATA_KINDS & set(allowed) else _TRUST_ADVICE)
         )
     if found.kind == "pt2":
         return (

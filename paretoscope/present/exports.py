@@ -24,6 +24,7 @@ __all__ = [
     "chart_png",
     "chart_spec",
     "chart_svg",
+    "script_json",
     "table_csv",
     "table_parquet",
 ]
@@ -104,19 +105,60 @@ def chart_svg(chart: Any) -> str:
     return out
 
 
+# Characters that may not appear raw in JSON inlined in a <script> element:
+# ``</script>`` or ``<!--`` in any run field would end or confuse the element
+# (and run what follows it), ``&`` starts an entity in some parsers, and
+# U+2028/U+2029 end a line in older JavaScript. JSON's ``\\uXXXX`` escapes mean
+# the same string, so the chart is unchanged.
+_SCRIPT_UNSAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON that is safe inside an HTML ``<script>`` element, whatever its strings."""
+    return json.dumps(value, ensure_ascii=False, default=str).translate(_SCRIPT_UNSAFE)
+
+
+def _escape_html(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
 def chart_html(chart: Any, title: str = "Paretoscope chart") -> str:
     """A standalone HTML page that draws the chart with no network access.
 
     The Vega, Vega-Lite and vega-embed JavaScript is inlined (``bundle=True``)
     and the data is in the specification, so the file works offline and from
-    an e-mail attachment; the tooltip keeps every run's provenance.
+    an e-mail attachment; the tooltip keeps every run's provenance. The page's
+    head (the libraries) comes from ``vl-convert`` for a chart without data;
+    the specification is written here with ``script_json``, so no run field
+    can end the script element.
     """
     import vl_convert as vlc
 
     spec = chart_spec(chart)
-    html: str = vlc.vegalite_to_html(spec, vl_version=_vl_version(spec), bundle=True)
-    safe = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return html.replace("<head>", f"<head>\n<title>{safe}</title>", 1)
+    version = _vl_version(spec)
+    # The libraries only: their page is made for a spec that holds nothing of the data.
+    frame = vlc.vegalite_to_html(
+        {"$schema": spec.get("$schema", "")}, vl_version=version, bundle=True
+    )
+    head = frame[: frame.rindex("<body>")]
+    head = head.replace("<head>", f"<head>\n<title>{_escape_html(title)}</title>", 1)
+    return (
+        f"{head}<body>\n"
+        '    <div id="vega-chart"></div>\n'
+        '    <script type="text/javascript">\n'
+        "{\n"
+        f"    const spec = {script_json(spec)};\n"
+        f"    const opts = {script_json({'renderer': 'svg'})};\n"
+        "    vegaEmbed('#vega-chart', spec, opts).catch(console.error);\n"
+        "}\n"
+        "    </script>\n"
+        "  </body>\n"
+        "</html>\n"
+    )
 
 
 def table_csv(table: pd.DataFrame) -> bytes:

@@ -90,6 +90,7 @@ def request_from_answers(
         budget=budget,
         repeats=int(answers.get("repeats", DEFAULT_REPEATS)),
         timeout_s=float(answers.get("timeout_s", DEFAULT_TIMEOUT_S)),
+        data_name=data.original_name if data else None,
     )
 
 

@@ -30,6 +30,7 @@ from paretoscope.profiling.request import (
     torch_uploads_allowed,
     validate_options,
 )
+from paretoscope.profiling.uploads import as_uploaded
 
 if TYPE_CHECKING:
     from measure.evaldata import EvalSet
@@ -237,13 +238,18 @@ def _plan_in(store: Store, request: ProfileRequest, tmp: Path) -> ProfilePlan:
     data = None
     data_dims: dict[str, int] | None = None
     if request.data_path or request.builtin_data:
-        data, data_dims = load_eval_set(
-            info,
-            request.task,
-            path=request.data_path,
-            builtin=request.builtin_data,
-            label_column=request.label_column,
-        )
+        try:
+            data, data_dims = load_eval_set(
+                info,
+                request.task,
+                path=request.data_path,
+                builtin=request.builtin_data,
+                label_column=request.label_column,
+            )
+        except InputError as err:
+            if not (request.data_path and request.data_name):
+                raise
+            raise InputError(as_uploaded(str(err), request.data_path, request.data_name)) from err
     dims = _sweep_dims(info, request, data_dims)
     sweep = sweep_points(
         request.runtimes, request.precisions, request.batches, request.threads, dims

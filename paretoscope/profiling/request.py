@@ -75,6 +75,9 @@ class ProfileRequest:
     repeats: int = DEFAULT_REPEATS
     skip_points: tuple[str, ...] = ()
     resumes: str | None = None
+    # The name the data file was uploaded under: its quarantine copy has a name of
+    # ours (``data.npz``), and a refusal must name the file the user knows.
+    data_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ __all__ = [
     "DATA_KINDS",
     "QUARANTINE",
     "Upload",
+    "as_uploaded",
     "fitting_builtins",
     "in_quarantine",
     "inputs_present",
@@ -111,11 +112,19 @@ def save_upload(
             refuse_untrusted(target, DATA_KINDS)
     except InputError as err:
         shutil.rmtree(folder, ignore_errors=True)
-        raise type(err)(str(err).replace(target.name, name, 1)) from None
+        raise type(err)(as_uploaded(str(err), target, name)) from None
     except OSError as err:
         shutil.rmtree(folder, ignore_errors=True)
         raise InputError(f"could not save the upload {name}: {err.strerror or err}") from err
     return Upload(target, name, written)
+
+
+def as_uploaded(message: str, path: str | Path, name: str) -> str:
+    """``message`` about the quarantine copy at ``path``, naming the file as uploaded (``name``).
+
+    The copy's name is ours (``data.npz``, ``model.onnx``); the user knows theirs.
+    """
+    return message.replace(Path(path).name, name)
 
 
 def _too_big(name: str, size_bytes: int, limit_mb: float) -> str:

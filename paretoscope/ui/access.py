@@ -19,6 +19,7 @@ import streamlit as st
 
 from paretoscope.core import access as rules
 from paretoscope.core.errors import AccessError
+from paretoscope.present.markup import markdown_text
 
 __all__ = ["Access", "current", "require_profiler", "sidebar_panel"]
 
@@ -110,7 +111,7 @@ def _token_form(access: Access) -> None:
 
 def _oidc_panel(access: Access) -> None:
     if access.signed_in:
-        st.caption(f"Signed in as {access.who}: {access.role}.")
+        st.caption(f"Signed in as {markdown_text(access.who)}: {access.role}.")
         if st.button("Sign out", key=f"{K}.logout"):
             st.logout()
         return
@@ -129,7 +130,9 @@ def _oidc_panel(access: Access) -> None:
                 st.login()
         except Exception as err:
             st.error(
-                f"Sign-in is not available: {err}. The server needs `Authlib>=1.3.2` installed "
+                f"Sign-in is not available: {markdown_text(err)}. The server needs "
+                "`Authlib>=1.3.2` "
+                "installed "
                 "and an [auth] section in its secrets.toml (README: *Who may do what*)."
             )
 
@@ -138,7 +141,10 @@ def sidebar_panel() -> Access:
     """The sidebar's access panel: the role, and how to become a profiler; returns the access."""
     access = current()
     if access.problem:
-        st.error(f"**Access settings cannot be used**; everyone is a viewer. {access.problem}")
+        st.error(
+            "**Access settings cannot be used**; everyone is a viewer. "
+            + markdown_text(access.problem)
+        )
     elif access.mode == "open":
         st.caption(
             ":material/warning: No access control: anyone who reaches this port is a "

@@ -11,8 +11,9 @@ from paretoscope.analysis.compare import delta_table, frontier_shift, paired_acc
 from paretoscope.analysis.selection import frontier_points
 from paretoscope.core.fields import dim_columns, run_field
 from paretoscope.core.metrics import METRICS
+from paretoscope.present.markup import markdown_text
 from paretoscope.ui.binding import Bound
-from paretoscope.ui.widgets import plain, show_table
+from paretoscope.ui.widgets import show_table
 from paretoscope.views import FIELDS, CompareView, FrontierView
 from store import Store
 
@@ -117,7 +118,7 @@ def show_paired_tests(store: Store, runs: pd.DataFrame, present: Sequence[str], 
     if sentences:
         st.markdown("**Accuracy, paired by item** (McNemar's exact test against the baseline)")
         for sentence in sentences:
-            st.markdown(f"- {plain(sentence)}")
+            st.markdown(f"- {markdown_text(sentence)}")
 
 
 def shift_controls(bound: Bound[CompareView], values: Sequence[str]) -> None:
@@ -139,10 +140,11 @@ def shift_controls(bound: Bound[CompareView], values: Sequence[str]) -> None:
 def show_shift(pool: pd.DataFrame, view: CompareView, a: str, b: str) -> None:
     """How the frontier shifts from group ``a`` to group ``b`` of the view's field."""
     shift = frontier_shift(pool, view.shift_field, a, b, [view.x, view.y])
+    ta, tb = markdown_text(a), markdown_text(b)
     st.markdown(
-        f"**{shift.count('moves onto')}** move onto the frontier from {a} to {b}, "
+        f"**{shift.count('moves onto')}** move onto the frontier from {ta} to {tb}, "
         f"**{shift.count('moves off')}** move off, **{shift.count('stays on')}** stay on "
-        f"({shift.n_on_a} on the {a} frontier, {shift.n_on_b} on the {b} frontier)."
+        f"({shift.n_on_a} on the {ta} frontier, {shift.n_on_b} on the {tb} frontier)."
     )
     mx = METRICS[view.x]
     columns = {

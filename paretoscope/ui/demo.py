@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from paretoscope.jobs import background
+from paretoscope.present.markup import markdown_text
 from paretoscope.present.progress import format_duration
 from paretoscope.ui import access
 from store import Store
@@ -42,14 +43,17 @@ def empty_store(store: Store, *, outcome_shown: bool = False) -> None:
         demo_progress(job)
         return
     if state is not None and state.status == "failed" and not outcome_shown:
-        st.error(f"The last demo run failed.\n\n{state.message}")
+        st.error(f"The last demo run failed.\n\n{markdown_text(state.message, multiline=True)}")
     if not access.require_profiler("Running the demo"):
         return
     if st.button("Run the demo", type="primary", key="paretoscope.run_demo"):
         try:
             start_demo(store)
         except OSError as err:
-            st.error(f"Could not start the demo: {err}. Try `paretoscope demo` in a terminal.")
+            st.error(
+                f"Could not start the demo: {markdown_text(err)}. Try `paretoscope demo` in a "
+                "terminal."
+            )
             return
         st.rerun()
 
@@ -60,9 +64,9 @@ def finished_demo_message() -> bool:
     if done is None:
         return False
     if done["status"] == "succeeded":
-        st.success(f"Demo finished. {done['message']}")
+        st.success(f"Demo finished. {markdown_text(done['message'])}")
     else:
-        st.error(f"The demo failed.\n\n{done['message']}")
+        st.error(f"The demo failed.\n\n{markdown_text(done['message'], multiline=True)}")
     return True
 
 
@@ -98,7 +102,7 @@ def demo_progress(job: background.DemoJob) -> None:
             st.rerun(scope="app")
         p = state.progress
         eta = f", about {format_duration(p.eta_s)} left" if p.eta_s is not None else ""
-        label = p.label or "starting…"
+        label = markdown_text(p.label or "starting…")
         st.progress(
             p.fraction,
             text=f"Demo: {p.done}/{p.total or '?'} — {label} ({format_duration(p.elapsed_s)}{eta})",

@@ -15,9 +15,10 @@ from paretoscope.analysis.sweep import sweep_caption, sweep_points
 from paretoscope.core.fields import dim_columns, is_dim_key, run_field
 from paretoscope.core.metrics import METRICS
 from paretoscope.present.charts.sweep import sweep_chart
+from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import points_table
 from paretoscope.ui.binding import Bound
-from paretoscope.ui.widgets import plain, show_table
+from paretoscope.ui.widgets import show_table
 from paretoscope.views import FIELDS, FrontierView
 
 __all__ = [
@@ -113,7 +114,7 @@ def show_budget_answers(answers: Sequence[BudgetAnswer], view: FrontierView) -> 
     the answer says so: the data cannot tell the two apart.
     """
     for ans in answers:
-        where = f" (group {plain(ans.group)})" if ans.group else ""
+        where = f" (group {markdown_text(ans.group)})" if ans.group else ""
         if ans.run is None:
             st.warning(f"**{ans.question}**{where}: no run qualifies.")
             continue
@@ -121,18 +122,19 @@ def show_budget_answers(answers: Sequence[BudgetAnswer], view: FrontierView) -> 
         vals = ", ".join(
             f"{METRICS[k].label} {format(r[k], METRICS[k].fmt)}" for k in (view.cost, view.y)
         )
-        config = ", ".join(plain(r.get(k)) for k in ("runtime", "device", "precision"))
+        config = ", ".join(markdown_text(r.get(k)) for k in ("runtime", "device", "precision"))
         text = (
-            f"**{ans.question}**{where}: **{plain(r['model'])}** ({config}, batch "
-            f"{plain(r['batch_size'])}) — {vals}; best of {ans.n_eligible} qualifying runs. "
+            f"**{ans.question}**{where}: **{markdown_text(r['model'])}** ({config}, batch "
+            f"{markdown_text(r['batch_size'])}) — {vals}; best of {ans.n_eligible} qualifying "
+            "runs. "
             f"Run `{r['run_id']}`."
         )
         if ans.runner_up is not None and ans.within_noise and ans.answered in METRICS:
             label = METRICS[ans.answered].label.lower()
             ru = ans.runner_up
-            ru_config = ", ".join(plain(ru.get(k)) for k in ("runtime", "precision"))
+            ru_config = ", ".join(markdown_text(ru.get(k)) for k in ("runtime", "precision"))
             text += (
-                f" The runner-up, **{plain(ru['model'])}** ({ru_config}, run "
+                f" The runner-up, **{markdown_text(ru['model'])}** ({ru_config}, run "
                 f"`{ru['run_id']}`), is within noise of it: their {label} intervals overlap, "
                 "so the data cannot say which is better."
             )
@@ -153,7 +155,7 @@ def frontier_caption(fp: FrontierPoints, view: FrontierView) -> str:
     if fp.n_filtered_out:
         parts.append(f"{fp.n_filtered_out} hidden by the filters")
     if fp.excluded:
-        parts.append("Not plotted: " + "; ".join(fp.excluded))
+        parts.append("Not plotted: " + "; ".join(markdown_text(e) for e in fp.excluded))
     return ". ".join(parts) + "."
 
 
@@ -172,7 +174,7 @@ def show_selected_run(fp: FrontierPoints, view: FrontierView, run_id: str) -> No
             st.markdown(
                 f"**Dominated by {len(dom)} frontier run{'s' if len(dom) > 1 else ''}** "
                 "(at least as good on every objective, better on one): "
-                + ", ".join(f"**{m}**" for m in dom["model"].astype(str).head(10))
+                + ", ".join(f"**{markdown_text(m)}**" for m in dom["model"].astype(str).head(10))
             )
             show_table(points_table(dom, view.objectives, group=view.by))
     st.page_link(
@@ -224,12 +226,13 @@ def show_sweep(
     sp = sweep_points(runs, view)
     if sp.points.empty:
         st.warning(
-            f"No run has both {sp.dimension} and {METRICS[view.y].label} under these filters."
+            f"No run has both {markdown_text(sp.dimension)} and {METRICS[view.y].label} under "
+            "these filters."
         )
         return None, None, []
     chart = sweep_chart(sp)
     st.altair_chart(chart, width="stretch")
-    st.caption(sweep_caption(sp))
+    st.caption(markdown_text(sweep_caption(sp)))
     table = points_table(sp.points, [view.y, view.cost])
     table.insert(2, f"{sp.dimension} (dimension)", sp.points[view.x].to_numpy())
     show_table(table)

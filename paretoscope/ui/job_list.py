@@ -7,6 +7,7 @@ import streamlit as st
 from paretoscope.core.errors import InputError
 from paretoscope.jobs import queue as jobs
 from paretoscope.jobs import runner as jobrunner
+from paretoscope.present.markup import markdown_text
 from paretoscope.present.progress import format_duration
 from paretoscope.profiling import uploads
 from paretoscope.ui import access
@@ -63,7 +64,7 @@ def show_job(store: Store, job: jobs.Job) -> None:
     with st.container(border=True):
         when = job.created_at.strftime("%Y-%m-%d %H:%M UTC")
         st.markdown(
-            f"{STATUS_ICON.get(job.status, '')} **{job.title or job.job_id}** — "
+            f"{STATUS_ICON.get(job.status, '')} **{markdown_text(job.title or job.job_id)}** — "
             f"{job.status} · submitted {when}"
         )
         if job.submitted_by:
@@ -72,16 +73,18 @@ def show_job(store: Store, job: jobs.Job) -> None:
             total = job.progress_total or "?"
             eta = f", about {format_duration(job.eta_s)} left" if job.eta_s is not None else ""
             step = job.label or "starting…"
-            st.progress(job.fraction, text=f"{job.progress_done}/{total} — {step}{eta}")
+            st.progress(
+                job.fraction, text=f"{job.progress_done}/{total} — {markdown_text(step)}{eta}"
+            )
         elif job.status == "queued":
             st.caption("Waiting for the jobs before it to finish.")
         limit = job.request.get("timeout_s")
         if job.active and job.kind == "profile" and isinstance(limit, int | float):
             st.caption(f"Time limit per run: {limit:g} s.")
         if job.message and job.status in ("failed", "interrupted"):
-            st.error(job.message)
+            st.error(markdown_text(job.message, multiline=True))
         elif job.message:
-            st.caption(job.message)
+            st.caption(markdown_text(job.message, multiline=True))
         if job.active and not job.cancel_requested and may:
             st.button("Cancel", key=f"{K}.cancel.{job.job_id}", on_click=_cancel,
                       args=(store, job.job_id))  # fmt: skip

@@ -19,6 +19,7 @@ from paretoscope.core.errors import InputError
 from paretoscope.core.records import to_dict
 from paretoscope.jobs import queue as jobs
 from paretoscope.jobs import runner as jobrunner
+from paretoscope.present.markup import markdown_text
 from paretoscope.profiling import form, uploads
 from paretoscope.ui import access
 from store import Store
@@ -67,13 +68,13 @@ def inspect(
     """Inspect the saved model once, in a separate process; (its info, refusal message)."""
     key = f"{K}.info.{file_id}"
     if key not in st.session_state:
-        with st.spinner(f"Inspecting {saved.original_name} in a separate process…"):
+        with st.spinner(f"Inspecting {markdown_text(saved.original_name)} in a separate process…"):
             try:
                 st.session_state[key] = (profiling.inspect_in_worker(saved.path), None)
             except InputError as err:
                 uploads.remove_upload(store, saved.path)
                 # Say it with the name the user knows, not the quarantine's.
-                why = str(err).replace(saved.path.name, saved.original_name)
+                why = uploads.as_uploaded(str(err), saved.path, saved.original_name)
                 st.session_state[key] = (None, why)
     result: tuple[profiling.ModelInfo | None, str | None] = st.session_state[key]
     return result
@@ -89,7 +90,7 @@ def received_model(
         if saved is not None:
             info, refusal = inspect(store, saved, model_file.file_id)
         if refusal:
-            st.error(refusal)
+            st.error(markdown_text(refusal))
     return saved, info
 
 
@@ -111,17 +112,23 @@ def show_info(info: profiling.ModelInfo) -> None:
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     if info.symbolic_dims:
-        st.caption("Symbolic dimensions: " + ", ".join(f"`{d}`" for d in info.symbolic_dims))
+        st.caption(
+            "Symbolic dimensions: " + ", ".join(markdown_text(d) for d in info.symbolic_dims)
+        )
     if info.ort_error:
-        st.warning(f"ONNX Runtime cannot run this model: {info.ort_error}")
+        st.warning(f"ONNX Runtime cannot run this model: {markdown_text(info.ort_error)}")
 
 
 def data_widgets(store: Store, info: profiling.ModelInfo, limit_mb: float) -> Any:
     """Step 2: symbolic dimensions, the task and where accuracy comes from; the data upload."""
     for d in info.other_dims:
-        st.text_input(f"Values of `{d}` (comma-separated; each is a run)", key=f"{K}.dim.{d}")
+        st.text_input(
+            f"Values of {markdown_text(d)} (comma-separated; each is a run)", key=f"{K}.dim.{d}"
+        )
     if info.batch_dims:
-        st.caption(f"The batch dimension ({', '.join(info.batch_dims)}) is swept below.")
+        st.caption(
+            f"The batch dimension ({markdown_text(', '.join(info.batch_dims))}) is swept below."
+        )
     st.radio("Task", profiling.TASKS, key=f"{K}.task", horizontal=True)
     kind = st.radio("Accuracy from", form.DATA_CHOICES, key=f"{K}.eval")
     st.session_state[f"{K}.data_saved"] = data_file = None
@@ -136,7 +143,7 @@ def data_widgets(store: Store, info: profiling.ModelInfo, limit_mb: float) -> An
             data_saved, data_refusal = receive(store, "data", data_file, limit_mb)
             st.session_state[f"{K}.data_saved"] = data_saved
             if data_refusal:
-                st.error(data_refusal)
+                st.error(markdown_text(data_refusal))
             elif data_file.name.lower().endswith((".csv", ".parquet")):
                 st.text_input("Label column", value="label", key=f"{K}.label")
     elif kind == form.DATA_BUILTIN:
@@ -195,7 +202,7 @@ def _time_limit_widget() -> None:
     try:
         ceiling = profiling.max_run_seconds()
     except InputError as err:
-        st.warning(f"{err}. Until then, this page's jobs are refused at Submit.")
+        st.warning(f"{markdown_text(err)}. Until then, this page's jobs are refused at Submit.")
         ceiling = profiling.DEFAULT_MAX_RUN_SECONDS
     st.number_input(
         "Time limit per run (seconds)",
@@ -237,7 +244,7 @@ def submit(
         request = form.request_from_answers(saved, info, _answers())
         profiling.validate_options(request)
     except InputError as err:
-        st.error(str(err))
+        st.error(markdown_text(err))
         return
     title = form.job_title(saved.original_name, request)
     who = access.current()
@@ -255,7 +262,7 @@ def submit(
         jobrunner.ensure_runner(store)
     except OSError as err:
         st.error(
-            f"Could not start the job runner: {err}. Run `python -m "
+            f"Could not start the job runner: {markdown_text(err)}. Run `python -m "
             f"paretoscope.jobrunner --store {store.path}` in a terminal."
         )
     if ahead:

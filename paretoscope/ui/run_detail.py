@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -18,6 +16,7 @@ from paretoscope.analysis.rundetail import (
 from paretoscope.core.records import RunRecord
 from paretoscope.present.charts import latency_chart
 from paretoscope.present.display import REPORTED
+from paretoscope.present.markup import markdown_text
 from store import Store
 
 __all__ = [
@@ -29,12 +28,7 @@ __all__ = [
     "show_parent_test",
 ]
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def plain(text: str) -> str:
-    """``text`` with every Markdown and HTML character escaped, for a title or a notice."""
-    return _MARKDOWN.sub(r"\\\1", text)
+plain = markdown_text  # the one escaping function, under the name the page uses
 
 
 def show_header(rec: RunRecord) -> None:

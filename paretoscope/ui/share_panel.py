@@ -22,6 +22,7 @@ import streamlit as st
 
 from paretoscope.core.errors import InputError, StoreError
 from paretoscope.present import exports as sharing
+from paretoscope.present.markup import markdown_text
 from paretoscope.views import view_url
 from store import Store
 from store.bundle import BundleFilters, bundle_bytes
@@ -131,7 +132,7 @@ def saved_view_banner(store: Store) -> Any:
         saved, notices = None, [f"Ignored the saved view of this link: {err}"]
     st.session_state[_ACTIVE_KEY] = saved
     for notice in notices:
-        st.warning(notice)
+        st.warning(markdown_text(notice))
     if saved is None:
         return placeholder
     n = len(saved.run_ids or ())
@@ -141,9 +142,9 @@ def saved_view_banner(store: Store) -> Any:
         if saved.pinned
         else "live: it follows the store's current runs"
     )
-    text = f"Saved view **{saved.name}** — {what}."
+    text = f"Saved view **{markdown_text(saved.name)}** — {what}."
     if saved.description:
-        text += f"\n\n{saved.description}"
+        text += f"\n\n{markdown_text(saved.description, multiline=True)}"
     st.info(text, icon=":material/bookmark:")
     return placeholder
 
@@ -167,7 +168,7 @@ def ignored_params_notice(placeholder: Any) -> None:
         return
     notices = ignored_params()
     if notices:
-        body = "\n".join(f"- {n}" for n in notices)
+        body = "\n".join(f"- {markdown_text(n)}" for n in notices)
         placeholder.warning(f"Some of the link could not be used.\n\n{body}")
 
 
@@ -312,9 +313,11 @@ def _save_form(
             run_ids=list(run_ids) if mode == "pinned" and run_ids is not None else None,
         )
     except InputError as err:
-        st.error(f"Not saved: {err}.")
+        st.error(f"Not saved: {markdown_text(err)}.")
         return
     except StoreError as err:
-        st.error(f"Not saved: {err}")
+        st.error(f"Not saved: {markdown_text(err)}")
         return
-    st.success(f"Saved **{saved.name}** ({saved.mode}). The Saved views page lists it.")
+    st.success(
+        f"Saved **{markdown_text(saved.name)}** ({saved.mode}). The Saved views page lists it."
+    )

@@ -10,6 +10,7 @@ import streamlit as st
 
 from paretoscope.core.fields import dim_columns
 from paretoscope.present.display import MISSING
+from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import column_formats
 from paretoscope.views import FILTER_COLUMNS, MAX_VALUE_CHARS, RunFilters
 
@@ -31,22 +32,15 @@ _FIRST_ROW = ("runtime", "device", "precision", "batch_size", "family")
 _ORIGIN_LABELS = {"measured": "measured here", "imported": "imported"}
 
 
-_PUNCTUATION = frozenset("\\`*_{}[]()<>#+-.!|~:$")
-
-
-def plain(text: object) -> str:
-    """``text`` with every Markdown-active character escaped, to put a user's string in Markdown.
-
-    Streamlit renders Markdown (and ``:emoji:``, ``$math$``) in messages; a model
-    name such as ``**x**`` or ``[a](b)`` must read as typed, never as formatting.
-    """
-    return "".join(f"\\{c}" if c in _PUNCTUATION else c for c in str(text))
+# Pages put data into Markdown through present.markup.markdown_text; ``plain`` is
+# its older name here, kept for the callers that import it from widgets.
+plain = markdown_text
 
 
 def show_notices(notices: Sequence[str], *, what: str = "the link") -> None:
     """One warning listing what was ignored, so a bad shared link says so."""
     if notices:
-        body = "\n".join(f"- {n}" for n in notices)
+        body = "\n".join(f"- {markdown_text(n)}" for n in notices)
         st.warning(f"Some of {what} could not be used; showing defaults instead.\n\n{body}")
 
 

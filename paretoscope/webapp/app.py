@@ -17,6 +17,7 @@ import sys
 import streamlit as st
 
 from paretoscope.core.errors import StoreError
+from paretoscope.present.markup import markdown_text
 from paretoscope.ui import access, dashboard, share_panel
 
 st.set_page_config(page_title="Paretoscope", page_icon="📈", layout="wide")
@@ -26,7 +27,7 @@ try:
     store = dashboard.use_store(store_path)
     ok_runs, failed_runs = dashboard.run_counts(store)
 except StoreError as err:
-    st.error(f"**Cannot open the store.** {err}")
+    st.error(f"**Cannot open the store.** {markdown_text(err)}")
     st.stop()
 
 pages = [
@@ -61,6 +62,6 @@ notice_slot = share_panel.saved_view_banner(store)
 try:
     page.run()
 except StoreError as err:  # e.g. the lock held past our patience by a long writer
-    st.error(f"**The store could not be read.** {err}")
+    st.error(f"**The store could not be read.** {markdown_text(err)}")
 finally:  # also after st.stop(): say which link parameters the page ignored
     share_panel.ignored_params_notice(notice_slot)

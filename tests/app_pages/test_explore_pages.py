@@ -19,11 +19,12 @@ from paretoscope.analysis.selection import frontier_points
 from paretoscope.present.sampling import MAX_MARKS
 from paretoscope.views import FrontierView
 from tests.app_pages.conftest import MakeStore, RunApp
+from tests.app_pages.hostile import shown
 
 
 def _text(at: AppTest) -> str:
     kinds = ("title", "caption", "info", "warning", "error", "success", "markdown", "subheader")
-    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+    return shown("\n".join(str(e.value) for kind in kinds for e in getattr(at, kind)))
 
 
 def _frontier_table(at: AppTest) -> list[str]:

@@ -23,7 +23,7 @@ from store import Store
 from tests.factories import make_record
 
 REPO = Path(__file__).resolve().parents[2]
-APP = REPO / "app.py"
+APP = REPO / "paretoscope" / "webapp" / "app.py"
 
 
 def registered_pages() -> list[str]:

@@ -20,12 +20,13 @@ from paretoscope.jobs import background
 from paretoscope.present.display import REPORTED
 from tests.app_pages.catalogue import CATALOGUE
 from tests.app_pages.conftest import APP, PAGES, REPO, MakeStore, RunApp
+from tests.app_pages.hostile import shown
 
 
 def _text(at: AppTest) -> str:
     parts = [e.value for kind in ("title", "caption", "info", "warning", "error", "success",
                                   "markdown", "subheader") for e in getattr(at, kind)]  # fmt: skip
-    return "\n".join(str(p) for p in parts)
+    return shown("\n".join(str(p) for p in parts))  # as read on screen: escapes undone
 
 
 def _chart_spec(at: AppTest) -> dict[str, Any] | None:
@@ -112,15 +113,16 @@ def test_invalid_query_params_give_a_notice_and_defaults(
 ) -> None:
     at = run_app(make_store("mixed"), query={"x": "bogus", "bs": "zero", "wat": "1"})
     (warning,) = at.warning
-    assert "x='bogus'" in warning.value and "bs='zero'" in warning.value
-    assert "unknown parameter 'wat'" in warning.value
+    text = shown(warning.value)  # the link's values are escaped, to read as typed
+    assert "x='bogus'" in text and "bs='zero'" in text
+    assert "unknown parameter 'wat'" in text
     assert at.selectbox(key="frontier.x").value == "latency_ms_p50"
     assert dict(at.query_params) == {}  # the link is rewritten to the canonical one
 
 
 def test_a_stale_filter_value_is_named(make_store: MakeStore, run_app: RunApp) -> None:
     at = run_app(make_store("mixed"), query={"prec": "int4"})
-    assert any("precision 'int4'" in i.value for i in at.info)
+    assert any("precision 'int4'" in shown(i.value) for i in at.info)
     assert "No run has both metrics" in _text(at)
 
 
@@ -271,7 +273,7 @@ def test_a_demo_that_crashes_is_reported_with_its_log(
     assert _wait_until_done(store.files_dir).status == "failed"
     at.run()
     assert not at.exception
-    error = "\n".join(e.value for e in at.error)
+    error = shown("\n".join(e.value for e in at.error))
     assert "exited with status 7" in error and "no module named torch_thing" in error
     assert [b.label for b in at.button] == ["Run the demo"]  # it can be tried again
 
@@ -296,7 +298,7 @@ def test_a_running_demo_shows_progress_and_no_second_button(
         at = run_app(store)  # a new session finds the demo through the pid file
         assert not at.button
         (bar,) = at.get("progress")
-        assert "2/8" in bar.proto.text and "cnn-small" in bar.proto.text
+        assert "2/8" in bar.proto.text and "cnn-small" in shown(bar.proto.text)
     finally:
         import os
         import signal

@@ -12,6 +12,7 @@ from store.bundle import export_bundle
 from store.saved_views import list_views, save_view
 from tests.app_pages.catalogue import CATALOGUE, build_store
 from tests.app_pages.conftest import OpenPage
+from tests.app_pages.hostile import shown
 from tests.factories import make_record
 
 VIEWS = "app_pages/saved_views.py"
@@ -20,7 +21,7 @@ DATA = "app_pages/data.py"
 
 def _texts(at: AppTest) -> str:
     kinds = ("title", "caption", "info", "warning", "error", "success", "markdown", "subheader")
-    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+    return shown("\n".join(str(e.value) for kind in kinds for e in getattr(at, kind)))
 
 
 def test_views_page_when_none_is_saved(small_store: Store, open_page: OpenPage) -> None:

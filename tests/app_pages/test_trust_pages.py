@@ -12,12 +12,13 @@ from streamlit.testing.v1 import AppTest
 from paretoscope import cli
 from store import Store
 from tests.app_pages.conftest import RunApp
+from tests.app_pages.hostile import shown
 from tests.trust_records import CANCER, trust_record, trust_records, with_items
 
 
 def _text(at: AppTest) -> str:
     kinds = ("title", "caption", "info", "warning", "error", "success", "markdown", "subheader")
-    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+    return shown("\n".join(str(e.value) for kind in kinds for e in getattr(at, kind)))
 
 
 def _frontier_models(at: AppTest) -> list[str]:
@@ -77,7 +78,7 @@ def test_a_dimension_is_a_filter_a_grouping_and_an_axis(
     at = run_app(trust_store, query={"x": "dim_seq", "y": "latency_ms_p50"})
     assert at.selectbox(key="frontier.x").value == "dim_seq"
     assert dict(at.query_params) == {"x": "dim_seq", "y": "latency_ms_p50"}
-    assert "Latency p50 against seq: 2 runs, 1 line" in _text(at)
+    assert "Latency p50 against seq: 2 runs, 1 line" in shown(_text(at))
     table = at.dataframe[0].value
     assert sorted(table["seq (dimension)"].tolist()) == [32, 128]
 
@@ -91,7 +92,8 @@ def test_choosing_a_dimension_as_x_writes_the_url(trust_store: Store, run_app: R
 
 def test_hostile_dimension_links_give_notices(trust_store: Store, run_app: RunApp) -> None:
     at = run_app(trust_store, query={"x": "dim_<script>", "dim": "seq:**1**", "by": "dim_"})
-    warning = at.warning[0].value
+    warning = shown(at.warning[0].value)  # escaped in the Markdown, as typed on screen
+    assert "\\<script\\>" in at.warning[0].value
     assert "x='dim_<script>'" in warning and "dim='seq:**1**'" in warning
 
 

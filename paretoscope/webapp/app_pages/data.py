@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope.core.errors import InputError
+from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import host_table
 from paretoscope.ui import access
 from paretoscope.ui import dashboard as dash
@@ -36,11 +37,11 @@ if may_import and upload is not None and st.button("Import", type="primary", key
     try:
         result = import_bundle(store, upload.getvalue(), name=upload.name)
     except InputError as err:
-        st.error(f"**Nothing was imported.** {err}")
+        st.error(f"**Nothing was imported.** {markdown_text(err)}")
     else:
         st.success(
-            f"{result.summary()} Imported runs are marked *imported* and keep the host they "
-            "were measured on."
+            f"{markdown_text(result.summary())} Imported runs are marked *imported* and keep the "
+            "host they were measured on."
         )
 st.caption(
     "Importing is all or nothing, and importing a bundle again adds nothing: runs already in "

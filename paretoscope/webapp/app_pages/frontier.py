@@ -10,13 +10,14 @@ import streamlit as st
 from paretoscope.analysis.budget import budget_answers
 from paretoscope.analysis.selection import frontier_points, lineage_segments, unmatched_filters
 from paretoscope.present.charts import drawn_points, frontier_chart, parallel_chart
+from paretoscope.present.markup import markdown_text
 from paretoscope.present.methodology import METHODOLOGY_SUMMARY
 from paretoscope.present.tables import points_table
 from paretoscope.ui import binding, demo
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import frontier as ui
 from paretoscope.ui import share_panel as share
-from paretoscope.ui.widgets import plain, show_table
+from paretoscope.ui.widgets import show_table
 from paretoscope.views import FrontierView
 
 store = dash.current_store()
@@ -42,7 +43,7 @@ if job is not None:
 bound.publish()
 ui.frontier_controls(bound, runs)
 for notice in unmatched_filters(runs, view.filters):
-    st.info(plain(notice))  # the link's values, never read as Markdown
+    st.info(markdown_text(notice))  # the link's values, never read as Markdown
 if view.sweep:  # x is a dimension: the y metric against it, one line per configuration
     chart, table, ids = ui.show_sweep(runs, view)
     share.share_panel(view.to_query(), store=store, chart=chart, table=table, run_ids=ids,

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from paretoscope.analysis.rundetail import config_rows, measurement_warnings, sweep_text
+from paretoscope.present.markup import markdown_text
 from paretoscope.ui import binding
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import run_detail as ui
@@ -40,7 +41,7 @@ if rec is None:
 spec = rec.spec
 sweep = sweep_text(rec)  # the symbolic-dimension values, e.g. "seq=128"; "—" without
 st.subheader(
-    ui.plain(
+    markdown_text(
         f"{spec.model.name} · {spec.runtime} · {spec.device} · {spec.precision} · "
         f"batch {spec.batch_size}" + (f" · {sweep}" if sweep != "—" else "")
     )
@@ -48,9 +49,9 @@ st.subheader(
 if rec.origin != "measured":
     st.info("This run was **imported**: it was measured elsewhere, not by this Paretoscope.")
 if rec.status != "ok":
-    st.error(ui.plain(f"The run failed: {rec.error or 'no reason stored'}"))
+    st.error(markdown_text(f"The run failed: {rec.error or 'no reason stored'}", multiline=True))
 for warning in measurement_warnings(rec):
-    st.warning(ui.plain(warning))
+    st.warning(markdown_text(warning))
 ui.show_header(rec)
 ui.show_latency(rec)
 st.subheader("Accuracy")

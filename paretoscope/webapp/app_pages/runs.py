@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope.analysis.selection import select_runs, unmatched_filters
+from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import runs_table
 from paretoscope.ui import binding
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
-from paretoscope.ui.widgets import plain, show_table
+from paretoscope.ui.widgets import show_table
 from paretoscope.views import STATUSES
 
 store = dash.current_store()
@@ -32,7 +33,7 @@ c_status.multiselect(
     "Status", list(STATUSES), key=bound.key("status"), on_change=bound.sync, placeholder="all"
 )
 for notice in unmatched_filters(runs, view.filters):
-    st.info(plain(notice))  # the link's values, never read as Markdown
+    st.info(markdown_text(notice))  # the link's values, never read as Markdown
 
 rows = select_runs(runs, view)
 failed = int((rows["status"] == "failed").sum())
@@ -58,8 +59,11 @@ if failed:
     st.subheader("Why runs failed")
     for _, run in rows[rows["status"] == "failed"].iterrows():
         with st.expander(
-            f"{run['model']} · {run['runtime']} · {run['precision']} · batch {run['batch_size']}"
+            markdown_text(
+                f"{run['model']} · {run['runtime']} · {run['precision']} · batch "
+                f"{run['batch_size']}"
+            )
         ):
             st.code(run["error"] or "no reason was recorded", language=None)
-            where = f"{run['host']} ({run['device']})"
+            where = markdown_text(f"{run['host']} ({run['device']})")
             st.caption(f"Run `{run['run_id']}` on {where}, started {run['started_at']} UTC")

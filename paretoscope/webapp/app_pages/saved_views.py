@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope.core.errors import InputError
+from paretoscope.present.markup import markdown_text
 from paretoscope.ui import access
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
@@ -43,7 +44,7 @@ def _edit(view: SavedView) -> None:
             if not confirm:
                 st.warning("Tick *Yes, delete it* to delete this view.")
             elif delete_view(store, view.view_id):
-                st.toast(f"Deleted the view {view.name!r}.")
+                st.toast(f"Deleted the view {markdown_text(repr(view.name))}.")
                 st.rerun()
             else:
                 st.warning("Someone else deleted this view already.")
@@ -51,7 +52,7 @@ def _edit(view: SavedView) -> None:
             try:
                 rename_view(store, view.view_id, name, description)
             except InputError as err:
-                st.error(f"Not saved: {err}.")
+                st.error(f"Not saved: {markdown_text(err)}.")
             else:
                 st.rerun()
 
@@ -60,9 +61,9 @@ for view in views:
     with st.container(border=True):
         c_text, c_open = st.columns([5, 1], vertical_alignment="center")
         badge = ":violet-badge[pinned]" if view.pinned else ":green-badge[live]"
-        c_text.markdown(f"**{view.name}** {badge}")
+        c_text.markdown(f"**{markdown_text(view.name)}** {badge}")
         if view.description:
-            c_text.markdown(view.description)
+            c_text.markdown(markdown_text(view.description, multiline=True))
         target = share.page_for(view.page)
         where = target.title if target is not None else f"/{view.page}"
         runs = f" · {len(view.run_ids or ())} runs pinned" if view.pinned else ""
