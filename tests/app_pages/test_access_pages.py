@@ -17,6 +17,7 @@ from paretoscope.ui import access as ui_access
 from store import Store
 from store.saved_views import list_views, save_view
 from tests.app_pages.conftest import APP, OpenPage
+from tests.app_pages.hostile import shown
 
 TOKEN = "s3cret-profiler-token-42"
 UNLOCK = "paretoscope.access.unlock"
@@ -44,7 +45,8 @@ def app(store: Store, monkeypatch: pytest.MonkeyPatch, page: str | None = None) 
 
 def texts(at: AppTest) -> str:
     kinds = ("info", "warning", "error", "success", "markdown", "caption", "text")
-    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+    # As read: data in messages is escaped by present.markup.markdown_text.
+    return "\n".join(shown(str(e.value)) for kind in kinds for e in getattr(at, kind))
 
 
 def labels(at: AppTest) -> list[str]:
