@@ -202,9 +202,28 @@ def spooled_ids(store: Path) -> tuple[set[str], int]:
     folder = Path(str(store.resolve()) + ".files") / "spool"
     if not folder.is_dir():
         return set(), 0
-    ids = {p.stem for p in folder.glob("*.json") if not p.name.startswith(".")}
+    ids: set[str] = set()
+    for path in folder.glob("*.json"):
+        if path.name.startswith(".tmp-"):
+            continue
+        ids |= spool_file_ids(path)
     tmp = sum(1 for p in folder.iterdir() if p.name.startswith(".tmp-"))
     return ids, tmp
+
+
+def spool_file_ids(path: Path) -> set[str]:
+    """The run ids one spool file holds, read from its contents (any layout).
+
+    One record per file (``<id>.json`` before issue 12, ``run-<id>.json`` or
+    ``runh-<sha256>.json`` after) or a batch (``{"batch": …, "records": [...]}``).
+    A file that vanished (drained) or cannot be parsed holds nothing durable yet.
+    """
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return set()
+    items = data["records"] if isinstance(data, dict) and "records" in data else [data]
+    return {str(d["run_id"]) for d in items if isinstance(d, dict) and "run_id" in d}
 
 
 # -- setup -------------------------------------------------------------------

@@ -106,3 +106,20 @@ def test_percentile() -> None:
     assert load.percentile([3.0], 0.95) == 3.0
     assert load.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
     assert load.percentile([float(i) for i in range(101)], 0.95) == pytest.approx(95.0)
+
+
+def test_spooled_ids_are_read_from_the_files_of_either_layout(tmp_path: Path) -> None:
+    from store.spool import Spool
+    from tests.factories import make_record
+
+    store = tmp_path / "s.duckdb"
+    folder = Path(str(store) + ".files") / "spool"
+    spool = Spool(folder)
+    spool.put(make_record(run_id="one"))
+    spool.put(make_record(run_id=".odd-Id"))
+    spool.put_batch([make_record(run_id="b1"), make_record(run_id="b2")], "bundle")
+    (folder / "legacy.json").write_text((folder / "run-one.json").read_text())
+    (folder / ".tmp-1-x.json").write_text("{half")
+    ids, tmp = fault.spooled_ids(store)
+    assert ids == {"one", ".odd-Id", "b1", "b2"}
+    assert tmp == 1
