@@ -84,7 +84,11 @@ def test_a_wheel_in_a_fresh_venv_serves_the_dashboard(tmp_path: Path) -> None:
         env=env,
     ).strip()
     assert Path(where).is_relative_to(venv), f"paretoscope came from {where}, not the wheel"
-    assert (Path(where).parent / "webapp" / "app.py").is_file(), "the dashboard is in the wheel"
+    package = Path(where).parent
+    assert (package / "webapp" / "app.py").is_file(), "the dashboard is in the wheel"
+    assert (package / "webapp" / "app_pages" / "frontier.py").is_file(), "and its pages"
+    assert (package / "webapp" / ".streamlit" / "config.toml").is_file(), "and its settings"
+    assert (package / "profiling" / "bundles" / "h100-demo.parquet").is_file(), "the example"
 
     served = start_serve(
         [str(venv / "bin" / "paretoscope")],
