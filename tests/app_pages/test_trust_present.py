@@ -34,6 +34,7 @@ from paretoscope.profiling.examples import import_example
 from paretoscope.views import FrontierView, RunFilters
 from store import Store
 from tests.app_pages.conftest import MakeStore, OpenPage, RunApp
+from tests.app_pages.hostile import shown
 from tests.factories import make_record
 
 OTHER_VM = HostInfo("hostvm02", "vm", "Linux", "Other CPU", 4, 4, 16000.0, "3.12.3")
@@ -239,7 +240,7 @@ def test_run_detail_title_and_header_show_the_sweep_values(tmp_path: Path, run_a
     s = Store(tmp_path / "sweep.duckdb")
     s.ingest(rec)
     at = run_app(s, page="run_detail", query={"run": rec.run_id})
-    assert at.subheader[0].value.endswith("seq=128")
+    assert shown(at.subheader[0].value).endswith("seq=128")  # as read: data is escaped text
     header = at.dataframe[0].value
     assert header.loc[header["What"] == "Sweep values", "Value"].tolist() == ["seq=128"]
 
