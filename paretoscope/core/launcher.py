@@ -345,6 +345,9 @@ def run_foreground(
     sessions of their own (the job runner) are not in its group and live
     on: see ``spawn_detached``.
 
+    A SIGKILL of this process, which cannot be forwarded, kills the child
+    too (``PR_SET_PDEATHSIG``): the port is never left served by an orphan.
+
     Streamlit puts the app's folder on ``sys.path`` itself, so this child keeps
     the interpreter's usual path. Raises ``OSError`` when it cannot be started.
     """
@@ -361,7 +364,12 @@ def run_foreground(
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
     try:
         proc = subprocess.Popen(
-            list(argv), cwd=cwd, env=child_env(env, safe_path=False), start_new_session=True
+            list(argv),
+            cwd=cwd,
+            env=child_env(env, safe_path=False),
+            start_new_session=True,
+            # A SIGKILL of this process cannot be forwarded: the kernel kills the server too.
+            preexec_fn=_parent_death_signal_setter(),
         )
     except BaseException:
         for sig, handler in previous.items():
@@ -398,6 +406,25 @@ def write_result(path: Path, payload: Any) -> None:
     tmp = path.with_name(path.name + ".partial")
     tmp.write_text(json.dumps(payload))
     os.replace(tmp, path)
+
+
+def _parent_death_signal_setter() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the child SIGKILLed when its parent dies (Linux; else None).
+
+    libc is looked up here, in the parent: between fork and exec the child
+    only makes the prctl call.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def set_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    return set_signal
 
 
 def die_with_parent() -> None:

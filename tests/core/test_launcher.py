@@ -135,6 +135,48 @@ def test_run_foreground_forwards_sigterm_to_the_childs_group(tmp_path: Path) -> 
     assert not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild)
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_the_server_dies_with_a_sigkilled_run_foreground(tmp_path: Path) -> None:
+    # SIGKILL of `serve` cannot be forwarded; the kernel must still stop its server.
+    parent = subprocess.Popen(
+        [sys.executable, "-c", (
+            "from pathlib import Path; import sys; from paretoscope.core import launcher; "
+            f"launcher.run_foreground([sys.executable, '-m', {CHILD!r}, 'hang', '-', "
+            f"'--result', {str(tmp_path / 'r')!r}], cwd=Path({str(REPO)!r}), "
+            f"env={{'PYTHONPATH': {str(REPO)!r}}})"
+        )],
+        cwd=REPO, env=child_env(),
+    )  # fmt: skip
+    try:
+        children: list[int] = []
+        for _ in range(600):
+            children = _children(parent.pid)
+            if children:
+                break
+            time.sleep(0.05)
+        assert children, "run_foreground started its child"
+        time.sleep(0.5)  # past exec
+    finally:
+        parent.kill()
+        parent.wait()
+    for _ in range(200):
+        if all(not Path(f"/proc/{c}").exists() or _zombie(c) for c in children):
+            break
+        time.sleep(0.05)
+    assert all(not Path(f"/proc/{c}").exists() or _zombie(c) for c in children)
+
+
 def _zombie(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
