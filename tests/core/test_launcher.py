@@ -13,6 +13,7 @@ import pytest
 
 from paretoscope.core import launcher
 from paretoscope.core.launcher import ChildOutcome, child_env, module_argv, run_child
+from tests.cli.serving import alive, descendants, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = "tests.core.launcher_child"
@@ -51,11 +52,8 @@ def test_the_time_limit_kills_the_whole_group(tmp_path: Path) -> None:
     assert outcome.returncode == -9 and outcome.exit_text == "signal SIGKILL"
     assert time.monotonic() - t0 < 20
     grandchild = int(pid_file.read_text())
-    for _ in range(100):  # the kernel reaps the orphan shortly after the kill
-        if not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild):
-            break
-        time.sleep(0.05)
-    assert not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild)
+    # The kernel reaps the orphan shortly after the kill.
+    assert wait_until(lambda: not alive(grandchild), 5.0)
 
 
 def test_should_stop_kills_the_whole_group_long_before_the_time_limit(tmp_path: Path) -> None:
@@ -71,11 +69,7 @@ def test_should_stop_kills_the_whole_group_long_before_the_time_limit(tmp_path: 
     assert outcome.elapsed_s < 60, "stopped, not timed out"
     assert len(asked) >= 1
     grandchild = int(pid_file.read_text())
-    for _ in range(100):
-        if not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild):
-            break
-        time.sleep(0.05)
-    assert not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild)
+    assert wait_until(lambda: not alive(grandchild), 5.0)
 
 
 def test_a_child_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
@@ -91,20 +85,13 @@ def test_a_child_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
         cwd=REPO, env=child_env(),
     )  # fmt: skip
     try:
-        for _ in range(600):
-            if pid_file.exists() and pid_file.read_text():
-                break
-            time.sleep(0.05)
+        assert wait_until(lambda: pid_file.exists() and bool(pid_file.read_text()), 30.0)
         child = int(pid_file.read_text())
-        assert Path(f"/proc/{child}").exists()
+        assert alive(child)
     finally:
         parent.kill()
         parent.wait()
-    for _ in range(200):
-        if not Path(f"/proc/{child}").exists() or _zombie(child):
-            break
-        time.sleep(0.05)
-    assert not Path(f"/proc/{child}").exists() or _zombie(child)
+    assert wait_until(lambda: not alive(child), 10.0)
 
 
 def test_run_foreground_forwards_sigterm_to_the_childs_group(tmp_path: Path) -> None:
@@ -115,10 +102,7 @@ def test_run_foreground_forwards_sigterm_to_the_childs_group(tmp_path: Path) -> 
     argv = [sys.executable, "-m", CHILD, "hang", str(pid_file), "--result", str(tmp_path / "r")]
 
     def send_when_up() -> None:
-        for _ in range(600):
-            if pid_file.exists():
-                break
-            time.sleep(0.05)
+        wait_until(pid_file.exists, 30.0)
         os.kill(os.getpid(), signal.SIGTERM)
 
     sender = threading.Thread(target=send_when_up, daemon=True)
@@ -128,23 +112,7 @@ def test_run_foreground_forwards_sigterm_to_the_childs_group(tmp_path: Path) -> 
     assert code == 0, "stopped by a forwarded signal"
     assert signal.getsignal(signal.SIGTERM) == before, "the handler is restored"
     grandchild = int(pid_file.read_text())
-    for _ in range(100):
-        if not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild):
-            break
-        time.sleep(0.05)
-    assert not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild)
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
+    assert wait_until(lambda: not alive(grandchild), 5.0)
 
 
 def test_the_server_dies_with_a_sigkilled_run_foreground(tmp_path: Path) -> None:
@@ -159,29 +127,13 @@ def test_the_server_dies_with_a_sigkilled_run_foreground(tmp_path: Path) -> None
         cwd=REPO, env=child_env(),
     )  # fmt: skip
     try:
-        children: list[int] = []
-        for _ in range(600):
-            children = _children(parent.pid)
-            if children:
-                break
-            time.sleep(0.05)
-        assert children, "run_foreground started its child"
+        assert wait_until(lambda: bool(descendants(parent.pid)), 30.0), "the child started"
+        children = descendants(parent.pid)
         time.sleep(0.5)  # past exec
     finally:
         parent.kill()
         parent.wait()
-    for _ in range(200):
-        if all(not Path(f"/proc/{c}").exists() or _zombie(c) for c in children):
-            break
-        time.sleep(0.05)
-    assert all(not Path(f"/proc/{c}").exists() or _zombie(c) for c in children)
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
-    except OSError:
-        return True
+    assert wait_until(lambda: not any(alive(c) for c in children), 10.0)
 
 
 def test_the_memory_limit_uses_the_callers_reader() -> None:
@@ -220,7 +172,7 @@ def test_an_exception_in_a_callback_propagates_after_the_kill() -> None:
 
     with pytest.raises(RuntimeError, match="stop"):
         _run("hang", "-", on_start=boom)
-    assert not Path(f"/proc/{seen[0]}").exists() or _zombie(seen[0])
+    assert not alive(seen[0])
 
 
 def test_children_never_see_the_working_directory_first() -> None:
