@@ -101,10 +101,14 @@ def open_page(monkeypatch: pytest.MonkeyPatch) -> OpenPage:
     """A fresh AppTest session of the app on ``page`` with ``query`` in the URL, run once."""
 
     def run(
-        store: Store, page: str = "app_pages/frontier.py", query: dict[str, Any] | None = None
+        store: Store,
+        page: str = "app_pages/frontier.py",
+        query: dict[str, Any] | None = None,
+        *,
+        timeout_s: float = 60,
     ) -> AppTest:
         monkeypatch.setenv("PARETOSCOPE_STORE", str(store.path))
-        at = AppTest.from_file(str(APP), default_timeout=60)
+        at = AppTest.from_file(str(APP), default_timeout=timeout_s)
         if page != "app_pages/frontier.py":
             at.run()
             at.switch_page(page)

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from paretoscope.present.markup import markdown_text
 from store import Store
 from store.saved_views import list_views
-from tests.app_pages.conftest import APP, all_pages
+from tests.app_pages.conftest import OpenPage, all_pages
 from tests.app_pages.hostile import PAYLOADS, build_hostile_store, live_in, markdown_bodies
 
 pytestmark = pytest.mark.slow
@@ -31,34 +31,21 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return build_hostile_store(tmp_path_factory.mktemp("hostile") / "h.duckdb")
 
 
-def _open(
-    monkeypatch: pytest.MonkeyPatch, store: Store, page: str, query: dict[str, Any]
-) -> AppTest:
-    monkeypatch.setenv("PARETOSCOPE_STORE", str(store.path))
-    at = AppTest.from_file(str(APP), default_timeout=90)
-    at.run()
-    if page != "app_pages/frontier.py":
-        at.switch_page(page)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
+def _open(open_page: OpenPage, store: Store, page: str, query: dict[str, Any]) -> AppTest:
+    at = open_page(store, page, query, timeout_s=90)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
 
 @pytest.mark.parametrize("page", all_pages())
-def test_no_page_renders_data_as_markdown(
-    monkeypatch: pytest.MonkeyPatch, store: Store, page: str
-) -> None:
-    at = _open(monkeypatch, store, page, {})
+def test_no_page_renders_data_as_markdown(open_page: OpenPage, store: Store, page: str) -> None:
+    at = _open(open_page, store, page, {})
     bodies = markdown_bodies(at)
     assert bodies, f"{page} rendered no text at all"
     assert live_in(bodies) == [], page
 
 
-def test_data_shown_in_messages_is_there_as_text(
-    monkeypatch: pytest.MonkeyPatch, store: Store
-) -> None:
+def test_data_shown_in_messages_is_there_as_text(open_page: OpenPage, store: Store) -> None:
     """The check above is not vacuous: the hostile strings do reach Markdown, escaped."""
     failed = store.runs_frame("failed")["run_id"].iloc[0]
     views = {v.page: v for v in list_views(store)}
@@ -72,7 +59,7 @@ def test_data_shown_in_messages_is_there_as_text(
         ("app_pages/frontier.py", {"run": failed, "bv": "1000"}),  # selected run, budget
     ]
     for page, query in cases:
-        at = _open(monkeypatch, store, page, query)
+        at = _open(open_page, store, page, query)
         bodies = markdown_bodies(at)
         assert live_in(bodies) == [], (page, query)
         shown = "\n".join(bodies)
@@ -95,7 +82,7 @@ def test_data_shown_in_messages_is_there_as_text(
     )
 )
 def test_any_hostile_string_through_bundle_view_and_upload_renders_as_text(
-    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory, payload: str
+    open_page: OpenPage, tmp_path_factory: pytest.TempPathFactory, payload: str
 ) -> None:
     """Every field a bundle, a saved view and an upload set holds ``payload``; none renders live."""
     # Fenced by "zq", so the raw string cannot be a piece of the pages' own text.
@@ -108,7 +95,7 @@ def test_any_hostile_string_through_bundle_view_and_upload_renders_as_text(
         ("app_pages/saved_views.py", {}),
         ("app_pages/profile.py", {}),
     ]:
-        at = _open(monkeypatch, store, page, query)
+        at = _open(open_page, store, page, query)
         bodies = markdown_bodies(at)
         assert live_in(bodies) == [], (page, payload)
         # Where the payload has anything Markdown could read, only its escaped form is shown.
