@@ -198,32 +198,19 @@ def open_store(store: Path, timeout_s: float = 120.0) -> tuple[bool, list[dict[s
 
 
 def spooled_ids(store: Path) -> tuple[set[str], int]:
-    """Run ids of the records in the spool folder, and the count of temporary files there."""
+    """Run ids of the records in the spool folder, and the count of temporary files there.
+
+    Read with the store's own reader (``Spool.read``, which changes nothing), so every
+    layout counts: one record per file or a whole import's batch in one file.
+    """
+    from store.spool import TMP_PREFIX, Spool
+
     folder = Path(str(store.resolve()) + ".files") / "spool"
     if not folder.is_dir():
         return set(), 0
-    ids: set[str] = set()
-    for path in folder.glob("*.json"):
-        if path.name.startswith(".tmp-"):
-            continue
-        ids |= spool_file_ids(path)
-    tmp = sum(1 for p in folder.iterdir() if p.name.startswith(".tmp-"))
+    ids = {rec.run_id for entry in Spool(folder).read() for rec in entry.records}
+    tmp = sum(1 for p in folder.iterdir() if p.name.startswith(TMP_PREFIX))
     return ids, tmp
-
-
-def spool_file_ids(path: Path) -> set[str]:
-    """The run ids one spool file holds, read from its contents (any layout).
-
-    One record per file (``<id>.json`` before issue 12, ``run-<id>.json`` or
-    ``runh-<sha256>.json`` after) or a batch (``{"batch": …, "records": [...]}``).
-    A file that vanished (drained) or cannot be parsed holds nothing durable yet.
-    """
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return set()
-    items = data["records"] if isinstance(data, dict) and "records" in data else [data]
-    return {str(d["run_id"]) for d in items if isinstance(d, dict) and "run_id" in d}
 
 
 # -- setup -------------------------------------------------------------------
