@@ -16,19 +16,15 @@ from paretoscope.analysis.rundetail import (
 from paretoscope.core.records import RunRecord
 from paretoscope.present.charts import latency_chart
 from paretoscope.present.display import REPORTED
-from paretoscope.present.markup import markdown_text
 from store import Store
 
 __all__ = [
     "measurement_rows",
-    "plain",
     "show_accuracy",
     "show_header",
     "show_latency",
     "show_parent_test",
 ]
-
-plain = markdown_text  # the one escaping function, under the name the page uses
 
 
 def show_header(rec: RunRecord) -> None:

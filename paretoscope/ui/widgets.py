@@ -14,7 +14,7 @@ from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import column_formats
 from paretoscope.views import FILTER_COLUMNS, MAX_VALUE_CHARS, RunFilters
 
-__all__ = ["filter_widgets", "filters_from_state", "plain", "show_notices", "show_table"]
+__all__ = ["filter_widgets", "filters_from_state", "show_notices", "show_table"]
 
 _FILTER_LABELS = {
     "runtime": "Runtime",
@@ -30,11 +30,6 @@ _FILTER_LABELS = {
 # The first row of filters (the page's own widgets lead it); the rest and the dimensions follow.
 _FIRST_ROW = ("runtime", "device", "precision", "batch_size", "family")
 _ORIGIN_LABELS = {"measured": "measured here", "imported": "imported"}
-
-
-# Pages put data into Markdown through present.markup.markdown_text; ``plain`` is
-# its older name here, kept for the callers that import it from widgets.
-plain = markdown_text
 
 
 def show_notices(notices: Sequence[str], *, what: str = "the link") -> None:
