@@ -37,7 +37,7 @@ format: $(PY) ## apply ruff's formatting and safe fixes
 typecheck: $(PY) ## mypy over the library, the pages, the tests and the benchmarks
 	$(PY) -m mypy
 
-docs: $(PY) ## regenerate the reference sections of README.md and docs/url.md from the code
+docs: $(PY) ## regenerate the reference sections of docs/*.md from the code
 	$(PY) -m paretoscope.cli.reference --write
 
 bench: $(PY) ## run the benchmark scripts (see benchmarks/README.md)

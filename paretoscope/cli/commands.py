@@ -1,6 +1,6 @@
 """The ``paretoscope`` command line: ``build_parser()`` holds its forms, ``main`` runs them.
 
-The forms are a public contract (users' scripts rely on them); the README's
+The forms are a public contract (users' scripts rely on them); docs/cli.md's
 "Command line" section is generated from ``build_parser()`` (``make docs``).
 Expected failures print one paragraph to stderr (no traceback) and exit 2 for
 bad input, 1 otherwise.
@@ -39,7 +39,28 @@ def _store_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _format_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format")
+    p.add_argument(
+        "--format",
+        choices=("csv", "json", "table"),
+        default=None,
+        help="output format (default: an aligned table with units on a terminal, csv when "
+        "piped or redirected); csv and json carry every column at full precision",
+    )
+
+
+def _write_table(table: Any, fmt: str | None, metrics: Sequence[str] = ()) -> None:
+    """``table`` to stdout: ``fmt``, else a readable table on a terminal and CSV otherwise."""
+    import shutil
+
+    from paretoscope.present.clitable import text_table
+
+    if fmt is None:
+        fmt = "table" if sys.stdout.isatty() else "csv"
+    if fmt == "table":
+        width = shutil.get_terminal_size((100, 24)).columns
+        sys.stdout.write(text_table(table, metrics=metrics, width=width))
+    else:
+        sys.stdout.write(render(table, fmt))
 
 
 def _cluster_arg(p: argparse.ArgumentParser) -> None:
@@ -273,7 +294,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     if args.all:
         table["status"] = frame["status"].to_numpy()
         table["error"] = frame["error"].to_numpy()
-    sys.stdout.write(render(table, args.format))
+    _write_table(table, args.format)
     return 0
 
 
@@ -281,7 +302,7 @@ def _cmd_frontier(args: argparse.Namespace) -> int:
     metrics = [args.x, args.y, *args.z]
     store = _open_store(args.store)
     table = run_table(store.runs_frame(status="ok"))
-    sys.stdout.write(render(frontier_table(table, metrics, by=args.by), args.format))
+    _write_table(frontier_table(table, metrics, by=args.by), args.format, metrics)
     return 0
 
 

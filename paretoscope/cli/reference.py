@@ -3,7 +3,8 @@
 The command-line forms (from ``build_parser()``), the metric keys (from the
 metric registry) and the URL keys (from ``paretoscope.views``) are written
 between markers such as ``<!-- BEGIN GENERATED: cli -->`` and
-``<!-- END GENERATED: cli -->`` in README.md and docs/url.md, as datasette
+``<!-- END GENERATED: cli -->`` in docs/cli.md, docs/metrics.md, docs/profiling.md and
+docs/url.md (the README links to them), as datasette
 does with cog. ``python -m paretoscope.cli.reference --write`` (``make docs``)
 rewrites them; ``--check`` exits 1 naming the stale sections, and
 ``tests/cli/test_reference.py`` fails the same way.
@@ -36,7 +37,7 @@ __all__ = [
 
 FIX_COMMAND = "make docs  (or: python -m paretoscope.cli.reference --write)"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
-_WIDTH = 100  # the README's code blocks, like the code, stay within 100 columns
+_WIDTH = 100  # the docs' code blocks, like the code, stay within 100 columns
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -148,12 +149,9 @@ def url_key_index() -> str:
 
 # file (relative to the repository root) -> section name -> renderer
 SECTIONS: dict[str, dict[str, Callable[[], str]]] = {
-    "README.md": {
-        "cli-profile": partial(cli_forms, only="profile"),
-        "cli": cli_forms,
-        "cli-options": cli_options,
-        "metrics": metric_table,
-    },
+    "docs/profiling.md": {"cli-profile": partial(cli_forms, only="profile")},
+    "docs/cli.md": {"cli": cli_forms, "cli-options": cli_options},
+    "docs/metrics.md": {"metrics": metric_table},
     "docs/url.md": {"url-keys": url_key_index},
 }
 

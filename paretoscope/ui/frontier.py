@@ -15,6 +15,7 @@ from paretoscope.analysis.sweep import sweep_caption, sweep_points
 from paretoscope.core.fields import dim_columns, is_dim_key, run_field
 from paretoscope.core.metrics import METRICS
 from paretoscope.present.charts.sweep import sweep_chart
+from paretoscope.present.headline import frontier_headline
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import points_table
 from paretoscope.ui.binding import Bound
@@ -25,20 +26,19 @@ __all__ = [
     "budget_controls",
     "frontier_caption",
     "frontier_controls",
+    "more_controls",
     "pooling_sentence",
     "show_budget_answers",
+    "show_headline",
     "show_selected_run",
     "show_sweep",
 ]
 
-_TITLE = {k: m.axis_title for k, m in METRICS.items()}
 _GROUPINGS = {"none": "— none —", **FIELDS}
 
 
 def _label(key: str) -> str:
-    """A picker's label of a metric, a run field or a dimension."""
-    if key in _TITLE:
-        return _TITLE[key]
+    """A picker's label of a run field or a dimension (``none`` for no grouping)."""
     if key in _GROUPINGS:
         return _GROUPINGS[key]
     return run_field(key).label if is_dim_key(key) else key
@@ -49,32 +49,37 @@ def _with(options: list[str], *extra: str | None) -> list[str]:
     return list(dict.fromkeys([*options, *(e for e in extra if e)]))
 
 
+def _short(key: str) -> str:
+    """A metric option as the pickers show it: label and unit, the direction left to help."""
+    if key in METRICS:
+        m = METRICS[key]
+        return f"{m.label} ({m.unit})"
+    return _label(key)
+
+
+_AXIS_HELP = (
+    "Every metric's chart title says which way is better (latency: lower; accuracy: higher)."
+)
+
+
 def frontier_controls(bound: Bound[FrontierView], runs: pd.DataFrame) -> None:
-    """The view's widgets: axes, objectives, grouping, scales, filters and budgets.
+    """The main row of the view's widgets: the x and y axes and the grouping.
 
     The x axis may be a symbolic dimension present in the runs (``dim_seq``);
-    grouping and facets may be any dimension present, or the host id.
+    grouping may be any dimension present, or the host id. The rest of the
+    widgets are in ``more_controls``, out of the way of the chart.
     """
     view, key, sync = bound.view, bound.key, bound.sync
     dims = dim_columns(runs.columns)
     x_options = _with([k for k in METRICS if k != view.y] + dims, view.x)
     fields = _with([*_GROUPINGS, *dims], view.by, view.facet)
-    c = st.columns([3, 3, 3, 2, 2], vertical_alignment="bottom")
-    c[0].selectbox("x axis", x_options, format_func=_label, key=key("x"), on_change=sync,
+    c = st.columns(3, vertical_alignment="bottom")
+    c[0].selectbox("x axis", x_options, format_func=_short, key=key("x"), on_change=sync,
                    args=("x",), help="A metric, or a sweep dimension (one line per "
-                   "configuration)")  # fmt: skip
-    c[1].selectbox("y axis", [k for k in METRICS if k != view.x], format_func=_TITLE.__getitem__,
-                   key=key("y"), on_change=sync, args=("y",))  # fmt: skip
-    c[2].multiselect(
-        "More objectives",
-        [k for k in METRICS if k not in (view.x, view.y)],
-        format_func=lambda k: METRICS[k].label,
-        key=key("z"),
-        on_change=sync,
-        placeholder="none (2-D)",
-        help="The frontier over x, y and these",
-    )
-    c[3].selectbox(
+                   "configuration). " + _AXIS_HELP)  # fmt: skip
+    c[1].selectbox("y axis", [k for k in METRICS if k != view.x], format_func=_short,
+                   key=key("y"), on_change=sync, args=("y",), help=_AXIS_HELP)  # fmt: skip
+    c[2].selectbox(
         "Group and colour by",
         fields,
         format_func=_label,
@@ -84,14 +89,40 @@ def frontier_controls(bound: Bound[FrontierView], runs: pd.DataFrame) -> None:
         "different batch sizes are not on one scale. Device names and data sets are "
         "always separate frontiers.",
     )
-    c[4].selectbox("Facet by", fields, format_func=_label, key=key("facet"), on_change=sync)
-    t = st.columns(4)
-    t[0].toggle("Log x", key=key("xlog"), on_change=sync)
-    t[1].toggle("Log y", key=key("ylog"), on_change=sync)
-    t[2].toggle("Dominated runs", key=key("dom"), on_change=sync, help="Show runs off the frontier")
-    t[3].toggle("Lineage lines", key=key("lin"), on_change=sync,
-                help="Parent model → its variants")  # fmt: skip
-    bound.filter_widgets(runs, view.filters)
+
+
+def more_controls(bound: Bound[FrontierView], runs: pd.DataFrame, *, budget: bool = True) -> None:
+    """The less used widgets, in one expander: filters, objectives, facets, scales, budgets.
+
+    The expander opens by itself when the view filters runs (a link's filters
+    are never hidden). ``budget=False`` leaves the budget widgets out (a sweep
+    has no budget).
+    """
+    view, key, sync = bound.view, bound.key, bound.sync
+    dims = dim_columns(runs.columns)
+    fields = _with([*_GROUPINGS, *dims], view.by, view.facet)
+    active = bool(view.filters.to_query())
+    with st.expander("Filters, scales, more objectives and budgets", expanded=active):
+        bound.filter_widgets(runs, view.filters)
+        c = st.columns([3, 2, 1, 1, 1, 1], vertical_alignment="bottom")
+        c[0].multiselect(
+            "More objectives",
+            [k for k in METRICS if k not in (view.x, view.y)],
+            format_func=lambda k: METRICS[k].label,
+            key=key("z"),
+            on_change=sync,
+            placeholder="none (2-D)",
+            help="The frontier over x, y and these",
+        )
+        c[1].selectbox("Facet by", fields, format_func=_label, key=key("facet"), on_change=sync)
+        c[2].toggle("Log x", key=key("xlog"), on_change=sync)
+        c[3].toggle("Log y", key=key("ylog"), on_change=sync)
+        c[4].toggle("Dominated", key=key("dom"), on_change=sync,
+                    help="Show the runs off the frontier")  # fmt: skip
+        c[5].toggle("Lineage", key=key("lin"), on_change=sync,
+                    help="Lines from a parent model to its variants")  # fmt: skip
+        if budget:
+            budget_controls(bound)
 
 
 def budget_controls(bound: Bound[FrontierView]) -> None:
@@ -100,11 +131,27 @@ def budget_controls(bound: Bound[FrontierView]) -> None:
     quality = METRICS[view.y].label.lower()
     b = st.columns([3, 2, 2], vertical_alignment="bottom")
     b[0].selectbox("Budget on", [k for k in METRICS if k != view.y],
-                   format_func=_TITLE.__getitem__, key=key("bm"), on_change=sync)  # fmt: skip
+                   format_func=_short, key=key("bm"), on_change=sync)  # fmt: skip
     b[1].number_input(f"Best {quality} within", value=None, key=key("bv"), on_change=sync,
                       placeholder="e.g. 5", format="%g")  # fmt: skip
     b[2].number_input(f"Cheapest with {quality} reaching", value=None, key=key("fl"),
                       on_change=sync, placeholder="e.g. 0.97", format="%g")  # fmt: skip
+
+
+def show_headline(slot: Any, fp: FrontierPoints) -> None:
+    """The page's one line in ``slot`` (an ``st.empty``): the question and how many lead."""
+    view = fp.view
+    text = frontier_headline(
+        view.x,
+        view.y,
+        z=view.z,
+        by=view.by,
+        separated=fp.separated,
+        n_groups=len(fp.groups),
+        n_on_frontier=int(fp.points["on_frontier"].sum()) if not fp.points.empty else 0,
+        n_points=len(fp.points),
+    )
+    slot.markdown(f"**{markdown_text(text)}**")
 
 
 def show_budget_answers(answers: Sequence[BudgetAnswer], view: FrontierView) -> None:

@@ -39,7 +39,7 @@ def test_two_metrics_grouped_by_runtime_then_click_a_point(
     page.goto(server.url, wait_until="domcontentloaded")
     page.locator(".vega-embed svg").first.wait_for(timeout=30_000)
     # Pick two metrics: peak memory on x, accuracy on y (already y), then group by runtime.
-    _choose(page, "x axis", "Peak memory (MB, lower is better)")
+    _choose(page, "x axis", "Peak memory (MB)")
     page.wait_for_function("location.search.includes('x=peak_mem_mb')", timeout=30_000)
     _choose(page, "Group and colour by", "Runtime")
     page.wait_for_function("location.search.includes('by=runtime')", timeout=30_000)

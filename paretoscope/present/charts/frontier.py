@@ -42,7 +42,7 @@ from paretoscope.views import FrontierView
 
 __all__ = ["FRONTIER_HEIGHT_PX", "WITHIN_NOISE", "frontier_chart"]
 
-FRONTIER_HEIGHT_PX = 460
+FRONTIER_HEIGHT_PX = 360  # with the axis, the first screen at 1280×720 holds it whole
 _LINE_COLOUR = "#3b3b3b"
 _BUDGET_COLOUR = "#b22222"
 _FLOOR_COLOUR = "#2e7d32"

@@ -25,6 +25,7 @@ bound = binding.bind(binding.FRONTIER)
 view = bound.view
 
 st.title("Accuracy–efficiency frontier")
+headline = st.empty()  # the question and its answer, once the points are known
 bound.show_notices()
 outcome_shown = demo.finished_demo_message()
 runs = dash.load_runs(store)
@@ -41,7 +42,8 @@ if job is not None:
     demo.demo_progress(job)
 
 bound.publish()
-ui.frontier_controls(bound, runs)
+ui.frontier_controls(bound, runs)  # x, y and grouping; the rest below, out of the chart's way
+ui.more_controls(bound, runs, budget=not view.sweep)
 for notice in unmatched_filters(runs, view.filters):
     st.info(markdown_text(notice))  # the link's values, never read as Markdown
 if view.sweep:  # x is a dimension: the y metric against it, one line per configuration
@@ -49,10 +51,9 @@ if view.sweep:  # x is a dimension: the y metric against it, one line per config
     share.share_panel(view.to_query(), store=store, chart=chart, table=table, run_ids=ids,
                       stem="sweep")  # fmt: skip
     st.stop()
-ui.budget_controls(bound)
 
 fp = frontier_points(runs, view)
-st.caption(ui.pooling_sentence(fp, runs))
+ui.show_headline(headline, fp)
 for notice in fp.notices:
     st.info(notice)
 answers = budget_answers(
@@ -63,7 +64,10 @@ answer_ids = [a.run_id for a in answers if a.run_id]
 chart = thinned = event = None
 if fp.points.empty:
     what = "both metrics" if not view.z else "every chosen metric"
-    st.warning(f"No run has {what} under these filters.")
+    st.warning(
+        f"No run has {what} under these filters. Clear a filter under *Filters, scales, more "
+        "objectives and budgets*, or pick another metric."
+    )
 else:
     thinned = drawn_points(fp, answer_ids)
     lineage = lineage_segments(thinned.rows, view.x, view.y, view.facet) if view.lineage else None
@@ -80,6 +84,7 @@ if pick is not None and pick != st.session_state.get(bound.key("last_pick")):
         bound.go(FrontierView.from_query({**view.to_query(), "sel": pick})[0])
         st.rerun()
 st.caption(ui.frontier_caption(fp, view))
+st.caption(ui.pooling_sentence(fp, runs))
 
 if view.selected is not None:
     ui.show_selected_run(fp, view, view.selected)
