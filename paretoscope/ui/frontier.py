@@ -104,7 +104,7 @@ def more_controls(bound: Bound[FrontierView], runs: pd.DataFrame, *, budget: boo
     active = bool(view.filters.to_query())
     with st.expander("Filters, scales, more objectives and budgets", expanded=active):
         bound.filter_widgets(runs, view.filters)
-        c = st.columns([3, 2, 1, 1, 1, 1], vertical_alignment="bottom")
+        c = st.columns([3, 2], vertical_alignment="bottom")
         c[0].multiselect(
             "More objectives",
             [k for k in METRICS if k not in (view.x, view.y)],
@@ -115,11 +115,12 @@ def more_controls(bound: Bound[FrontierView], runs: pd.DataFrame, *, budget: boo
             help="The frontier over x, y and these",
         )
         c[1].selectbox("Facet by", fields, format_func=_label, key=key("facet"), on_change=sync)
-        c[2].toggle("Log x", key=key("xlog"), on_change=sync)
-        c[3].toggle("Log y", key=key("ylog"), on_change=sync)
-        c[4].toggle("Dominated", key=key("dom"), on_change=sync,
+        t = st.columns(4)
+        t[0].toggle("Log x", key=key("xlog"), on_change=sync)
+        t[1].toggle("Log y", key=key("ylog"), on_change=sync)
+        t[2].toggle("Dominated runs", key=key("dom"), on_change=sync,
                     help="Show the runs off the frontier")  # fmt: skip
-        c[5].toggle("Lineage", key=key("lin"), on_change=sync,
+        t[3].toggle("Lineage lines", key=key("lin"), on_change=sync,
                     help="Lines from a parent model to its variants")  # fmt: skip
         if budget:
             budget_controls(bound)
