@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from paretoscope.cli.reference import SECTIONS
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -42,3 +44,16 @@ def test_mypy_is_clean() -> None:
     pytest.importorskip("mypy")
     proc = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_readme_is_short_and_every_link_in_it_and_the_docs_resolves() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) < 200, "reference material belongs in docs/"
+    # Every file with generated reference is reachable from the README's Reference list.
+    for rel in SECTIONS:
+        assert f"]({rel})" in readme, rel
+    for doc in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", doc.read_text()):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            assert (doc.parent / target).exists(), f"{doc.name}: broken link {target}"
