@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from paretoscope.core.fields import run_field
 from paretoscope.core.metrics import METRICS
 
-__all__ = ["frontier_headline"]
+__all__ = ["frontier_headline", "sweep_headline"]
 
 
 def _metric(key: str) -> str:
@@ -70,3 +70,8 @@ def frontier_headline(
     if n_on_frontier == n_points:
         return f"{question}: all {n_points:,} runs are on {where}."
     return f"{question}: {n_on_frontier:,} of {_plural(n_points, 'run')} {verb} on {where}."
+
+
+def sweep_headline(dimension: str, y: str) -> str:
+    """The line over a sweep (x is a symbolic dimension): ``seq (dimension)`` against y."""
+    return f"{_metric(y)} against {run_field(dimension).label}, one line per configuration."

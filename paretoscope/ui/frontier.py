@@ -15,7 +15,7 @@ from paretoscope.analysis.sweep import sweep_caption, sweep_points
 from paretoscope.core.fields import dim_columns, is_dim_key, run_field
 from paretoscope.core.metrics import METRICS
 from paretoscope.present.charts.sweep import sweep_chart
-from paretoscope.present.headline import frontier_headline
+from paretoscope.present.headline import frontier_headline, sweep_headline
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import points_table
 from paretoscope.ui.binding import Bound
@@ -265,13 +265,17 @@ def pooling_sentence(fp: FrontierPoints, runs: pd.DataFrame) -> str:
 
 
 def show_sweep(
-    runs: pd.DataFrame, view: FrontierView
+    runs: pd.DataFrame, view: FrontierView, slot: Any = None
 ) -> tuple[Any, pd.DataFrame | None, list[str]]:
     """The y metric against the view's dimension (x), one line per configuration, and its runs.
+
+    ``slot`` (an ``st.empty``), when given, gets the page's one-line headline.
 
     Returns the chart, the table and the run ids drawn, for the share panel.
     """
     sp = sweep_points(runs, view)
+    if slot is not None:
+        slot.markdown(f"**{markdown_text(sweep_headline(view.x, view.y))}**")
     if sp.points.empty:
         st.warning(
             f"No run has both {markdown_text(sp.dimension)} and {METRICS[view.y].label} under "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paretoscope.present.headline import frontier_headline
+from paretoscope.present.headline import frontier_headline, sweep_headline
 
 
 def test_default_view_one_frontier_per_batch_size() -> None:
@@ -72,3 +72,8 @@ def test_empty_says_what_is_missing() -> None:
     assert more.endswith(
         "and 2 more objectives: no run has every chosen metric under these filters."
     )
+
+
+def test_a_sweep_names_its_dimension() -> None:
+    text = sweep_headline("dim_seq", "latency_ms_p50")
+    assert text == "Latency p50 against seq (dimension), one line per configuration."

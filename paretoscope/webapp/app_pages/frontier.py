@@ -47,7 +47,7 @@ ui.more_controls(bound, runs, budget=not view.sweep)
 for notice in unmatched_filters(runs, view.filters):
     st.info(markdown_text(notice))  # the link's values, never read as Markdown
 if view.sweep:  # x is a dimension: the y metric against it, one line per configuration
-    chart, table, ids = ui.show_sweep(runs, view)
+    chart, table, ids = ui.show_sweep(runs, view, headline)
     share.share_panel(view.to_query(), store=store, chart=chart, table=table, run_ids=ids,
                       stem="sweep")  # fmt: skip
     st.stop()
