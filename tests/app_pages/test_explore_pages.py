@@ -16,6 +16,7 @@ from paretoscope import cli
 from paretoscope.analysis.budget import best_within_budget, cheapest_above_floor
 from paretoscope.analysis.frontier import frontier_mask
 from paretoscope.analysis.selection import frontier_points
+from paretoscope.present.headline import frontier_headline
 from paretoscope.present.sampling import MAX_MARKS
 from paretoscope.views import FrontierView
 from tests.app_pages.conftest import MakeStore, RunApp
@@ -155,3 +156,26 @@ def test_run_detail_page(make_store: MakeStore, run_app: RunApp) -> None:
     assert any("No stored run has the id" in w.value for w in at.warning)
     at = run_app(store, page="run_detail")
     assert any("Choose a run" in i.value for i in at.info)
+
+
+def test_frontier_page_opens_with_its_question_and_answer(
+    make_store: MakeStore, run_app: RunApp
+) -> None:
+    store = make_store("mixed")
+    at = run_app(store)
+    fp = frontier_points(store.runs_frame(), FrontierView())
+    want = frontier_headline(
+        "latency_ms_p50",
+        "accuracy",
+        by="batch_size",
+        separated=fp.separated,
+        n_groups=len(fp.groups),
+        n_on_frontier=int(fp.points["on_frontier"].sum()),
+        n_points=len(fp.points),
+    )
+    assert f"**{want}**" in [shown(str(m.value)) for m in at.main.markdown]
+    # Only the main pickers sit above the chart; the rest are in one expander.
+    labels = [e.label for e in at.expander]
+    assert "Filters, scales, more objectives and budgets" in labels
+    assert at.selectbox(key="frontier.x").value == "latency_ms_p50"
+    assert at.multiselect(key="frontier.runtime").value == []
