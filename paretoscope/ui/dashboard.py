@@ -88,15 +88,22 @@ def current_store() -> Store:
     return open_store(str(path))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+# One frame per (store, version, status), shared by every session and rerun:
+# ``st.cache_resource`` hands out the cached object itself, where
+# ``st.cache_data`` would unpickle a fresh copy of 100 000 rows on every
+# call (issue 13). Pages treat it as read-only: they select and derive, never
+# assign into it. Two versions (the current one and the one before, while
+# sessions catch up) are enough; older frames are dropped.
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _runs(path: str, version: tuple[int, ...], status: str | None, _store: Store) -> pd.DataFrame:
     return _store.runs_frame(status=status)
 
 
 def load_runs(store: Store, status: str | None = "ok") -> pd.DataFrame:
-    """``store.runs_frame(status)``, cached until the store's file changes.
+    """``store.runs_frame(status)``, cached until the store's file changes; read-only.
 
-    On a page opened from a pinned saved view, only that view's runs.
+    Every session and rerun gets the same frame object (never a copy): do not
+    modify it. On a page opened from a pinned saved view, only that view's runs.
     """
     return share_panel.pin_runs(_runs(str(store.path), store.data_version(), status, store))
 

@@ -92,8 +92,8 @@ share.share_panel(
     view.to_query(),
     store=store,
     chart=chart,
-    table=points_table(fp.points, view.objectives, group=view.by),
-    run_ids=fp.points["run_id"].astype(str).tolist(),
+    table=lambda: points_table(fp.points, view.objectives, group=view.by),  # on download only
+    run_ids=fp.points["run_id"],
     stem="frontier",
 )
 st.caption(METHODOLOGY_SUMMARY)
