@@ -49,7 +49,7 @@ st.caption(
     "counter could measure says why in *Energy unavailable because*."
 )
 # One page of rows at a time (issue 13): the whole filtered table is in the download.
-page, pages, start, stop = view.page_bounds(len(rows))
+page, pages, start, stop = view.page_bounds(len(rows), RUNS_PAGE_SIZE)
 if pages > 1:
     bound.seed(page=page)
     c_page, c_note, c_all = st.columns([1, 3, 1], vertical_alignment="bottom")
