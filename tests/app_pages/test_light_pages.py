@@ -1,4 +1,4 @@
-"""Light pages (issue 13): nothing costly on a plain rerun, one shared frame, the Runs page in pages.
+"""Light pages (issue 13): no costly work on a plain rerun, one shared frame, a paged Runs page.
 
 Counting calls of the real functions (a wrapper that counts, then calls them)
 shows what a rerun does; the pages run in Streamlit's AppTest over real stores.
