@@ -61,7 +61,7 @@ if pages > 1:
     )
     c_all.download_button(
         "All rows (CSV)",
-        data=lambda: table_csv(runs_table(rows)),
+        data=lambda: table_csv(runs_table(select_runs(runs, view))),
         file_name="runs.csv",
         mime="text/csv",
         on_click="ignore",
@@ -72,7 +72,8 @@ show_table(runs_table(rows.iloc[start:stop]))
 share.share_panel(
     view.to_query(),
     store=store,
-    table=lambda: runs_table(rows),  # built on download only
+    # Built on download only, from the shared frame: a session keeps no copy of its rows.
+    table=lambda: runs_table(select_runs(runs, view)),
     run_ids=rows["run_id"],
     stem="runs",
     key="runs.share",
