@@ -15,7 +15,14 @@ from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import column_formats
 from paretoscope.views import FILTER_COLUMNS, MAX_VALUE_CHARS, RunFilters
 
-__all__ = ["filter_options", "filter_widgets", "filters_from_state", "show_notices", "show_table"]
+__all__ = [
+    "filter_options",
+    "filter_widgets",
+    "filters_from_state",
+    "per_frame",
+    "show_notices",
+    "show_table",
+]
 
 _FILTER_LABELS = {
     "runtime": "Runtime",
@@ -59,9 +66,23 @@ def filter_options(frame: pd.DataFrame) -> dict[str, Any]:
 
     Also ``"host_names"``: host id -> host label. Cached per frame object.
     """
+    return per_frame(frame, "filter_options", lambda: _filter_options(frame))
+
+
+def per_frame(frame: pd.DataFrame, name: str, build: Any) -> Any:
+    """``build()``, computed once per frame object and ``name`` (the frame is read-only)."""
     entry = _OPTIONS.get(id(frame))
-    if entry is not None and entry[0]() is frame:
-        return entry[1]
+    if entry is None or entry[0]() is not frame:
+        entry = (weakref.ref(frame), {})
+        _OPTIONS[id(frame)] = entry
+        weakref.finalize(frame, _OPTIONS.pop, id(frame), None)
+    memo = entry[1]
+    if name not in memo:
+        memo[name] = build()
+    return memo[name]
+
+
+def _filter_options(frame: pd.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field in FILTER_COLUMNS.values():
         if field not in frame.columns:
@@ -79,8 +100,6 @@ def filter_options(frame: pd.DataFrame) -> dict[str, Any]:
         pairs = frame[["host_id", "host"]].drop_duplicates()
         names = dict(zip(pairs["host_id"].astype(str), pairs["host"].astype(str), strict=True))
     out["host_names"] = names
-    _OPTIONS[id(frame)] = (weakref.ref(frame), out)
-    weakref.finalize(frame, _OPTIONS.pop, id(frame), None)
     return out
 
 
