@@ -157,7 +157,7 @@ class Frames:
         self.sizes.setdefault(self.label, []).append(size)
         self.last = time.monotonic()
 
-    def settle(self, page: Any, quiet_s: float = 2.0, timeout_s: float = 120.0) -> None:
+    def settle(self, page: Any, quiet_s: float = 1.0, timeout_s: float = 180.0) -> None:
         """Wait for this label's first frame, then until none arrived for ``quiet_s``.
 
         That is when the page has sent what it draws (the script run has ended).
@@ -166,9 +166,18 @@ class Frames:
         deadline = start + timeout_s
         while time.monotonic() < deadline:
             seen = bool(self.sizes.get(self.label))
-            if seen and time.monotonic() - max(self.last, start) >= quiet_s:
+            if seen and time.monotonic() - max(self.last, start) >= quiet_s and idle(page):
                 return
             page.wait_for_timeout(100)
+
+
+def idle(page: Any) -> bool:
+    """Whether the app's script has finished its run (Streamlit marks its root element)."""
+    state = page.evaluate(
+        "(() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
+        " return a ? a.getAttribute('data-test-script-state') : null; })()"
+    )
+    return state not in (None, "initial", "running")
 
 
 def _wait_chart(page: Any, timeout_ms: int = 120_000) -> None:
@@ -209,7 +218,10 @@ def filter_changes(page: Any, repeats: int) -> list[float]:
         )
         out.append(time.perf_counter() - t0)
         page.keyboard.press("Escape")
-        page.wait_for_timeout(1500)  # let the rerun finish before the next click
+        deadline = time.monotonic() + 120  # let the rerun finish before the next click
+        while not idle(page) and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        page.wait_for_timeout(500)
     return out
 
 
