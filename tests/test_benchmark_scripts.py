@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -123,3 +124,28 @@ def test_spooled_ids_are_read_from_the_files_of_either_layout(tmp_path: Path) ->
     ids, tmp = fault.spooled_ids(store)
     assert ids == {"one", ".odd-Id", "b1", "b2"}
     assert tmp == 1
+
+
+browser_scale = _load("browser_scale")
+
+
+def test_browser_scale_takes_its_arguments_and_sums_a_process_tree(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A real run starts a server and a browser (minutes at 100 000 runs): the lead runs it.
+    with pytest.raises(SystemExit) as done:
+        browser_scale.main(["--help"])
+    assert done.value.code == 0
+    usage = capsys.readouterr().out
+    for flag in ("--runs", "--store", "--repeats", "--sessions", "--json"):
+        assert flag in usage
+    mine = browser_scale.tree_rss(os.getpid())
+    assert mine > 10_000_000  # this interpreter alone holds more than 10 MB
+    assert browser_scale.BARS == {
+        "filter_change_s": 0.5,
+        "largest_message_bytes": 5_000_000,
+        "rss_peak_bytes": 1 << 30,
+    }
+    assert set(browser_scale.PAGES) == {
+        "Frontier", "Runs", "Compare", "Run detail", "Methodology", "Data"
+    }  # fmt: skip

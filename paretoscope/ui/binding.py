@@ -220,11 +220,16 @@ FRONTIER: Form[FrontierView] = Form("frontier", FrontierView.from_query, _fronti
 
 
 def _runs_build(w: Widgets, view: RunsView, changed: str) -> tuple[RunsView, list[str]]:
-    return RunsView(status=tuple(w["status"]), filters=w.filters()), []
+    # Another status or filter starts again at the first page.
+    page = int(w.get("page") or 1) if changed == "page" else 1
+    return RunsView(status=tuple(w["status"]), filters=w.filters(), page=max(1, page)), []
 
 
 RUNS: Form[RunsView] = Form(
-    "runs", RunsView.from_query, lambda view: {"status": list(view.status)}, _runs_build
+    "runs",
+    RunsView.from_query,
+    lambda view: {"status": list(view.status), "page": view.page},
+    _runs_build,
 )
 
 

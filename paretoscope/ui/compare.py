@@ -13,7 +13,7 @@ from paretoscope.core.fields import dim_columns, run_field
 from paretoscope.core.metrics import METRICS
 from paretoscope.present.markup import markdown_text
 from paretoscope.ui.binding import Bound
-from paretoscope.ui.widgets import show_table
+from paretoscope.ui.widgets import per_frame, show_table
 from paretoscope.views import FIELDS, CompareView, FrontierView
 from store import Store
 
@@ -58,16 +58,21 @@ def run_options(pool: pd.DataFrame, chosen: Sequence[str], limit: int) -> list[s
     return list(dict.fromkeys([*chosen, *order["run_id"].astype(str).head(limit)]))
 
 
+def run_positions(runs: pd.DataFrame) -> dict[str, int]:
+    """Each run id's row position in ``runs`` (the last, should an id repeat)."""
+    return {str(r): i for i, r in enumerate(runs["run_id"].tolist())}
+
+
 def run_labels(runs: pd.DataFrame) -> Callable[[str], str]:
     """A run id's label for pickers: its configuration, or that the store lacks it."""
-    by_id = runs.set_index(runs["run_id"].astype(str))
-    known = set(by_id.index)
+    # Run id -> row, once per cached frame (not a re-indexed copy of every run per rerun).
+    where = per_frame(runs, "run_rows", lambda: run_positions(runs))
     dims = dim_columns(runs.columns)
 
     def label(run_id: str) -> str:
-        if run_id not in known:
+        if run_id not in where:
             return f"{run_id} (not in the store)"
-        r = by_id.loc[run_id]
+        r = runs.iloc[where[run_id]]
         device = r["device"]
         if isinstance(r.get("device_name"), str):
             device = f"{device} ({r['device_name']})"

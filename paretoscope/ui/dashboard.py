@@ -32,6 +32,23 @@ __all__ = [
 ]
 
 _STORE_KEY = "paretoscope.store_path"
+
+
+def _fewer_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas for this process (no-op elsewhere).
+
+    Streamlit runs each session's script in a thread of its own, and glibc gives
+    threads arenas of their own (up to 8 per core) that keep the memory a rerun
+    over 100 000 rows freed: the server's memory grew by tens of MB per session
+    (issue 13). Same as ``MALLOC_ARENA_MAX=2``, for arenas made from now on.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # M_ARENA_MAX
+
+
+_fewer_malloc_arenas()
 # The dashboard waits less for the lock than the command line does: a page
 # that hangs for a minute is worse than one that says "busy, reload".
 LOCK_TIMEOUT_S = 15.0
@@ -88,15 +105,22 @@ def current_store() -> Store:
     return open_store(str(path))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+# One frame per (store, version, status), shared by every session and rerun:
+# ``st.cache_resource`` hands out the cached object itself, where
+# ``st.cache_data`` would unpickle a fresh copy of 100 000 rows on every
+# call (issue 13). Pages treat it as read-only: they select and derive, never
+# assign into it. Two versions (the current one and the one before, while
+# sessions catch up) are enough; older frames are dropped.
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _runs(path: str, version: tuple[int, ...], status: str | None, _store: Store) -> pd.DataFrame:
     return _store.runs_frame(status=status)
 
 
 def load_runs(store: Store, status: str | None = "ok") -> pd.DataFrame:
-    """``store.runs_frame(status)``, cached until the store's file changes.
+    """``store.runs_frame(status)``, cached until the store's file changes; read-only.
 
-    On a page opened from a pinned saved view, only that view's runs.
+    Every session and rerun gets the same frame object (never a copy): do not
+    modify it. On a page opened from a pinned saved view, only that view's runs.
     """
     return share_panel.pin_runs(_runs(str(store.path), store.data_version(), status, store))
 

@@ -15,10 +15,14 @@ from paretoscope.present.methodology import (
 )
 from store import Store
 
-__all__ = ["run_specs", "show_store_facts"]
+__all__ = ["MAX_FACT_ROWS", "run_specs", "show_store_facts"]
+
+# Rows of the every-run table sent at once; the download holds the rest.
+MAX_FACT_ROWS = 1000
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+# Shared, not copied per call (issue 13): read-only, like ``dashboard.load_runs``.
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _specs(path: str, version: tuple[int, ...], _store: Store) -> dict[str, str]:
     # The stored spec holds each run's own budget; one column read, not one record per run.
     frame = _store.query("SELECT run_id, spec FROM runs")
@@ -48,5 +52,24 @@ def show_store_facts(store: Store, runs: pd.DataFrame) -> None:
     _table(budget_table(facts))
     st.markdown("**Data sets accuracy was scored on** (95% intervals: Wilson, from the items)")
     _table(dataset_table(runs))
-    with st.expander(f"Every run: memory source, budget, stopping reason ({len(facts)} runs)"):
-        _table(facts)
+    every = st.expander(
+        f"Every run: memory source, budget, stopping reason ({len(facts)} runs)",
+        key="methodology.every",
+        on_change="rerun",
+    )
+    with every:
+        if len(facts) > MAX_FACT_ROWS and not every.open:
+            return  # a long list is drawn only while open: 100 000 rows were a 40 MB message
+        if len(facts) > MAX_FACT_ROWS:
+            st.caption(
+                f"The first {MAX_FACT_ROWS} of {len(facts)} runs; the download has all of them."
+            )
+        _table(facts.head(MAX_FACT_ROWS))
+        st.download_button(
+            "Every run (CSV)",
+            data=lambda: facts.to_csv(index=False).encode("utf-8"),
+            file_name="methodology-runs.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="methodology.every.csv",
+        )

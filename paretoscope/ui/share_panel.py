@@ -218,29 +218,52 @@ def _download(
     )
 
 
+Table = pd.DataFrame | Callable[[], pd.DataFrame]
+
+
 def share_panel(
     query: Mapping[str, Any],
     *,
     store: Store,
     chart: Any = None,
-    table: pd.DataFrame | None = None,
-    run_ids: Sequence[str] | None = None,
+    table: Table | None = None,
+    run_ids: Sequence[str] | pd.Series | None = None,
     stem: str = "paretoscope",
     key: str = "share",
 ) -> None:
     """The sharing controls of a page's view, in one expander.
 
     ``query`` is the view's ``to_query()``; ``chart`` its Altair chart (PNG,
-    SVG, HTML downloads), ``table`` the table behind it (CSV, Parquet), and
-    ``run_ids`` the runs visible now (a pinned saved view keeps them; they can
-    also be downloaded as a result bundle). The files are made only when a
-    download button is clicked.
+    SVG, HTML downloads), ``table`` the table behind it (CSV, Parquet) or a
+    function that builds it, and ``run_ids`` the runs visible now (a pinned
+    saved view keeps them; they can also be downloaded as a result bundle).
+
+    Nothing costly happens on a plain rerun (issue 13): the chart's
+    specification and fingerprint are made only while the expander is open,
+    the files only when a download button is clicked, the table only for a
+    download, and the panel is a fragment, so opening it reruns only it.
     """
-    with st.expander("Share this view", icon=":material/share:"):
+    _panel(query, store, chart, table, run_ids, stem, key)
+
+
+@st.fragment
+def _panel(
+    query: Mapping[str, Any],
+    store: Store,
+    chart: Any,
+    table: Table | None,
+    run_ids: Sequence[str] | pd.Series | None,
+    stem: str,
+    key: str,
+) -> None:
+    panel = st.expander(
+        "Share this view", icon=":material/share:", key=f"{key}.open", on_change="rerun"
+    )
+    with panel:
         st.markdown("**Link** — opens this page with exactly this view (copy it from the box):")
         st.code(view_link(query), language=None, wrap_lines=True)
-        spec = sharing.chart_spec(chart) if chart is not None else None
-        if spec is not None:
+        if chart is not None and panel.open:
+            spec = sharing.chart_spec(chart)
             st.caption(
                 f"Chart fingerprint `{sharing.chart_fingerprint(spec)}`: whoever opens the "
                 "link sees the same fingerprint when the chart (settings and data) is the same."
@@ -248,28 +271,23 @@ def share_panel(
         _save_form(query, store, run_ids, key)
         st.markdown("**Download**")
         cols = st.columns(6)
-        if spec is not None:
-            _download(cols[0], "PNG", lambda: sharing.chart_png(spec), stem, "png", f"{key}.png")
-            _download(cols[1], "SVG", lambda: sharing.chart_svg(spec), stem, "svg", f"{key}.svg")
-            _download(
-                cols[2], "HTML", lambda: sharing.chart_html(spec), stem, "html", f"{key}.html"
-            )
+        if chart is not None:
+            for col, fmt, label, render in (
+                (cols[0], "png", "PNG", sharing.chart_png),
+                (cols[1], "svg", "SVG", sharing.chart_svg),
+                (cols[2], "html", "HTML", sharing.chart_html),
+            ):
+                _download(col, label, _chart_file(render, chart), stem, fmt, f"{key}.{fmt}")
         if table is not None:
-            frozen = table.copy()
-            _download(cols[3], "CSV", lambda: sharing.table_csv(frozen), stem, "csv", f"{key}.csv")
-            _download(
-                cols[4],
-                "Parquet",
-                lambda: sharing.table_parquet(frozen),
-                stem,
-                "parquet",
-                f"{key}.parquet",
-            )
-        if run_ids:
-            ids = tuple(run_ids)
+            _download(cols[3], "CSV", _table_file(sharing.table_csv, table), stem, "csv",
+                      f"{key}.csv")  # fmt: skip
+            _download(cols[4], "Parquet", _table_file(sharing.table_parquet, table), stem,
+                      "parquet", f"{key}.parquet")  # fmt: skip
+        if run_ids is not None and len(run_ids):
+            ids = run_ids
             cols[5].download_button(
                 "Result bundle",
-                data=lambda: bundle_bytes(store, BundleFilters(run_ids=ids))[0],
+                data=lambda: bundle_bytes(store, BundleFilters(run_ids=_ids(ids)))[0],
                 file_name=f"{stem}-runs.parquet",
                 mime="application/vnd.apache.parquet",
                 on_click="ignore",
@@ -283,8 +301,23 @@ def share_panel(
         )
 
 
+def _ids(run_ids: Sequence[str] | pd.Series) -> tuple[str, ...]:
+    return tuple(str(i) for i in run_ids)
+
+
+def _chart_file(render: Callable[[Any], bytes | str], chart: Any) -> Callable[[], bytes | str]:
+    return lambda: render(sharing.chart_spec(chart))
+
+
+def _table_file(
+    render: Callable[[pd.DataFrame], bytes | str], table: Table
+) -> Callable[[], bytes | str]:
+    # The page's table is never changed after it is drawn: no defensive copy is needed.
+    return lambda: render(table() if callable(table) else table)
+
+
 def _save_form(
-    query: Mapping[str, Any], store: Store, run_ids: Sequence[str] | None, key: str
+    query: Mapping[str, Any], store: Store, run_ids: Sequence[str] | pd.Series | None, key: str
 ) -> None:
     n = len(run_ids) if run_ids is not None else 0
     modes = ["live", "pinned"] if run_ids is not None else ["live"]
@@ -310,7 +343,7 @@ def _save_form(
             page=current_page_path(),
             query=query,
             pinned=mode == "pinned",
-            run_ids=list(run_ids) if mode == "pinned" and run_ids is not None else None,
+            run_ids=list(_ids(run_ids)) if mode == "pinned" and run_ids is not None else None,
         )
     except InputError as err:
         st.error(f"Not saved: {markdown_text(err)}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +15,14 @@ from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import column_formats
 from paretoscope.views import FILTER_COLUMNS, MAX_VALUE_CHARS, RunFilters
 
-__all__ = ["filter_widgets", "filters_from_state", "show_notices", "show_table"]
+__all__ = [
+    "filter_options",
+    "filter_widgets",
+    "filters_from_state",
+    "per_frame",
+    "show_notices",
+    "show_table",
+]
 
 _FILTER_LABELS = {
     "runtime": "Runtime",
@@ -45,10 +53,60 @@ def show_table(table: pd.DataFrame) -> None:
     st.dataframe(table, hide_index=True, placeholder=MISSING, column_config=config)
 
 
+# The filter options of a frame, computed once per frame object: the pages get
+# the same cached frame on every rerun (``dashboard.load_runs``) until the
+# store changes, so options are listed once per store version, not once per
+# rerun over 100 000 rows (issue 13). By object id (frames are unhashable), with
+# a weak reference: a dropped frame drops its entry.
+_OPTIONS: dict[int, tuple[weakref.ref[pd.DataFrame], dict[str, Any]]] = {}
+
+
+def filter_options(frame: pd.DataFrame) -> dict[str, Any]:
+    """Per filter field (and ``dim_<name>``) the distinct usable values of ``frame``, sorted.
+
+    Also ``"host_names"``: host id -> host label. Cached per frame object.
+    """
+    return per_frame(frame, "filter_options", lambda: _filter_options(frame))
+
+
+def per_frame(frame: pd.DataFrame, name: str, build: Any) -> Any:
+    """``build()``, computed once per frame object and ``name`` (the frame is read-only)."""
+    entry = _OPTIONS.get(id(frame))
+    if entry is None or entry[0]() is not frame:
+        entry = (weakref.ref(frame), {})
+        _OPTIONS[id(frame)] = entry
+        weakref.finalize(frame, _OPTIONS.pop, id(frame), None)
+    memo = entry[1]
+    if name not in memo:
+        memo[name] = build()
+    return memo[name]
+
+
+def _filter_options(frame: pd.DataFrame) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in FILTER_COLUMNS.values():
+        if field not in frame.columns:
+            out[field] = []
+            continue
+        present = frame[field].dropna().unique().tolist()
+        if field == "batch_size":
+            out[field] = sorted({int(v) for v in present})
+        else:  # a value a link cannot carry cannot be a filter either
+            out[field] = sorted({v for v in present if 0 < len(str(v)) <= MAX_VALUE_CHARS})
+    for name in dim_columns(frame.columns):
+        out[name] = sorted({int(v) for v in frame[name].dropna().unique().tolist()})
+    names: dict[str, str] = {}
+    if {"host_id", "host"} <= set(frame.columns):
+        pairs = frame[["host_id", "host"]].drop_duplicates()
+        names = dict(zip(pairs["host_id"].astype(str), pairs["host"].astype(str), strict=True))
+    out["host_names"] = names
+    return out
+
+
 def _labeller(frame: pd.DataFrame, field: str) -> Any:
     """How a filter's option reads: a host id as its host's label, an origin in words."""
     if field == "host_id" and {"host_id", "host"} <= set(frame.columns):
-        names = dict(zip(frame["host_id"].astype(str), frame["host"].astype(str), strict=True))
+        names = filter_options(frame)["host_names"]
         return lambda v: names.get(str(v), str(v))
     if field == "origin":
         return lambda v: _ORIGIN_LABELS.get(str(v), str(v))
@@ -72,19 +130,16 @@ def filter_widgets(
     names = sorted(set(dim_columns(frame.columns)) | set(dims))
     st.session_state[f"{prefix}.dims"] = names
     second = st.columns(len(rest) + len(names))
+    options_of = filter_options(frame)
     for col, field in zip(first[leading:] + second, [*_FIRST_ROW, *rest], strict=False):
         chosen = list(getattr(filters, field))
-        present = frame[field].dropna().tolist() if field in frame.columns else []
-        if field == "batch_size":
-            present = [int(v) for v in present]
-        else:  # a value a link cannot carry cannot be a filter either
-            present = [v for v in present if 0 < len(str(v)) <= MAX_VALUE_CHARS]
-        _multiselect(col, _FILTER_LABELS[field], sorted(set(present) | set(chosen)), chosen,
+        present = options_of[field]
+        options = present if set(chosen) <= set(present) else sorted(set(present) | set(chosen))
+        _multiselect(col, _FILTER_LABELS[field], options, chosen,
                      f"{prefix}.{field}", on_change, _labeller(frame, field))  # fmt: skip
     for col, name in zip(second[len(rest) :], names, strict=True):
         chosen = list(dims.get(name, ()))
-        values = frame[name].dropna() if name in frame.columns else pd.Series(dtype="Int64")
-        options = sorted({int(v) for v in values} | set(chosen))
+        options = sorted(set(options_of.get(name, [])) | set(chosen))
         label = f"{name.removeprefix('dim_')} (dimension)"
         _multiselect(col, label, options, chosen, f"{prefix}.{name}", on_change, str)
     return list(first[:leading])

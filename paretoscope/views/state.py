@@ -42,6 +42,7 @@ __all__ = [
     "FILTER_KEYS",
     "FRONTIER_KEYS",
     "RUNS_KEYS",
+    "RUNS_PAGE_SIZE",
     "RUN_KEYS",
     "STATUSES",
     "CompareView",
@@ -96,7 +97,11 @@ RUN_KEYS: dict[str, str] = {"run": "the run id to show"}
 RUNS_KEYS: dict[str, str] = {
     "status": "run status to include (`ok`, `failed`); repeat for several; none = all",
     **FILTER_KEYS,
+    "page": "which page of the table to show, from 1 (default 1)",
 }
+# Rows the Runs page sends at once (issue 13): at 100 000 runs one table of all
+# of them was a 47 MB message; the rest is a page away or in the download.
+RUNS_PAGE_SIZE = 1000
 
 
 def _fallback_x(y: str) -> str:
@@ -384,10 +389,14 @@ def _number_text(value: float) -> str:
 
 @dataclass(frozen=True)
 class RunsView:
-    """The Runs page's view: which statuses and which runs (filters) to list."""
+    """The Runs page's view: which statuses and which runs (filters) to list, and which page.
+
+    ``page`` counts from 1; a page past the last shows the last (``page_bounds``).
+    """
 
     status: tuple[str, ...] = ()
     filters: RunFilters = field(default_factory=RunFilters)
+    page: int = 1
 
     def __post_init__(self) -> None:
         def check(value: object) -> str:
@@ -396,18 +405,38 @@ class RunsView:
             return str(value)
 
         object.__setattr__(self, "status", canonical(self.status, check))
+        if isinstance(self.page, bool) or not isinstance(self.page, int) or self.page < 1:
+            raise InputError(f"page must be a whole number from 1, got {self.page!r}")
 
     def to_query(self) -> dict[str, str | list[str]]:
         out: dict[str, str | list[str]] = {}
         if self.status:
             out["status"] = list(self.status)
         out.update(self.filters.to_query())
+        if self.page != 1:
+            out["page"] = str(self.page)
         return out
+
+    def page_bounds(self, total: int, size: int = RUNS_PAGE_SIZE) -> tuple[int, int, int, int]:
+        """(page shown, number of pages, first row, row after the last) of ``total`` rows."""
+        pages = max(1, -(-total // size))
+        page = min(self.page, pages)
+        start = (page - 1) * size
+        return page, pages, start, min(start + size, total)
 
     @classmethod
     def from_query(cls, params: object) -> tuple[RunsView, list[str]]:
         """The view a link asks for, and a notice for every parameter ignored. Never raises."""
         reader = QueryReader(params, RUNS_KEYS)
         status = reader.values("status", lambda v: v if v in STATUSES else None, "not ok/failed")
-        view = cls(status=tuple(status), filters=read_filters(reader))
+        number = reader.number("page")
+        page = 1
+        if number is not None:
+            if number.is_integer() and 1 <= number <= 10**9:
+                page = int(number)
+            else:
+                reader.notices.append(
+                    f"Ignored page={_number_text(number)}: use a whole number from 1."
+                )
+        view = cls(status=tuple(status), filters=read_filters(reader), page=page)
         return view, reader.notices

@@ -88,7 +88,7 @@ def test_every_emitted_key_is_a_documented_key() -> None:
         selected="abc123",
     )
     assert set(view.to_query()) == set(FRONTIER_KEYS)
-    runs = RunsView(status=("failed",), filters=view.filters)
+    runs = RunsView(status=("failed",), filters=view.filters, page=2)
     assert set(runs.to_query()) == set(RUNS_KEYS)
 
 

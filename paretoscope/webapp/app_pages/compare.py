@@ -9,7 +9,7 @@ import streamlit as st
 
 from paretoscope.analysis.selection import filter_runs
 from paretoscope.core.fields import run_field
-from paretoscope.ui import binding
+from paretoscope.ui import binding, widgets
 from paretoscope.ui import compare as ui
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
@@ -31,7 +31,7 @@ bound.publish()
 bound.filter_widgets(runs, view.filters)
 pool = filter_runs(runs, view.filters)
 label = ui.run_labels(runs)
-known = set(runs["run_id"].astype(str))
+known = widgets.per_frame(runs, "run_rows", lambda: ui.run_positions(runs))  # once per frame
 st.multiselect(
     "Runs to compare",
     ui.run_options(pool, view.runs, MAX_OPTIONS),
@@ -65,7 +65,7 @@ else:
 share.share_panel(
     view.to_query(),
     store=store,
-    run_ids=pool["run_id"].astype(str).tolist(),
+    run_ids=pool["run_id"],
     stem="compare",
     key="compare.share",
 )

@@ -97,8 +97,9 @@ share.share_panel(
     view.to_query(),
     store=store,
     chart=chart,
-    table=points_table(fp.points, view.objectives, group=view.by),
-    run_ids=fp.points["run_id"].astype(str).tolist(),
+    # Built on download only, from the shared frame: a session keeps no copy of its rows.
+    table=lambda: points_table(frontier_points(runs, view).points, view.objectives, group=view.by),
+    run_ids=fp.points["run_id"],
     stem="frontier",
 )
 st.caption(METHODOLOGY_SUMMARY)

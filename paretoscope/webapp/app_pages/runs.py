@@ -5,13 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope.analysis.selection import select_runs, unmatched_filters
+from paretoscope.present.exports import table_csv
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import runs_table
 from paretoscope.ui import binding
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
 from paretoscope.ui.widgets import show_table
-from paretoscope.views import STATUSES
+from paretoscope.views import RUNS_PAGE_SIZE, STATUSES
+
+# Failed runs explained one by one below the table; the table has them all.
+MAX_FAILURES = 50
 
 store = dash.current_store()
 bound = binding.bind(binding.RUNS)
@@ -44,20 +48,46 @@ st.caption(
     f"host{'s' if hosts != 1 else ''}. Missing values show as —; energy that no hardware "
     "counter could measure says why in *Energy unavailable because*."
 )
-table = runs_table(rows)
-show_table(table)
+# One page of rows at a time (issue 13): the whole filtered table is in the download.
+page, pages, start, stop = view.page_bounds(len(rows), RUNS_PAGE_SIZE)
+if pages > 1:
+    bound.seed(page=page)
+    c_page, c_note, c_all = st.columns([1, 3, 1], vertical_alignment="bottom")
+    c_page.number_input("Page", min_value=1, max_value=pages, step=1, key=bound.key("page"),
+                        on_change=bound.sync, args=("page",))  # fmt: skip
+    c_note.caption(
+        f"Rows {start + 1}–{stop} of {len(rows)} (page {page} of {pages}, "
+        f"{RUNS_PAGE_SIZE} rows a page). The download holds every row shown by the filters."
+    )
+    c_all.download_button(
+        "All rows (CSV)",
+        data=lambda: table_csv(runs_table(select_runs(runs, view))),
+        file_name="runs.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key=bound.key("all_csv"),
+        width="stretch",
+    )
+show_table(runs_table(rows.iloc[start:stop]))
 share.share_panel(
     view.to_query(),
     store=store,
-    table=table,
-    run_ids=rows["run_id"].astype(str).tolist(),
+    # Built on download only, from the shared frame: a session keeps no copy of its rows.
+    table=lambda: runs_table(select_runs(runs, view)),
+    run_ids=rows["run_id"],
     stem="runs",
     key="runs.share",
 )
 
 if failed:
     st.subheader("Why runs failed")
-    for _, run in rows[rows["status"] == "failed"].iterrows():
+    failures = rows[rows["status"] == "failed"]
+    if len(failures) > MAX_FAILURES:
+        st.caption(
+            f"The first {MAX_FAILURES} of {len(failures)} failed runs; the table and its "
+            "download hold every reason (*Error*)."
+        )
+    for _, run in failures.head(MAX_FAILURES).iterrows():
         with st.expander(
             markdown_text(
                 f"{run['model']} · {run['runtime']} · {run['precision']} · batch "

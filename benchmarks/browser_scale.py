@@ -1,0 +1,325 @@
+"""Browser scale benchmark (issue 13): the dashboard over a 100 000-run store, as a user feels it.
+
+Starts the dashboard (``streamlit run paretoscope/webapp/app.py -- --store
+STORE``, this checkout on ``PYTHONPATH``) over a store of ``--runs`` synthetic
+runs (built with ``benchmarks/scale.py``'s builder when short of them), drives
+Debian's chromium headless through Playwright, and measures:
+
+- ``filter_change_s``: from the click that changes a run filter (the
+  *Runtime* multiselect: pick a value, then take it off again, alternately)
+  to the changed chart. The signal is the chart's SVG: its markup is saved
+  just before the click and the clock stops when Vega has drawn different
+  markup (new data or encoding), polled on every animation frame. That is the
+  moment the user sees the new chart; it does not depend on captions or
+  layout, which other work moves around. Median (and all values) of
+  ``--repeats``; the clock runs in Python, so it includes Playwright's
+  round trips (a few ms);
+- ``fresh_session_s``: from opening the Frontier page in a new browser
+  context to the first drawn chart marks;
+- ``largest_message_bytes``: every websocket frame the browser receives is
+  recorded (``page.on("websocket")`` -> ``framereceived``); per page
+  (Frontier, Runs, Compare, Run detail, Methodology, Data) the largest;
+- ``rss_peak_bytes``: the server's resident memory, summed over its process
+  tree (``/proc/<pid>/status`` VmRSS), sampled after each of ``--sessions``
+  sessions (a new context that opens the Frontier and the Runs page, then
+  closes) and once more after all have closed (``rss_after_bytes``).
+
+Writes a JSON result (``--json``) and exits 1 when a bar is missed: filter
+change median under 0.5 s, no message over 5 MB, peak RSS under 1 GB.
+
+Run from the repository root (the first run builds the store, minutes):
+    PYTHONPATH=. python benchmarks/browser_scale.py --store /tmp/scale100k.duckdb --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WEBAPP = REPO / "paretoscope" / "webapp"
+CHROMIUM = os.environ.get("PARETOSCOPE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]  # fmt: skip
+BARS = {"filter_change_s": 0.5, "largest_message_bytes": 5_000_000, "rss_peak_bytes": 1 << 30}
+PAGES = {
+    "Frontier": "/",
+    "Runs": "/runs",
+    "Compare": "/compare",
+    "Run detail": "/run?run={run_id}",
+    "Methodology": "/methodology",
+    "Data": "/data",
+}
+CHART_SVG = ".vega-embed svg"
+MARKS = ".vega-embed svg .mark-symbol path, .vega-embed svg .mark-point path"
+
+
+# -- the server ---------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(store: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The dashboard on a free port over ``store``; stopped (terminate, then kill) on exit."""
+    port = _free_port()
+    env = {**os.environ, "PARETOSCOPE_STORE": str(store), "PYTHONPATH": str(REPO)}
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(WEBAPP / "app.py"),
+        "--server.headless", "true", "--server.port", str(port),
+        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none", "--", "--store", str(store),
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=WEBAPP, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the dashboard did not start:\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and every live process below it (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[-1].split()[1]
+                )
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = {pid}, {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - tree
+        tree |= frontier
+    total = 0
+    for p in tree:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+# -- the browser --------------------------------------------------------------------------
+
+
+class Frames:
+    """Sizes of the websocket frames a page receives, by the label of what is open."""
+
+    def __init__(self, page: Any) -> None:
+        self.label = "start"
+        self.sizes: dict[str, list[int]] = {}
+        self.last = time.monotonic()
+        page.on("websocket", self._socket)
+
+    def _socket(self, ws: Any) -> None:
+        ws.on("framereceived", self._frame)
+
+    def _frame(self, payload: Any) -> None:
+        size = len(payload.encode("utf-8") if isinstance(payload, str) else payload)
+        self.sizes.setdefault(self.label, []).append(size)
+        self.last = time.monotonic()
+
+    def settle(self, page: Any, quiet_s: float = 1.0, timeout_s: float = 180.0) -> None:
+        """Wait for this label's first frame, then until none arrived for ``quiet_s``.
+
+        That is when the page has sent what it draws (the script run has ended).
+        """
+        start = time.monotonic()
+        deadline = start + timeout_s
+        while time.monotonic() < deadline:
+            seen = bool(self.sizes.get(self.label))
+            if seen and time.monotonic() - max(self.last, start) >= quiet_s and idle(page):
+                return
+            page.wait_for_timeout(100)
+
+
+def idle(page: Any) -> bool:
+    """Whether the app's script has finished its run (Streamlit marks its root element)."""
+    state = page.evaluate(
+        "(() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
+        " return a ? a.getAttribute('data-test-script-state') : null; })()"
+    )
+    return state not in (None, "initial", "running")
+
+
+def _wait_chart(page: Any, timeout_ms: int = 120_000) -> None:
+    page.wait_for_function(f"document.querySelectorAll({MARKS!r}).length > 0", timeout=timeout_ms)
+
+
+def _runtime_box(page: Any) -> Any:
+    """The *Runtime* filter's multiselect, opening the expander that holds it if needed."""
+    box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Runtime").first
+    if not box.is_visible():
+        for summary in page.locator('[data-testid="stExpander"] summary').all():
+            summary.click()
+            if box.is_visible():
+                break
+    return box
+
+
+def filter_changes(page: Any, repeats: int) -> list[float]:
+    """Seconds from each filter click to the changed chart (see the module's docstring)."""
+    out = []
+    for i in range(repeats):
+        box = _runtime_box(page)
+        box.locator("input").click()
+        page.evaluate(f"window.__chart = document.querySelector({CHART_SVG!r}).innerHTML")
+        if i % 2 == 0:  # pick the first runtime offered (not "Select all", which changes nothing)
+            option = page.locator('[role="option"]').filter(has_not_text="Select all").first
+            option.wait_for(timeout=30_000)
+            t0 = time.perf_counter()
+            option.click()
+        else:  # take it off again
+            t0 = time.perf_counter()
+            page.keyboard.press("Backspace")
+        page.wait_for_function(
+            f"(() => {{ const s = document.querySelector({CHART_SVG!r});"
+            " return s && s.innerHTML !== window.__chart; })()",
+            polling="raf",
+            timeout=120_000,
+        )
+        out.append(time.perf_counter() - t0)
+        page.keyboard.press("Escape")
+        deadline = time.monotonic() + 120  # let the rerun finish before the next click
+        while not idle(page) and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        page.wait_for_timeout(500)
+    return out
+
+
+def _run_id(store: Path) -> str:
+    sys.path.insert(0, str(REPO))
+    from store import Store
+
+    frame = Store(store).runs_frame()
+    return str(frame["run_id"].iloc[0])
+
+
+def measure(url: str, proc: subprocess.Popen[bytes], store: Path, args: Any) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, Any] = {}
+    run_id = _run_id(store)
+    rss: list[int] = [tree_rss(proc.pid)]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            # A fresh session: open, time to the first chart marks.
+            ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = ctx.new_page()
+            frames = Frames(page)
+            frames.label = "Frontier"
+            t0 = time.perf_counter()
+            page.goto(url + "/", wait_until="domcontentloaded")
+            _wait_chart(page)
+            out["fresh_session_s"] = time.perf_counter() - t0
+            frames.settle(page)
+            changes = filter_changes(page, args.repeats)
+            out["filter_change_s"] = statistics.median(changes)
+            out["filter_change_all_s"] = changes
+            # Every page's largest message, in the same session.
+            for name, path in PAGES.items():
+                frames.label = name
+                page.goto(url + path.format(run_id=run_id), wait_until="domcontentloaded")
+                frames.settle(page)
+            out["largest_message_by_page"] = {
+                name: max(frames.sizes.get(name, [0])) for name in PAGES
+            }
+            out["largest_message_bytes"] = max(out["largest_message_by_page"].values())
+            ctx.close()
+            rss.append(tree_rss(proc.pid))
+            # Sessions, one after another: Frontier then Runs, then close.
+            for _ in range(args.sessions):
+                ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+                page = ctx.new_page()
+                page.goto(url + "/", wait_until="domcontentloaded")
+                _wait_chart(page)
+                page.goto(url + "/runs", wait_until="domcontentloaded")
+                page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=120_000)
+                rss.append(tree_rss(proc.pid))
+                ctx.close()
+        finally:
+            browser.close()
+    time.sleep(2)
+    rss.append(tree_rss(proc.pid))
+    out["rss_samples_bytes"] = rss
+    out["rss_peak_bytes"] = max(rss)
+    out["rss_after_bytes"] = rss[-1]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=100_000)
+    ap.add_argument("--store", help="reuse this store (built when it has fewer runs)")
+    ap.add_argument("--repeats", type=int, default=5, help="filter changes (median)")
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(REPO))
+    from scale import build_store
+
+    out: dict[str, Any] = {
+        "host_cpus": os.cpu_count(),
+        "load_avg_1m": os.getloadavg()[0],
+        "runs": args.runs,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(args.store) if args.store else Path(tmp) / "scale.duckdb"
+        store, took = build_store(path, args.runs)
+        out["n_runs"] = store.run_count()
+        del store  # the server opens it
+        if took is not None:
+            out["bulk_ingest_s"] = took
+        with serve(path, Path(tmp) / "streamlit.log") as (url, proc):
+            out.update(measure(url, proc, path, args))
+    out["bars"] = BARS
+    out["bars_met"] = all(out[k] < v for k, v in BARS.items())
+    text = json.dumps(out, indent=1)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n", encoding="utf-8")
+    return 0 if out["bars_met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
