@@ -125,8 +125,7 @@ class TerminalBar:
             auto_refresh=False,
             expand=True,
         )
-        self._task = self._progress.add_task("", total=None, times="")
-        self._progress.start()
+        self._task = self._progress.add_task("", total=1, times="")
 
     def update(
         self, done: int, total: int, label: str, elapsed_s: float, eta_s: float | None
@@ -148,7 +147,10 @@ class TerminalBar:
             description=label.replace("\n", " "),
             times=times,
         )
-        self._progress.refresh()
+        if not self._progress.live.is_started:
+            self._progress.start()  # draws the first state
+        else:
+            self._progress.refresh()
         self._last = label
 
     def close(self) -> None:
