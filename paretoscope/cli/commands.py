@@ -335,24 +335,22 @@ def _serve(args: argparse.Namespace) -> int:
         "--", "--store", str(store.path),
     ]  # fmt: skip
     print(f"Dashboard: http://{args.address}:{args.port}  (store: {store.path})", file=sys.stderr)
-    job = None
-    if store.run_count(status="ok") == 0:
-        if not args.no_example:
-            from paretoscope.profiling.examples import import_example
-
-            # Runs measured on an H100 machine, kept as imported with that host,
-            # so a new user sees CPU-vs-GPU frontiers at once, beside this host's as they land.
-            print(import_example(store, "h100").summary(), file=sys.stderr)
-        if not args.no_demo:
-            job = _launch_demo(store, quick=getattr(args, "demo_quick", False))
-    follower = _DemoFollower(job, args.port) if job is not None else None
+    first_run = None
+    if store.run_count(status="ok") == 0 and not (args.no_demo and args.no_example):
+        first_run = _FirstRun(
+            store,
+            args.port,
+            demo=not args.no_demo,
+            example=not args.no_example,
+            quick=getattr(args, "demo_quick", False),
+        )
     try:
         return run_foreground(cmd, cwd=DASHBOARD_DIR, env={"PARETOSCOPE_STORE": str(store.path)})
     except KeyboardInterrupt:
         return 0
     finally:
-        if follower is not None:
-            follower.stop(store.path)
+        if first_run is not None:
+            first_run.stop()
 
 
 def _launch_demo(store: Store, *, quick: bool) -> Any:
@@ -368,20 +366,24 @@ def _launch_demo(store: Store, *, quick: bool) -> Any:
     return job
 
 
-class _DemoFollower:
-    """Shows the background demo's progress in the terminal, one line, until it ends.
+class _FirstRun:
+    """An empty store's first run, beside the dashboard: the demo, the example, the progress.
 
-    The line waits for the dashboard to answer (so Streamlit's own start-up
-    lines come first), then follows the demo's progress file. ``stop``, when
-    serve ends, stops a demo still running: a demo left behind would measure on
-    for minutes with nothing showing it; run again, it resumes where it stopped.
+    In a thread, so the dashboard answers at once: once it answers (its start
+    comes first on few cores), the demo is launched in the background (the
+    job the dashboard's button starts: ``jobs.background``), then the example
+    bundle is imported, then the demo's progress is followed on one terminal
+    line until it ends. ``stop``, when serve ends, stops a demo still running:
+    left behind it would measure on for minutes with nothing showing it; run
+    again (``paretoscope demo``), it resumes where it stopped.
     """
 
-    def __init__(self, job: Any, port: int) -> None:
+    def __init__(self, store: Store, port: int, *, demo: bool, example: bool, quick: bool) -> None:
         import threading
 
-        self.job = job
-        self.port = port
+        self.store, self.port = store, port
+        self.demo, self.example, self.quick = demo, example, quick
+        self.job: Any = None
         self.bar = TerminalBar()
         self.event = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -390,12 +392,20 @@ class _DemoFollower:
     def _run(self) -> None:
         from paretoscope.jobs import background
 
-        _wait_for_health(self.port, self.event, timeout_s=20.0)
-        state = background.follow_job(
-            self.job,
-            self._show,
-            self.event,
-        )
+        _wait_for_health(self.port, self.event, timeout_s=30.0)
+        if self.event.is_set():
+            return
+        if self.demo:
+            self.job = _launch_demo(self.store, quick=self.quick)
+        if self.example:
+            from paretoscope.profiling.examples import import_example
+
+            # Runs measured on an H100 machine, kept as imported with that host, so a
+            # new user sees CPU-vs-GPU frontiers at once, beside this host's as they land.
+            print(import_example(self.store, "h100").summary(), file=sys.stderr)
+        if self.job is None:
+            return
+        state = background.follow_job(self.job, self._show, self.event)
         self.bar.close()
         if state is not None:
             print(_demo_outcome(state.status, state.message), file=sys.stderr)
@@ -404,20 +414,21 @@ class _DemoFollower:
         if p.total > 0:  # nothing to show before the demo has planned its steps
             self.bar.update(p.done, p.total, p.label, p.elapsed_s, p.eta_s)
 
-    def stop(self, store_path: Path) -> None:
+    def stop(self) -> None:
         from paretoscope.jobs import background
 
         self.event.set()
         self.thread.join(timeout=5.0)
+        if self.job is None:
+            return
         done = (background.read_progress(self.job.progress_file) or background.Progress()).done
-        message = (
-            "stopped when the dashboard stopped; "
-            f"`paretoscope demo --store {store_path}` measures the rest"
-        )
+        again = f"`paretoscope demo --store {self.store.path}`"
+        message = f"stopped when the dashboard stopped; {again} measures the rest"
         if background.stop_job(self.job, message=message):
+            self.bar.close()
             print(
-                f"Stopped the background demo after {done} step(s); "
-                f"`paretoscope demo --store {store_path}` measures the rest (it resumes).",
+                f"Stopped the background demo after {done} step(s); {again} measures the rest "
+                "(it resumes).",
                 file=sys.stderr,
             )
 

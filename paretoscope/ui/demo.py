@@ -43,7 +43,7 @@ def empty_store(store: Store, *, outcome_shown: bool = False) -> None:
     job = demo_job(store)
     state = background.job_state(job) if job is not None else None
     if job is not None and state is not None and state.status == "running":
-        demo_progress(job)
+        demo_progress(job, store=store)  # reruns when runs land (the example's too)
         return
     if state is not None and state.status == "failed" and not outcome_shown:
         st.error(f"The last demo run failed.\n\n{markdown_text(state.message, multiline=True)}")
