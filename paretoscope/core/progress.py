@@ -133,12 +133,16 @@ def kind_eta(
     def cost(kind: str) -> float:
         if kind not in cache:
             est: float | None = None
+            p = _prior(kind, priors)
+            # Finished relatives count down to the level the prior is given at: below
+            # it (torch against ort runs) the prior's ratio knows better than a mean.
             for k in _ancestors(kind):
                 if counts.get(k):
                     est = totals[k] / counts[k]
                     break
+                if p is not None and k in priors:
+                    break
             if est is None:
-                p = _prior(kind, priors)
                 est = p * speed if p is not None and speed is not None else overall
             cache[kind] = est
         return cache[kind]

@@ -162,7 +162,8 @@ class TerminalBar:
 class ProgressFile:
     """Appends one JSON object per update to ``path`` (the dashboard's contract).
 
-    Lines: ``{"done", "total", "label", "elapsed_s", "eta_s"}``; the last one
+    Lines: ``{"done", "total", "label", "elapsed_s", "eta_s", "cpu_s"}`` (``cpu_s``: CPU
+    seconds of the process and its finished workers so far); the last one
     ``{"finished": true, "ok": bool, "message": str}``.
     """
 
@@ -179,8 +180,19 @@ class ProgressFile:
     def update(
         self, done: int, total: int, label: str, elapsed_s: float, eta_s: float | None
     ) -> None:
+        t = os.times()
+        # CPU seconds of this process and its finished children (workers): what the
+        # work cost without the machine's other load (for recorded plans).
+        cpu_s = t.user + t.system + t.children_user + t.children_system
         self._write(
-            {"done": done, "total": total, "label": label, "elapsed_s": elapsed_s, "eta_s": eta_s}
+            {
+                "done": done,
+                "total": total,
+                "label": label,
+                "elapsed_s": elapsed_s,
+                "eta_s": eta_s,
+                "cpu_s": round(cpu_s, 3),
+            }
         )
 
     def finish(self, ok: bool, message: str) -> None:
