@@ -145,7 +145,12 @@ def launch_demo(
         progress = files_dir / f"{stem}.progress.jsonl"
         log = files_dir / f"{stem}.log"
         if command is None:
-            argv = demo_command(store_path, progress, quick=quick)
+            # (the plain form when not quick: tests replace demo_command with a two-argument one)
+            argv = (
+                demo_command(store_path, progress, quick=True)
+                if quick
+                else demo_command(store_path, progress)
+            )
         else:
             argv = [*command, "--progress-file", str(progress)]
         proc = spawn_detached(argv, log, cwd=files_dir)

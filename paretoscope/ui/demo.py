@@ -25,6 +25,7 @@ __all__ = [
     "empty_store",
     "finished_demo_message",
     "start_demo",
+    "stored_runs",
 ]
 
 _JOB_KEY = "paretoscope.demo_job"
