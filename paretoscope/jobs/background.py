@@ -21,10 +21,11 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -39,9 +40,11 @@ __all__ = [
     "current_job",
     "demo_command",
     "exclusive_lock",
+    "follow_job",
     "job_state",
     "launch_demo",
     "read_progress",
+    "stop_job",
 ]
 
 PID_FILE = "demo.pid"
@@ -96,11 +99,10 @@ class JobState:
     message: str = ""
 
 
-def demo_command(store_path: Path, progress_file: Path) -> list[str]:
-    """The child's command line (the contract with ``paretoscope demo``)."""
-    return module_argv(
-        "paretoscope", ["demo", "--store", str(store_path), "--progress-file", str(progress_file)]
-    )
+def demo_command(store_path: Path, progress_file: Path, *, quick: bool = False) -> list[str]:
+    """The child's command line (the contract with ``paretoscope demo``); ``quick``: ``--quick``."""
+    args = ["demo", "--store", str(store_path), "--progress-file", str(progress_file)]
+    return module_argv("paretoscope", args + (["--quick"] if quick else []))
 
 
 @contextlib.contextmanager
@@ -119,14 +121,19 @@ def exclusive_lock(path: Path) -> Iterator[None]:
 
 
 def launch_demo(
-    store_path: Path, files_dir: Path, *, command: Sequence[str] | None = None
+    store_path: Path,
+    files_dir: Path,
+    *,
+    command: Sequence[str] | None = None,
+    quick: bool = False,
 ) -> DemoJob:
     """Start the demo in the background, or return the one already running for this store.
 
     ``command`` replaces the child's command line (tests); it must honour the
     progress-file contract, whose path is appended as ``--progress-file FILE``
-    when the command does not already name it. Raises ``OSError`` when the
-    child cannot be started.
+    when the command does not already name it. ``quick`` launches
+    ``paretoscope demo --quick`` (tests). Raises ``OSError`` when the child
+    cannot be started.
     """
     with exclusive_lock(files_dir / _LOCK_FILE):
         running = current_job(files_dir)
@@ -138,7 +145,12 @@ def launch_demo(
         progress = files_dir / f"{stem}.progress.jsonl"
         log = files_dir / f"{stem}.log"
         if command is None:
-            argv = demo_command(store_path, progress)
+            # (the plain form when not quick: tests replace demo_command with a two-argument one)
+            argv = (
+                demo_command(store_path, progress, quick=True)
+                if quick
+                else demo_command(store_path, progress)
+            )
         else:
             argv = [*command, "--progress-file", str(progress)]
         proc = spawn_detached(argv, log, cwd=files_dir)
@@ -309,3 +321,50 @@ def job_state(job: DemoJob) -> JobState:
     if tail:
         message += f"\n\nEnd of its log ({job.log_file}):\n\n{tail}"
     return JobState("failed", progress, message)
+
+
+def follow_job(
+    job: DemoJob,
+    on_progress: Callable[[Progress], None],
+    stop: threading.Event,
+    *,
+    poll_s: float = 0.5,
+) -> JobState | None:
+    """Report ``job``'s progress (each new line of its file) until it ends or ``stop`` is set.
+
+    Returns the job's final state, or None when ``stop`` ended the following first.
+    """
+    last: Progress | None = None
+    while not stop.is_set():
+        state = job_state(job)
+        if state.status != "running":
+            return state
+        if state.progress != last:
+            last = state.progress
+            on_progress(state.progress)
+        stop.wait(poll_s)
+    return None
+
+
+def stop_job(job: DemoJob, *, grace_s: float = 5.0, message: str = "") -> bool:
+    """Stop a running ``job`` (SIGTERM to its process group, SIGKILL after ``grace_s``).
+
+    Appends a final line to its progress file saying it was stopped
+    (``message``), so the dashboard reports a stop rather than a crash; the
+    demo resumes where it stopped when run again. True when it was running.
+    """
+    if not _alive(job):
+        return False
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(job.pid, sig)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and _alive(job):
+            time.sleep(0.05)
+        if not _alive(job):
+            break
+    if not (read_progress(job.progress_file) or Progress()).finished:
+        line = {"finished": True, "ok": False, "message": message or "stopped", "at": time.time()}
+        with contextlib.suppress(OSError), open(job.progress_file, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+    return True

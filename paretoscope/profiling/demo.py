@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from paretoscope.core.errors import InputError, ParetoscopeError
+from paretoscope.core.progress import PRIOR_STEP_S, StepEstimator, run_kind
 from paretoscope.core.records import (
     DatasetRef,
     RunRecord,
@@ -44,7 +45,7 @@ from paretoscope.core.records import (
     TimingBudget,
     new_run_id,
 )
-from paretoscope.present.progress import StepProgress, eta_seconds
+from paretoscope.present.progress import StepProgress
 from paretoscope.profiling.demo_zoo import DemoVariant, VariantKey, prepare_zoo
 from paretoscope.profiling.examples import EXAMPLE_BUNDLES, example_bundle_path, import_example
 from paretoscope.profiling.request import DEFAULT_REPEATS, MAX_REPEATS
@@ -65,6 +66,7 @@ __all__ = [
     "DemoSummary",
     "example_bundle_path",
     "import_example",
+    "prepare_kinds",
     "run_demo",
 ]
 
@@ -155,32 +157,47 @@ class _PlannedRun:
         return f"{self.entry_name} {self.runtime} {self.precision} b{self.batch_size}{where}"
 
 
-class _Clock:
-    """Progress with an ETA: preparation and runs are extrapolated separately.
+def _model_family(entry_name: str) -> str:
+    """``cnn-c16`` → ``cnn``: training cost depends mostly on the kind of network."""
+    return entry_name.split("-", 1)[0] or "model"
 
-    A training step and a measured run take very different times, so each
-    kind's remaining steps are priced at that kind's mean so far (a prior
-    guess until the first one is done).
+
+def prepare_kinds(entry_names: Sequence[str]) -> list[str]:
+    """The kinds of the preparation steps: the split, then per model training and export."""
+    kinds = ["split"]
+    for name in entry_names:
+        kinds += [f"train:{_model_family(name)}", f"export:{_model_family(name)}"]
+    return kinds
+
+
+class _Clock:
+    """Progress with an ETA priced per kind of step (``core.progress.StepEstimator``).
+
+    A training step, an export and a measured run take very different times,
+    and torch runs cost more than ONNX Runtime runs: each remaining step is
+    priced at the mean of the finished steps of its kind (``PRIOR_STEP_S``,
+    scaled to this host, until one is done).
     """
 
     def __init__(
         self,
         on_progress: Callable[[DemoProgress], None] | None,
+        kinds: Sequence[str],
         n_prepare: int,
-        n_runs: int,
-        run_guess_s: float,
+        repeats: int = 1,
     ) -> None:
         self.on_progress = on_progress
         self.started = time.monotonic()
-        self.n_prepare, self.n_runs = n_prepare, n_runs
+        self.n_prepare = n_prepare
+        self.n_runs = len(kinds) - n_prepare
+        priors = {k: v * (repeats if k.startswith("run") else 1) for k, v in PRIOR_STEP_S.items()}
+        self.estimator = StepEstimator(list(kinds), priors)
         self.prepared = self.measured = self.failed = 0
-        self.prepare_s = self.measure_s = 0.0
-        self.run_guess_s = run_guess_s
         self._mark = self.started
 
     @property
     def total(self) -> int:
-        return self.n_prepare + self.n_runs
+        return self.estimator.total
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -191,11 +208,7 @@ class _Clock:
         return lap
 
     def _eta(self) -> float | None:
-        if self.prepared < self.n_prepare and not self.prepared:
-            return None
-        prepare = eta_seconds(self.prepared, self.n_prepare, self.prepare_s) or 0.0
-        runs = eta_seconds(self.measured, self.n_runs, self.measure_s)
-        return prepare + (runs if runs is not None else self.n_runs * self.run_guess_s)
+        return self.estimator.eta(running_s=time.monotonic() - self._mark)
 
     def emit(self, phase: Phase, label: str) -> None:
         if self.on_progress is not None:
@@ -216,15 +229,17 @@ class _Clock:
         self.emit("prepare", label)
 
     def prepared_one(self, label: str) -> None:
-        self.prepare_s += self._lap()
+        self.estimator.finished(self._lap())
         self.prepared += 1
         self.emit("prepare", label)
 
     def start_runs(self) -> None:
-        self._lap()
+        # The time between the last preparation step and the first run (building the
+        # specs, starting the executor) is part of the first run.
+        pass
 
     def measured_one(self, label: str, ok: bool) -> None:
-        self.measure_s += self._lap()
+        self.estimator.finished(self._lap())
         self.measured += 1
         self.failed += 0 if ok else 1
         self.emit("measure", label)
@@ -287,11 +302,11 @@ def run_demo(
         return replace(summary, elapsed_s=time.monotonic() - started)
 
     needed = [e for e in entries if any(p.entry_name == e.name for p in todo)]
-    # Steps: the split, then per model one for training and one for export.
-    # Before the first run ends, a run is guessed at its minimum timing plus
-    # about a second of worker start-up, per repeat.
+    # Steps: the split, then per model one for training and one for export, then the runs.
     each = repeat_budget(budget, repeats)
-    clock = _Clock(on_progress, 1 + 2 * len(needed), len(todo), repeats * (each.min_time_s + 1.0))
+    prepare = prepare_kinds([e.name for e in needed])
+    kinds = prepare + [run_kind(p.runtime, p.precision, p.batch_size, p.device) for p in todo]
+    clock = _Clock(on_progress, kinds, len(prepare), repeats)
     with tempfile.TemporaryDirectory(prefix="paretoscope-demo-") as tmp:
         clock.start("splitting digits")
         dataset, variants = prepare_zoo(store, needed, config, Path(tmp), clock.prepared_one)

@@ -6,11 +6,12 @@ import dataclasses
 import functools
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from paretoscope.core.progress import PRIOR_STEP_S, StepEstimator, run_kind
 from paretoscope.core.records import (
     AccuracyResult,
     ArtifactRef,
@@ -19,7 +20,7 @@ from paretoscope.core.records import (
     RunSpec,
     new_run_id,
 )
-from paretoscope.present.progress import StepProgress, eta_seconds
+from paretoscope.present.progress import StepProgress
 from paretoscope.profiling.plan import ProfilePlan, VariantStep, plan_profile
 from paretoscope.profiling.request import ProfileRequest, SweepPoint
 
@@ -101,7 +102,7 @@ def run_profile(
         plan = plan_profile(store, plan)
     cancel = should_cancel or (lambda: False)
     # A run of N repeats is N steps: progress and the ETA move with each repeat.
-    steps = _Steps(on_progress, len(plan.variants) + plan.n_runs * max(plan.request.repeats, 1))
+    steps = _Steps(on_progress, _step_kinds(plan))
     ledger = _Ledger(store, _reported_accuracy(plan))
     variants = _make_variants(store, plan, steps, cancel, ledger)
     cancelled = variants.cancelled or _measure_sweep(
@@ -121,25 +122,55 @@ def run_profile(
     )
 
 
-class _Steps:
-    """A profile's steps (variants, then runs) so far, reported with an ETA."""
+def _step_kinds(plan: ProfilePlan) -> list[str]:
+    """Every step's kind, in order: each variant to make, then each run's repeats."""
+    kinds = [f"variant:{step.precision}" for step in plan.variants]
+    for point in plan.sweep:
+        kind = run_kind(point.runtime, point.precision, point.batch_size)
+        kinds += [kind] * max(plan.request.repeats, 1)
+    return kinds
 
-    def __init__(self, on_progress: Callable[[ProfileProgress], None] | None, total: int) -> None:
+
+class _Steps:
+    """A profile's steps (variants, then runs) so far, reported with an ETA priced per kind.
+
+    Each remaining step is priced at the mean of the finished steps of its kind
+    (a variant, a run of one runtime, precision and batch), ``PRIOR_STEP_S``
+    scaled to this host until one is done (``core.progress.kind_eta``).
+    """
+
+    def __init__(
+        self,
+        on_progress: Callable[[ProfileProgress], None] | None,
+        kinds: Sequence[str],
+    ) -> None:
         self.on_progress = on_progress
-        self.total = total
-        self.done = 0
+        # Each repeat of a run is a step: the per-repeat priors apply as they are.
+        self.estimator = StepEstimator(list(kinds), PRIOR_STEP_S)
         self.started = self.last_done = time.monotonic()
+
+    @property
+    def total(self) -> int:
+        return self.estimator.total
+
+    @property
+    def done(self) -> int:
+        return self.estimator.done
 
     def emit(self, label: str, phase: str, stage: str = "") -> None:
         if self.on_progress is None:
             return
-        elapsed = time.monotonic() - self.started
-        eta = eta_seconds(self.done, self.total, elapsed, last_done_s=self.last_done - self.started)
+        now = time.monotonic()
+        eta = self.estimator.eta(running_s=now - self.last_done)
+        elapsed = now - self.started
         self.on_progress(ProfileProgress(self.done, self.total, label, elapsed, eta, phase, stage))
 
     def step_done(self, n: int = 1) -> None:
-        self.done += n
-        self.last_done = time.monotonic()
+        """``n`` more steps are finished; the time since the last one is shared among them."""
+        now = time.monotonic()
+        for _ in range(n):
+            self.estimator.finished((now - self.last_done) / n)
+        self.last_done = now
 
     def reach(self, done: int) -> None:
         """``done`` steps are finished (no change when fewer are)."""

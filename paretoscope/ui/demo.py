@@ -7,21 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
 import streamlit as st
 
 from paretoscope.jobs import background
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.progress import format_duration
 from paretoscope.ui import access
+from paretoscope.ui import dashboard as dash
 from store import Store
 
 __all__ = [
+    "demo_banner",
     "demo_job",
     "demo_progress",
     "demo_running",
     "empty_store",
     "finished_demo_message",
     "start_demo",
+    "stored_runs",
 ]
 
 _JOB_KEY = "paretoscope.demo_job"
@@ -40,7 +44,7 @@ def empty_store(store: Store, *, outcome_shown: bool = False) -> None:
     job = demo_job(store)
     state = background.job_state(job) if job is not None else None
     if job is not None and state is not None and state.status == "running":
-        demo_progress(job)
+        demo_progress(job, store=store)  # reruns when runs land (the example's too)
         return
     if state is not None and state.status == "failed" and not outcome_shown:
         st.error(f"The last demo run failed.\n\n{markdown_text(state.message, multiline=True)}")
@@ -91,14 +95,47 @@ def start_demo(store: Store, command: Sequence[str] | None = None) -> background
     return job
 
 
-def demo_progress(job: background.DemoJob) -> None:
-    """Draw the demo's progress, polling every second; rerun the app when it ends."""
+def demo_banner(store: Store, runs: pd.DataFrame) -> None:
+    """While the store's demo runs: its progress, and the page rerun as its runs land.
+
+    When every run shown so far was imported, say that this host's runs are
+    being measured. Draws nothing when no demo runs; when it ends, the rerun
+    it triggers shows how it ended (``finished_demo_message``).
+    """
+    job = demo_running(store)
+    if job is None:
+        return
+    origin = runs["origin"] if "origin" in runs.columns else pd.Series(dtype=object)
+    if not runs.empty and bool((origin == "imported").all()):
+        st.info(
+            "**This host's runs are being measured.** The runs shown so far were imported "
+            "from the example bundle (measured on another machine); this host's demo runs "
+            "join the chart as they land."
+        )
+    demo_progress(job, store=store)
+
+
+def stored_runs(store: Store) -> int:
+    """Runs stored so far, counting those still in the spool (cheap: cached per data version)."""
+    ok, failed = dash.run_counts(store)
+    return ok + failed + len(store.spool)
+
+
+def demo_progress(job: background.DemoJob, *, store: Store | None = None) -> None:
+    """Draw the demo's progress, polling every second; rerun the app when it ends.
+
+    With ``store``, the app also reruns whenever more runs are stored than
+    when the page was drawn, so the chart grows as the demo's runs land.
+    """
+    seen = stored_runs(store) if store is not None else None
 
     @st.fragment(run_every=1.0)
     def _poll() -> None:
         state = background.job_state(job)
         if state.status != "running":
             st.session_state[_DONE_KEY] = {"status": state.status, "message": state.message}
+            st.rerun(scope="app")
+        if store is not None and seen is not None and stored_runs(store) > seen:
             st.rerun(scope="app")
         p = state.progress
         eta = f", about {format_duration(p.eta_s)} left" if p.eta_s is not None else ""

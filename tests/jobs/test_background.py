@@ -184,3 +184,41 @@ def test_progress_fraction_is_clamped() -> None:
     assert Progress(5, 4).fraction == 1.0
     assert Progress(1, 0).fraction == 0.0
     assert Progress(1, 4).fraction == 0.25
+
+
+def test_a_quick_demo_command_adds_quick(tmp_path: Path) -> None:
+    cmd = bg.demo_command(tmp_path / "s.duckdb", tmp_path / "p.jsonl", quick=True)
+    assert cmd[3:4] == ["demo"] and cmd[-1] == "--quick"
+
+
+def test_follow_job_reports_progress_until_the_demo_ends(tmp_path: Path, files_dir: Path) -> None:
+    import threading
+
+    job = launch_demo(tmp_path / "s.duckdb", files_dir, command=_cmd(FINISHES))
+    seen: list[Progress] = []
+    state = bg.follow_job(job, seen.append, threading.Event(), poll_s=0.02)
+    assert state is not None and state.status == "succeeded"
+    assert all(p.total in (0, 3) for p in seen)  # 0: before its first line
+
+
+def test_follow_job_returns_none_when_told_to_stop(tmp_path: Path, files_dir: Path) -> None:
+    import threading
+
+    job = launch_demo(tmp_path / "s.duckdb", files_dir, command=_cmd(SLEEPS))
+    stop = threading.Event()
+    stop.set()
+    assert bg.follow_job(job, lambda p: None, stop) is None
+    assert job_state(job).status == "running"
+
+
+def test_stop_job_stops_the_demo_and_says_so_in_its_progress_file(
+    tmp_path: Path, files_dir: Path
+) -> None:
+    job = launch_demo(tmp_path / "s.duckdb", files_dir, command=_cmd(SLEEPS))
+    deadline = time.monotonic() + 20
+    while read_progress(job.progress_file) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert bg.stop_job(job, message="stopped with serve")
+    state = job_state(job)
+    assert state.status == "failed" and state.message == "stopped with serve"
+    assert not bg.stop_job(job), "a stopped job is not stopped twice"

@@ -37,9 +37,7 @@ if runs.empty:
     demo.empty_store(store, outcome_shown=outcome_shown)
     st.stop()
 
-job = demo.demo_running(store)
-if job is not None:
-    demo.demo_progress(job)
+demo.demo_banner(store, runs)  # while the demo measures: its progress; reruns as runs land
 
 bound.publish()
 ui.frontier_controls(bound, runs)  # x, y and grouping; the rest below, out of the chart's way
