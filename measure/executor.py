@@ -1,7 +1,8 @@
 """The executor seam: something that measures a sequence of runs and streams back their records.
 
-``LocalExecutor`` measures one run at a time on this host, each in a fresh
-worker process; ``measure.cluster.DaskExecutor`` implements the same
+``LocalExecutor`` measures one run at a time on this host in warm worker
+processes (``measure.pool.WorkerPool``: one per runtime, device, thread
+count and repeat, replaced after any run that fails); ``measure.cluster.DaskExecutor`` implements the same
 ``Executor`` protocol on a Dask cluster. Callers (the CLI, the Streamlit
 page) depend only on the protocol. Records are handed to ``on_result`` as
 each run finishes, so a caller can store them as they arrive and lose
@@ -18,7 +19,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
-from measure.worker import WorkerProgress, run_in_worker
+from measure.pool import WorkerPool
+from measure.worker import WorkerProgress
 from paretoscope.core.progress import eta_seconds
 from paretoscope.core.records import RunRecord, RunSpec
 
@@ -89,9 +91,11 @@ _LOCAL_LOCK = threading.Lock()
 
 
 class LocalExecutor:
-    """Measures runs sequentially on this host, each in a fresh worker process.
+    """Measures runs sequentially on this host in warm worker processes (``WorkerPool``).
 
-    ``python`` is the interpreter that runs the workers. Runs in the same
+    ``python`` is the interpreter that runs the workers; they live as long as
+    one ``run`` call, and every one of them is gone when it returns or
+    raises. Runs in the same
     process queue behind each other; runs started by another process (a
     second CLI) are not coordinated.
     """
@@ -111,15 +115,14 @@ class LocalExecutor:
         total = len(specs)
         with _LOCAL_LOCK:
             clock = _RepeatClock(on_progress, [max(s.repeats, 1) for s in specs])
-            for done, spec in enumerate(specs):
-                relay = None
-                if on_progress is not None:
-                    relay = partial(clock.relay, done, run_label(spec))
-                record = run_in_worker(
-                    spec, python=self.python, progress=relay, should_stop=should_stop
-                )
-                clock.run_done(done)
-                on_result(record)
+            with WorkerPool(python=self.python) as pool:
+                for done, spec in enumerate(specs):
+                    relay = None
+                    if on_progress is not None:
+                        relay = partial(clock.relay, done, run_label(spec))
+                    record = pool.measure(spec, progress=relay, should_stop=should_stop)
+                    clock.run_done(done)
+                    on_result(record)
             if on_progress is not None:
                 on_progress(Progress(total, total, None, clock.elapsed(), 0.0, "done"))
 
