@@ -85,6 +85,17 @@ def artifact_size_mb(artifact: ArtifactRef) -> float:
 
 
 def _onnx_external_files(path: Path) -> list[Path]:
+    from measure.runtimes.onnx_wire import WireError, read_graph_summary
+
+    try:
+        names = read_graph_summary(path).external_files()
+    except (WireError, OSError):
+        return _onnx_external_files_by_onnx(path)
+    files = [path.parent / name for name in names]
+    return [f for f in files if f.is_file()]
+
+
+def _onnx_external_files_by_onnx(path: Path) -> list[Path]:
     try:
         import onnx
     except ImportError:
