@@ -2,8 +2,9 @@
 
 ``LocalExecutor`` measures one run at a time on this host in warm worker
 processes (``measure.pool.WorkerPool``: one per runtime, device, thread
-count and repeat, replaced after any run that fails); ``measure.cluster.DaskExecutor`` implements the same
-``Executor`` protocol on a Dask cluster. Callers (the CLI, the Streamlit
+count and repeat, replaced after any run that fails);
+``measure.cluster.DaskExecutor`` implements the same ``Executor`` protocol
+on a Dask cluster. Callers (the CLI, the Streamlit
 page) depend only on the protocol. Records are handed to ``on_result`` as
 each run finishes, so a caller can store them as they arrive and lose
 nothing when a later run hangs the machine.

@@ -213,6 +213,7 @@ def run_in_worker(
     fails stops the run: its record is failed, with ``repeat k of N:`` and
     that repeat's reason.
     """
+
     def one(repeat: tuple[int, int], accuracy: bool) -> RunRecord:
         return _run_one(spec, python, progress, repeat, accuracy=accuracy, should_stop=should_stop)
 

@@ -47,7 +47,9 @@ class OnnxGraphSummary:
 
     def external_files(self) -> tuple[str, ...]:
         """Locations (relative names) of the external data files initializers refer to."""
-        return tuple(sorted({t.external_location for t in self.initializers if t.external_location}))
+        return tuple(
+            sorted({t.external_location for t in self.initializers if t.external_location})
+        )
 
 
 def _varint(buf: memoryview | bytes, pos: int) -> tuple[int, int]:
@@ -148,7 +150,9 @@ def read_graph_summary(path: Path) -> OnnxGraphSummary:
     return OnnxGraphSummary(tuple(initializers), tuple(nodes))
 
 
-def wire_param_count(summary: OnnxGraphSummary, quant_meta_inputs: dict[str, tuple[int, ...]]) -> int:
+def wire_param_count(
+    summary: OnnxGraphSummary, quant_meta_inputs: dict[str, tuple[int, ...]]
+) -> int:
     """Weights and biases in the graph, by the rules of ``ort.onnx_param_count``."""
     meta: set[str] = set()
     dequantized: set[str] = set()
