@@ -21,7 +21,7 @@ from functools import partial
 from typing import Protocol
 
 from measure.pool import WorkerPool
-from measure.worker import WorkerProgress
+from measure.worker import WorkerProgress, run_in_worker
 from paretoscope.core.progress import eta_seconds
 from paretoscope.core.records import RunRecord, RunSpec
 
@@ -96,13 +96,16 @@ class LocalExecutor:
 
     ``python`` is the interpreter that runs the workers; they live as long as
     one ``run`` call, and every one of them is gone when it returns or
-    raises. Runs in the same
+    raises. ``warm=False`` measures each run (each repeat) in a fresh
+    process instead (``run_in_worker``, the design before warm workers; for
+    comparison). Runs in the same
     process queue behind each other; runs started by another process (a
     second CLI) are not coordinated.
     """
 
-    def __init__(self, *, python: str = sys.executable) -> None:
+    def __init__(self, *, python: str = sys.executable, warm: bool = True) -> None:
         self.python = python
+        self.warm = warm
 
     def run(
         self,
@@ -121,7 +124,12 @@ class LocalExecutor:
                     relay = None
                     if on_progress is not None:
                         relay = partial(clock.relay, done, run_label(spec))
-                    record = pool.measure(spec, progress=relay, should_stop=should_stop)
+                    if self.warm:
+                        record = pool.measure(spec, progress=relay, should_stop=should_stop)
+                    else:
+                        record = run_in_worker(
+                            spec, python=self.python, progress=relay, should_stop=should_stop
+                        )
                     clock.run_done(done)
                     on_result(record)
             if on_progress is not None:
