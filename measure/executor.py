@@ -120,6 +120,8 @@ class LocalExecutor:
         with _LOCAL_LOCK:
             clock = _RepeatClock(on_progress, [max(s.repeats, 1) for s in specs])
             with WorkerPool(python=self.python) as pool:
+                if self.warm:
+                    pool.prestart(specs, should_stop=should_stop)
                 for done, spec in enumerate(specs):
                     relay = None
                     if on_progress is not None:

@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -47,6 +47,7 @@ from measure.devices import cpu_device, host_info
 from measure.memory import process_rss_mb
 from measure.profile import THREAD_ENV_VARS
 from measure.worker import (
+    READY_LINE,
     STATUS_FD_ENV,
     WorkerProgress,
     _outcome_record,
@@ -70,6 +71,8 @@ from paretoscope.core.timefmt import utc_now_iso
 
 __all__ = ["SlotKey", "WorkerPool"]
 
+#: Seconds ``prestart`` waits for its processes to import their runtimes.
+PRESTART_WAIT_S = 120.0
 #: (runtime, device, threads, repeat k): what a warm process is set up for.
 SlotKey = tuple[str, str, int, int]
 
@@ -170,7 +173,63 @@ class WorkerPool:
 
     # --- one run -------------------------------------------------------------------------
 
-    def _start(self, spec: RunSpec) -> _Worker:
+    def prestart(
+        self,
+        specs: Sequence[RunSpec],
+        *,
+        wait_s: float = PRESTART_WAIT_S,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        """Start the processes ``specs`` will need, all at once, and wait until they are ready.
+
+        Each imports its runtime (``--preload``) while the others do, so on
+        several cores the start-up of N processes costs less than N start-ups
+        one after another, and no import runs beside a timed window. Returns
+        when every one is ready or ``wait_s`` seconds have passed (those not
+        ready then are killed; a run starts its own later). Raises
+        ``StopRequested`` (processes killed) when ``should_stop`` answers true.
+        """
+        starting: dict[SlotKey, _Worker] = {}
+        for spec in specs:
+            for k in range(1, max(int(spec.repeats), 1) + 1):
+                key: SlotKey = (spec.runtime, spec.device, spec.threads, k)
+                if key in self._workers or key in starting:
+                    continue
+                try:
+                    starting[key] = self._start(spec, preload=True)
+                except OSError:
+                    continue  # the run will start one and report why it cannot
+        pending = {w.status_r: (key, w) for key, w in starting.items()}
+        seen: dict[int, bytes] = {}
+        t0 = last_stop_check = time.monotonic()
+        try:
+            while pending and time.monotonic() - t0 < wait_s:
+                ready, _, _ = select.select(list(pending), [], [], POLL_INTERVAL_S)
+                for fd in ready:
+                    chunk = os.read(fd, 4096)
+                    key, worker = pending[fd]
+                    seen[fd] = seen.get(fd, b"") + chunk
+                    if READY_LINE.encode() + b"\n" in seen[fd] or not chunk:
+                        del pending[fd]
+                        if chunk and worker.proc.poll() is None:
+                            worker.started = time.monotonic()
+                            self._workers[key] = worker
+                        else:
+                            worker.stop()
+                now = time.monotonic()
+                if should_stop is not None and now - last_stop_check >= STOP_POLL_S:
+                    last_stop_check = now
+                    if should_stop():
+                        raise StopRequested("stopped on request while workers were starting")
+        except BaseException:
+            for _, worker in pending.values():
+                worker.stop()
+            self.close()
+            raise
+        for _, worker in pending.values():  # not ready in time
+            worker.stop()
+
+    def _start(self, spec: RunSpec, *, preload: bool = False) -> _Worker:
         folder = Path(tempfile.mkdtemp(prefix="paretoscope-pool-"))
         status_r, status_w = os.pipe()
         env = {var: str(spec.threads) for var in THREAD_ENV_VARS}
@@ -179,7 +238,11 @@ class WorkerPool:
         try:
             with (folder / "stderr.txt").open("wb") as err:
                 proc = subprocess.Popen(
-                    module_argv("measure.worker", ["--serve"], python=self.python),
+                    module_argv(
+                        "measure.worker",
+                        ["--serve", *(["--preload", spec.runtime] if preload else [])],
+                        python=self.python,
+                    ),
                     stdin=subprocess.PIPE,
                     stdout=subprocess.DEVNULL,
                     stderr=err,

@@ -56,6 +56,7 @@ from paretoscope.core.timefmt import utc_now_iso
 
 __all__ = [
     "END_LINE",
+    "READY_LINE",
     "STATUS_FD_ENV",
     "WorkerProgress",
     "describe_exception",
@@ -68,6 +69,8 @@ __all__ = [
 STATUS_FD_ENV = "PARETOSCOPE_WORKER_STATUS_FD"
 #: The line a serving worker (``--serve``) writes to its status pipe once a run's record is written.
 END_LINE = "=end"
+#: What a serving worker started with ``--preload RUNTIME`` writes once it imported that runtime.
+READY_LINE = "=ready"
 _POLL_INTERVAL_S = 0.05
 _MAX_REASON_CHARS = 2000
 _STDERR_TAIL_BYTES = 4000
@@ -387,7 +390,7 @@ def _between_runs() -> bool:
     return reset_peak_rss()
 
 
-def serve(stdin: BinaryIO) -> int:
+def serve(stdin: BinaryIO, preload: str | None = None) -> int:
     """Measure run after run: one JSON message a line on ``stdin`` until it closes.
 
     A message is ``{"spec": RunSpec, "accuracy": bool, "result": path}``;
@@ -398,9 +401,16 @@ def serve(stdin: BinaryIO) -> int:
     ``RETIRE_GROWTH_MB`` since its first run, so the parent starts a fresh
     one; 2 when a message cannot be read. Each record says in
     ``provenance.env["worker_runs_before"]`` how many runs this process
-    measured before it.
+    measured before it. ``preload`` names a runtime to import first; then
+    ``READY_LINE`` is written before the first message is read.
     """
     status = _status_writer()
+    if preload is not None:
+        from measure.runtimes import runtime_for
+
+        with contextlib.suppress(Exception):  # the run itself reports a missing runtime
+            runtime_for(preload)
+        status(READY_LINE)
     runs = 0
     settled_mb: float | None = None
     for line in stdin:
@@ -454,9 +464,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--serve", action="store_true", help="measure many runs, one message a line on stdin"
     )
+    parser.add_argument("--preload", help="with --serve: import this runtime, then say ready")
     args = parser.parse_args(argv)
     if args.serve:
-        return serve(sys.stdin.buffer)
+        return serve(sys.stdin.buffer, args.preload)
     if args.result is None:
         parser.error("--result is required without --serve")
     try:

@@ -146,3 +146,25 @@ def test_the_executor_leaves_no_process_behind(zoo: Zoo) -> None:
     with pytest.raises(RuntimeError, match="the caller failed"):
         LocalExecutor().run(specs[:2], boom)
     assert wait_until(lambda: not descendants(os.getpid()), 5)
+
+
+def test_prestarted_workers_measure_the_runs_and_a_stop_while_starting_kills_them(
+    zoo: Zoo,
+) -> None:
+    ort = testing.make_spec(zoo.onnx, "ort")
+    torch = dataclasses.replace(testing.make_spec(zoo.state, "torch"), repeats=2)
+    with WorkerPool() as pool:
+        pool.prestart([ort, torch, testing.make_spec(zoo.onnx, "ort")])
+        started = pool.pids()
+        assert set(started) == {
+            ("ort", "cpu", 1, 1), ("torch", "cpu", 1, 1), ("torch", "cpu", 1, 2),
+        }  # fmt: skip
+        assert pool.started == 3
+        record, pids = _measure(pool, torch)
+        assert record.status == "ok", record.error
+        assert pids == {started[("torch", "cpu", 1, 1)], started[("torch", "cpu", 1, 2)]}
+        assert pool.started == 3
+    with WorkerPool() as pool, pytest.raises(StopRequested):
+        pool.prestart([ort, torch], should_stop=lambda: True)
+    assert pool.pids() == {}
+    assert wait_until(lambda: not descendants(os.getpid()), 5)
