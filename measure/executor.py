@@ -1,8 +1,10 @@
 """The executor seam: something that measures a sequence of runs and streams back their records.
 
-``LocalExecutor`` measures one run at a time on this host, each in a fresh
-worker process; ``measure.cluster.DaskExecutor`` implements the same
-``Executor`` protocol on a Dask cluster. Callers (the CLI, the Streamlit
+``LocalExecutor`` measures one run at a time on this host in warm worker
+processes (``measure.pool.WorkerPool``: one per runtime, device, thread
+count and repeat, replaced after any run that fails);
+``measure.cluster.DaskExecutor`` implements the same ``Executor`` protocol
+on a Dask cluster. Callers (the CLI, the Streamlit
 page) depend only on the protocol. Records are handed to ``on_result`` as
 each run finishes, so a caller can store them as they arrive and lose
 nothing when a later run hangs the machine.
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
+from measure.pool import WorkerPool
 from measure.worker import WorkerProgress, run_in_worker
 from paretoscope.core.progress import eta_seconds
 from paretoscope.core.records import RunRecord, RunSpec
@@ -89,15 +92,20 @@ _LOCAL_LOCK = threading.Lock()
 
 
 class LocalExecutor:
-    """Measures runs sequentially on this host, each in a fresh worker process.
+    """Measures runs sequentially on this host in warm worker processes (``WorkerPool``).
 
-    ``python`` is the interpreter that runs the workers. Runs in the same
+    ``python`` is the interpreter that runs the workers; they live as long as
+    one ``run`` call, and every one of them is gone when it returns or
+    raises. ``warm=False`` measures each run (each repeat) in a fresh
+    process instead (``run_in_worker``, the design before warm workers; for
+    comparison). Runs in the same
     process queue behind each other; runs started by another process (a
     second CLI) are not coordinated.
     """
 
-    def __init__(self, *, python: str = sys.executable) -> None:
+    def __init__(self, *, python: str = sys.executable, warm: bool = True) -> None:
         self.python = python
+        self.warm = warm
 
     def run(
         self,
@@ -111,15 +119,21 @@ class LocalExecutor:
         total = len(specs)
         with _LOCAL_LOCK:
             clock = _RepeatClock(on_progress, [max(s.repeats, 1) for s in specs])
-            for done, spec in enumerate(specs):
-                relay = None
-                if on_progress is not None:
-                    relay = partial(clock.relay, done, run_label(spec))
-                record = run_in_worker(
-                    spec, python=self.python, progress=relay, should_stop=should_stop
-                )
-                clock.run_done(done)
-                on_result(record)
+            with WorkerPool(python=self.python) as pool:
+                if self.warm:
+                    pool.prestart(specs, should_stop=should_stop)
+                for done, spec in enumerate(specs):
+                    relay = None
+                    if on_progress is not None:
+                        relay = partial(clock.relay, done, run_label(spec))
+                    if self.warm:
+                        record = pool.measure(spec, progress=relay, should_stop=should_stop)
+                    else:
+                        record = run_in_worker(
+                            spec, python=self.python, progress=relay, should_stop=should_stop
+                        )
+                    clock.run_done(done)
+                    on_result(record)
             if on_progress is not None:
                 on_progress(Progress(total, total, None, clock.elapsed(), 0.0, "done"))
 

@@ -1,7 +1,10 @@
 """Memory of a run, in MB (10^6 bytes): host resident memory, and device memory on a GPU.
 
 Peak memory comes from ``VmHWM`` in ``/proc/self/status``: the kernel resets
-it when a process execs, so a fresh worker reports only its own peak. The
+it when a process execs, so a fresh worker reports only its own peak, and a
+warm worker that measures many runs resets it before each run
+(``reset_peak_rss``: writing ``5`` to ``/proc/self/clear_refs``), so each
+run's peak is its own, not an earlier run's. The
 fallback ``ru_maxrss`` is not reset by exec on Linux (the child inherits the
 parent's high-water mark), so it overstates a worker forked from a large
 parent; it is used only where /proc is missing, and the source is recorded.
@@ -14,6 +17,7 @@ session existed (``cuda-meminfo``), else nothing, with the reason.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import sys
@@ -31,6 +35,8 @@ __all__ = [
     "memory_stats",
     "peak_rss_mb",
     "process_rss_mb",
+    "reset_peak_rss",
+    "trim_heap",
 ]
 
 BYTES_PER_MB = 1_000_000
@@ -68,6 +74,32 @@ def peak_rss_mb(status_path: Path = _SELF_STATUS) -> tuple[float, str]:
     if kib is not None:
         return kib * 1024 / BYTES_PER_MB, "vmhwm"
     return _ru_maxrss_mb(), "ru_maxrss"
+
+
+def reset_peak_rss(clear_refs: Path = Path("/proc/self/clear_refs")) -> bool:
+    """Reset this process's ``VmHWM`` to its current resident set; whether that worked.
+
+    Linux 4.0+ resets the peak when ``5`` is written to ``clear_refs``. Where
+    it cannot (no /proc, an older kernel, a sandbox), the peak would carry an
+    earlier run's high-water mark, so a warm worker then stops after each run.
+    """
+    try:
+        clear_refs.write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def trim_heap() -> None:
+    """Give the C heap's free pages back to the kernel (glibc's ``malloc_trim``); else nothing.
+
+    Called between two runs of a warm worker, so that memory the last run
+    freed does not stay resident and count in the next run's baseline.
+    """
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        return
 
 
 def current_rss_mb(status_path: Path = _SELF_STATUS) -> float | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -35,9 +36,10 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from measure.devices import cpu_device, host_info
-from measure.memory import process_rss_mb
+from measure.memory import current_rss_mb, process_rss_mb, reset_peak_rss, trim_heap
 from measure.profile import THREAD_ENV_VARS, profile_run
 from paretoscope.core.errors import InputError
 from paretoscope.core.launcher import (
@@ -53,15 +55,22 @@ from paretoscope.core.records import DeviceInfo, HostInfo, RunRecord, RunSpec, f
 from paretoscope.core.timefmt import utc_now_iso
 
 __all__ = [
+    "END_LINE",
+    "READY_LINE",
     "STATUS_FD_ENV",
     "WorkerProgress",
     "describe_exception",
     "failed_record",
     "main",
+    "measure_repeats",
     "run_in_worker",
 ]
 
 STATUS_FD_ENV = "PARETOSCOPE_WORKER_STATUS_FD"
+#: The line a serving worker (``--serve``) writes to its status pipe once a run's record is written.
+END_LINE = "=end"
+#: What a serving worker started with ``--preload RUNTIME`` writes once it imported that runtime.
+READY_LINE = "=ready"
 _POLL_INTERVAL_S = 0.05
 _MAX_REASON_CHARS = 2000
 _STDERR_TAIL_BYTES = 4000
@@ -149,6 +158,7 @@ class _StageRelay:
         self.pid = 0
         self.t0 = time.monotonic()
         self.pending = b""
+        self.ended = False  # a serving worker wrote END_LINE: its record is on disk
 
     def started(self, pid: int) -> None:
         self.pid, self.t0 = pid, time.monotonic()
@@ -160,8 +170,11 @@ class _StageRelay:
         self.pending += chunk
         *lines, self.pending = self.pending.split(b"\n")
         for line in lines:
-            if line.strip():
-                self._emit(line.decode("utf-8", errors="replace").strip())
+            text = line.decode("utf-8", errors="replace").strip()
+            if text == END_LINE:
+                self.ended = True
+            elif text:
+                self._emit(text)
 
     def close_write_end(self) -> None:
         if self.write_fd >= 0:
@@ -203,14 +216,28 @@ def run_in_worker(
     fails stops the run: its record is failed, with ``repeat k of N:`` and
     that repeat's reason.
     """
+
+    def one(repeat: tuple[int, int], accuracy: bool) -> RunRecord:
+        return _run_one(spec, python, progress, repeat, accuracy=accuracy, should_stop=should_stop)
+
+    return measure_repeats(spec, one)
+
+
+def measure_repeats(spec: RunSpec, one: Callable[[tuple[int, int], bool], RunRecord]) -> RunRecord:
+    """``spec`` measured ``spec.repeats`` times by ``one((k, N), accuracy)``, records combined.
+
+    ``one`` measures repeat k of N in a process of its own (accuracy only
+    for the first). The first repeat that fails fails the run (``repeat k of
+    N:`` and its reason); ``StopRequested`` from ``one`` propagates.
+    """
     n = max(int(spec.repeats), 1)
     if n == 1:
-        return _run_one(spec, python, progress, (1, 1), accuracy=True, should_stop=should_stop)
+        return one((1, 1), True)
     from measure.repeats import combine_repeats
 
     records: list[RunRecord] = []
     for k in range(1, n + 1):
-        record = _run_one(spec, python, progress, (k, n), accuracy=k == 1, should_stop=should_stop)
+        record = one((k, n), k == 1)
         if record.status != "ok":
             first = records[0].started_at if records else record.started_at
             return dataclasses.replace(
@@ -327,40 +354,128 @@ def _status_writer() -> Callable[[str], None]:
     return write
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Child entry: read a ``RunSpec`` as JSON on stdin, write the ``RunRecord`` to ``--result``.
-
-    Returns 0 when a record (ok or failed) was written, 2 when the spec could
-    not be read.
-    """
-    parser = argparse.ArgumentParser(
-        prog="python -m measure.worker", description="Measure one run (used by run_in_worker)."
-    )
-    parser.add_argument("--result", required=True, type=Path, help="where to write the record")
-    parser.add_argument(
-        "--no-accuracy", action="store_true", help="time only (a later repeat of the run)"
-    )
-    args = parser.parse_args(argv)
-    try:
-        spec = from_dict(RunSpec, json.loads(sys.stdin.read()))
-    except (ValueError, TypeError, AttributeError, KeyError) as err:
-        print(f"worker could not read its run spec from stdin: {err}", file=sys.stderr)
-        return 2
+def _profile_or_failed(spec: RunSpec, accuracy: bool) -> RunRecord:
+    """``profile_run(spec)``, or a failed record carrying ``Type: message`` of what it raised."""
     started_at = utc_now_iso()
     try:
-        record = profile_run(spec, on_stage=_status_writer(), accuracy=not args.no_accuracy)
+        return profile_run(spec, on_stage=_status_writer(), accuracy=accuracy)
     except BaseException as err:
         # Everything, SystemExit and KeyboardInterrupt included, becomes a
         # failed record: the parent must learn why, not just that we died.
         traceback.print_exc()
         host = host_info()
-        record = failed_record(
+        return failed_record(
             spec,
             describe_exception(err),
             started_at=started_at,
             host=host,
             device=cpu_device(host) if spec.device == "cpu" else None,
         )
+
+
+#: A warm worker whose resident memory after cleaning up grew by more than this (MB) since
+#: its first run stops: a model that leaks into module state must not weigh on the next runs.
+RETIRE_GROWTH_MB = 64.0
+
+
+def _between_runs() -> bool:
+    """Make this process fit for its next run; False when its peak memory cannot be reset.
+
+    Frees what the last run left (``gc``, and the C heap's free pages back to
+    the kernel) and resets the peak-memory counter, so the next run's
+    ``peak_mem_mb`` is its own peak, not an earlier run's.
+    """
+    gc.collect()
+    trim_heap()
+    return reset_peak_rss()
+
+
+def serve(stdin: BinaryIO, preload: str | None = None) -> int:
+    """Measure run after run: one JSON message a line on ``stdin`` until it closes.
+
+    A message is ``{"spec": RunSpec, "accuracy": bool, "result": path}``;
+    the record is written to ``path`` and then ``END_LINE`` to the status
+    pipe. After each run the process cleans up (``_between_runs``); it stops
+    (status 0) after a failed run, where its peak memory cannot be reset,
+    and where its memory after cleaning up grew by more than
+    ``RETIRE_GROWTH_MB`` since its first run, so the parent starts a fresh
+    one; 2 when a message cannot be read. Each record says in
+    ``provenance.env["worker_runs_before"]`` how many runs this process
+    measured before it. ``preload`` names a runtime to import first; then
+    ``READY_LINE`` is written before the first message is read.
+    """
+    status = _status_writer()
+    if preload is not None:
+        from measure.runtimes import runtime_for
+
+        with contextlib.suppress(Exception):  # the run itself reports a missing runtime
+            runtime_for(preload)
+        status(READY_LINE)
+    runs = 0
+    settled_mb: float | None = None
+    for line in stdin:
+        if not line.strip():
+            continue
+        try:
+            message = json.loads(line)
+            spec = from_dict(RunSpec, message["spec"])
+            result = Path(message["result"])
+            accuracy = bool(message.get("accuracy", True))
+        except (ValueError, TypeError, AttributeError, KeyError) as err:
+            print(f"worker could not read its message: {err}", file=sys.stderr)
+            return 2
+        record = _profile_or_failed(spec, accuracy)
+        if record.provenance is not None:
+            env = {**record.provenance.env, "worker_runs_before": str(runs)}
+            record = dataclasses.replace(
+                record, provenance=dataclasses.replace(record.provenance, env=env)
+            )
+        runs += 1
+        if record.status != "ok":
+            write_result(result, to_dict(record))
+            status(END_LINE)
+            return 0
+        fit = _between_runs()
+        now_mb = current_rss_mb()
+        if settled_mb is None:
+            settled_mb = now_mb
+        elif now_mb is not None and now_mb - settled_mb > RETIRE_GROWTH_MB:
+            fit = False
+        write_result(result, to_dict(record))
+        status(END_LINE)
+        if not fit:
+            return 0
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Child entry: read a ``RunSpec`` as JSON on stdin, write the ``RunRecord`` to ``--result``.
+
+    Returns 0 when a record (ok or failed) was written, 2 when the spec could
+    not be read. With ``--serve``, measures many runs in a row (see ``serve``).
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m measure.worker", description="Measure one run (used by run_in_worker)."
+    )
+    parser.add_argument("--result", type=Path, help="where to write the record")
+    parser.add_argument(
+        "--no-accuracy", action="store_true", help="time only (a later repeat of the run)"
+    )
+    parser.add_argument(
+        "--serve", action="store_true", help="measure many runs, one message a line on stdin"
+    )
+    parser.add_argument("--preload", help="with --serve: import this runtime, then say ready")
+    args = parser.parse_args(argv)
+    if args.serve:
+        return serve(sys.stdin.buffer, args.preload)
+    if args.result is None:
+        parser.error("--result is required without --serve")
+    try:
+        spec = from_dict(RunSpec, json.loads(sys.stdin.read()))
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
+        print(f"worker could not read its run spec from stdin: {err}", file=sys.stderr)
+        return 2
+    record = _profile_or_failed(spec, not args.no_accuracy)
     write_result(args.result, to_dict(record))
     return 0
 

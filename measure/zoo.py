@@ -344,6 +344,42 @@ def _quiet_exporter() -> Iterator[None]:
             lg.setLevel(level)
 
 
+_TORCHLIB_OPS: list[Any] = []
+
+
+@contextlib.contextmanager
+def _torchlib_ops_once() -> Iterator[None]:
+    """Let the exporter read onnxscript's table of ATen functions once a process.
+
+    ``torch.onnx.export`` rebuilds its registry on every call from
+    ``onnxscript``'s ``get_torchlib_ops()``, which parses the source of
+    about 500 functions each time (about 1–4 s an export, most of exporting
+    a small model). The table is the same for every export of a process, so
+    its first answer is kept and handed out again; the registry built from
+    it, and so the exported graph, are the same. Where torch names the
+    function differently (another version), nothing is changed.
+    """
+    try:
+        from torch.onnx._internal.exporter import _registration
+
+        apis = _registration.onnxscript_apis
+        original = apis.get_torchlib_ops
+    except (ImportError, AttributeError):
+        yield
+        return
+
+    def cached() -> list[Any]:
+        if not _TORCHLIB_OPS:
+            _TORCHLIB_OPS.extend(original())
+        return list(_TORCHLIB_OPS)
+
+    apis.get_torchlib_ops = cached
+    try:
+        yield
+    finally:
+        apis.get_torchlib_ops = original
+
+
 def export_onnx(module: nn.Module, path: Path, *, example_batch: int = 2) -> Path:
     """Export ``module`` to one self-contained ONNX file with a dynamic batch dimension.
 
@@ -359,7 +395,7 @@ def export_onnx(module: nn.Module, path: Path, *, example_batch: int = 2) -> Pat
     example = torch.zeros(example_batch, *IMAGE_SHAPE)
     batch = torch.export.Dim("batch", min=1)
     module = module.eval()
-    with _quiet_exporter():
+    with _quiet_exporter(), _torchlib_ops_once():
         torch.onnx.export(
             module,
             (example,),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 from pathlib import Path
@@ -149,3 +150,28 @@ def test_browser_scale_takes_its_arguments_and_sums_a_process_tree(
     assert set(browser_scale.PAGES) == {
         "Frontier", "Runs", "Compare", "Run detail", "Methodology", "Data"
     }  # fmt: skip
+
+
+warm = _load("warm_workers")
+
+
+def test_warm_workers_agreement_is_judged_against_the_old_designs_own_spread() -> None:
+    old = [[1.0, 1.1], [2.0, 1.9]]
+    ratios, band, inside = warm.agreement(old, [[1.05, 1.05], [2.6, 2.6]])
+    assert band == pytest.approx((1 / 1.1, 1.1))
+    assert ratios == pytest.approx([1.05 / 1.05, 2.6 / 1.95])
+    assert inside == [True, False]
+    assert warm.ratio_band([[1.0]]) == (1.0, 1.0)
+
+
+def test_warm_workers_script_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    out = tmp_path / "warm.json"
+    assert warm.main(["--models", "1", "--rounds", "2", "--tiny", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert set(result["designs"]) == {"old", "new"}
+    for figures in result["designs"].values():
+        assert figures["configs"] == 4 and figures["failed"] == 0
+        assert figures["configs_per_min"] > 0 and 0 < figures["timing_share"] < 1
+    assert result["compared"] == 2
+    assert [row["config"] for row in result["configs"]] == ["mlp-w32-d1 ort", "mlp-w32-d1 torch"]
+    assert all(row["old"]["ci_ms"][0] <= row["old"]["p50_ms"] for row in result["configs"])
