@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arg(fr)
     _format_arg(fr)
 
-    serve = sub.add_parser("serve", help="start the dashboard (runs the demo first if empty)")
+    serve = sub.add_parser("serve", help="start the dashboard (on an empty store, measures the demo in the background)")
     _store_arg(serve)
     serve.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
     serve.add_argument(
@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="localhost",
         help="address to listen on (default localhost: this machine only). Another address "
         "(e.g. 0.0.0.0) exposes the dashboard to the network: without a profiler token or an "
-        "identity provider (README: Who may do what), anyone who reaches the port may upload "
+        "identity provider (docs/access.md), anyone who reaches the port may upload "
         "and run models, import runs and delete saved views",
     )
     serve.add_argument(
@@ -316,12 +316,12 @@ def _access_notice(address: str) -> None:
 
     mode = load_access_config(os.environ).mode
     if mode != "open":
-        print(f"Access: {mode} (README: Who may do what).", file=sys.stderr)
+        print(f"Access: {mode} (docs/access.md).", file=sys.stderr)
     elif address not in ("localhost", "127.0.0.1", "::1"):
         print(
             f"Warning: serving on {address} with no access control: anyone who reaches the "
             "port is a profiler. Set PARETOSCOPE_PROFILER_TOKEN or an identity provider "
-            "(README: Who may do what).",
+            "(docs/access.md).",
             file=sys.stderr,
         )
 

@@ -133,7 +133,7 @@ def _oidc_panel(access: Access) -> None:
                 f"Sign-in is not available: {markdown_text(err)}. The server needs "
                 "`Authlib>=1.3.2` "
                 "installed "
-                "and an [auth] section in its secrets.toml (README: *Who may do what*)."
+                "and an [auth] section in its secrets.toml (docs/access.md)."
             )
 
 
@@ -149,7 +149,7 @@ def sidebar_panel() -> Access:
         st.caption(
             ":material/warning: No access control: anyone who reaches this port is a "
             "profiler (may upload and run models, import, delete). Set a profiler token or "
-            "an identity provider before exposing it (README: *Who may do what*)."
+            "an identity provider before exposing it (docs/access.md)."
         )
     elif access.mode == "token":
         _token_form(access)
