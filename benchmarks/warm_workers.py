@@ -30,7 +30,8 @@ run's start to the last run's end), from the stored records.
 
 Run from the repository root:
 
-    PYTHONPATH=. python benchmarks/warm_workers.py [--models 8] [--rounds 2] [--json out.json]
+    PYTHONPATH=. python benchmarks/warm_workers.py [--size demo|1ms] [--models 8] [--rounds 2]
+        [--json out.json]
     PYTHONPATH=. python benchmarks/warm_workers.py --demo [--json out.json]
 """
 
@@ -74,6 +75,13 @@ SHAPES: tuple[tuple[int, int], ...] = (
     (32, 1), (64, 1), (128, 1), (256, 1), (32, 2), (64, 2), (128, 2), (256, 2),
     (512, 1), (512, 2), (96, 1), (96, 2),
 )  # fmt: skip
+# Wider and deeper MLPs whose forward pass at batch 1 on one thread takes about
+# 1 ms on a 2026 EPYC core (the issue's "~1 ms models"): ``--size 1ms``.
+SHAPES_1MS: tuple[tuple[int, int], ...] = (
+    (1024, 6), (1280, 4), (1536, 3), (2048, 2), (1024, 8), (1280, 5), (1536, 4), (2048, 3),
+    (1024, 10), (1280, 6), (1536, 5), (2048, 4),
+)  # fmt: skip
+SIZES = {"demo": SHAPES, "1ms": SHAPES_1MS}
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,9 @@ def _artifact(path: Path, fmt: str, builder: str | None, kwargs: dict[str, int])
     )
 
 
-def build_configs(folder: Path, n_models: int) -> tuple[list[Config], DatasetRef]:
+def build_configs(
+    folder: Path, n_models: int, shapes: tuple[tuple[int, int], ...] = SHAPES
+) -> tuple[list[Config], DatasetRef]:
     """``n_models`` MLPs saved as a state dict and as ONNX, and the digits test split."""
     from measure import zoo
     from measure.datasets import digits_split, eval_dataset_id, write_eval_npz
@@ -121,7 +131,7 @@ def build_configs(folder: Path, n_models: int) -> tuple[list[Config], DatasetRef
         source="scikit-learn",
     )
     configs: list[Config] = []
-    for width, depth in SHAPES[:n_models]:
+    for width, depth in shapes[:n_models]:
         name = f"mlp-w{width}-d{depth}"
         kwargs = {"width": width, "depth": depth}
         module = zoo.build_module("measure.zoo:build_mlp", kwargs).eval()
@@ -256,10 +266,12 @@ def summarise(runs: list[DesignRun], configs: list[Config]) -> dict[str, Any]:
     return out
 
 
-def bench_workers(n_models: int, rounds: int, budget: TimingBudget) -> dict[str, Any]:
+def bench_workers(
+    n_models: int, rounds: int, budget: TimingBudget, size: str = "demo"
+) -> dict[str, Any]:
     """Build the models, measure them ``rounds`` times under both designs, alternating."""
     with tempfile.TemporaryDirectory(prefix="warm-workers-") as tmp:
-        configs, dataset = build_configs(Path(tmp), n_models)
+        configs, dataset = build_configs(Path(tmp), n_models, SIZES[size])
         runs: list[DesignRun] = []
         for k in range(rounds):
             order = ("old", "new") if k % 2 == 0 else ("new", "old")
@@ -270,7 +282,7 @@ def bench_workers(n_models: int, rounds: int, budget: TimingBudget) -> dict[str,
                     f"round {k + 1} {design}: {len(configs)} configurations in {run.wall_s:.1f} s",
                     file=sys.stderr,
                 )
-        return summarise(runs, configs)
+        return {"size": size, **summarise(runs, configs)}
 
 
 def _iso_seconds(text: str) -> float:
@@ -324,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=int, default=8, help="MLPs (each on ort and torch)")
     parser.add_argument("--rounds", type=int, default=2, help="passes of each design")
     parser.add_argument("--tiny", action="store_true", help="a tiny budget (tests)")
+    parser.add_argument(
+        "--size",
+        choices=sorted(SIZES),
+        default="demo",
+        help="demo: the demo zoo's MLPs (6-60 us); 1ms: MLPs of about 1 ms at batch 1",
+    )
     parser.add_argument("--demo", action="store_true", help="time the demo on an empty store")
     parser.add_argument("--quick", action="store_true", help="with --demo: the --quick demo")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -338,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         result: dict[str, Any] = {**head, "demo": bench_demo(args.quick)}
     else:
         budget = TINY_BUDGET if args.tiny else DEMO_BUDGET
-        result = {**head, **bench_workers(max(args.models, 1), max(args.rounds, 1), budget)}
+        n_models, rounds = max(args.models, 1), max(args.rounds, 1)
+        result = {**head, **bench_workers(n_models, rounds, budget, args.size)}
     result["load_after"] = _load()
     text = json.dumps(result, indent=2)
     print(text)

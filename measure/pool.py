@@ -62,9 +62,9 @@ from paretoscope.core.launcher import (
     STOP_POLL_S,
     ChildOutcome,
     StopRequested,
-    child_env,
     kill_group,
     module_argv,
+    spawn_piped,
 )
 from paretoscope.core.records import RunRecord, RunSpec, to_dict
 from paretoscope.core.timefmt import utc_now_iso
@@ -236,20 +236,16 @@ class WorkerPool:
         env[STATUS_FD_ENV] = str(status_w)
         env[PARENT_PID_ENV] = str(os.getpid())
         try:
-            with (folder / "stderr.txt").open("wb") as err:
-                proc = subprocess.Popen(
-                    module_argv(
-                        "measure.worker",
-                        ["--serve", *(["--preload", spec.runtime] if preload else [])],
-                        python=self.python,
-                    ),
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL,
-                    stderr=err,
-                    env=child_env(env),
-                    pass_fds=(status_w,),
-                    start_new_session=True,
-                )
+            proc = spawn_piped(
+                module_argv(
+                    "measure.worker",
+                    ["--serve", *(["--preload", spec.runtime] if preload else [])],
+                    python=self.python,
+                ),
+                folder / "stderr.txt",
+                env=env,
+                pass_fds=(status_w,),
+            )
         except BaseException:
             os.close(status_r)
             shutil.rmtree(folder, ignore_errors=True)

@@ -57,8 +57,10 @@ __all__ = [
     "module_argv",
     "run_child",
     "run_foreground",
+    "signal_group",
     "signal_name",
     "spawn_detached",
+    "spawn_piped",
     "write_result",
 ]
 
@@ -119,6 +121,15 @@ def kill_group(proc: subprocess.Popen[Any]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def signal_group(pid: int, signum: int) -> bool:
+    """Send ``signum`` to the process group led by ``pid``; False when it is gone or not ours."""
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def signal_name(signum: int) -> str:
@@ -316,6 +327,31 @@ def spawn_detached(
             stderr=subprocess.STDOUT,
             cwd=cwd,
             env=child_env(env),
+            start_new_session=True,
+        )
+
+
+def spawn_piped(
+    argv: Sequence[str],
+    stderr_path: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
+) -> subprocess.Popen[bytes]:
+    """Start a long-lived child that reads requests on its stdin (a warm measuring worker).
+
+    It leads its own session (``kill_group`` reaches its helpers); stderr goes
+    to ``stderr_path``, stdout nowhere (libraries print); ``pass_fds`` stay
+    open in it. The caller owns its lifetime. Raises ``OSError``.
+    """
+    with stderr_path.open("wb") as err:
+        return subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=child_env(env),
+            pass_fds=tuple(pass_fds),
             start_new_session=True,
         )
 

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from paretoscope.core.launcher import module_argv, spawn_detached
+from paretoscope.core.launcher import module_argv, signal_group, spawn_detached
 
 __all__ = [
     "PID_FILE",
@@ -356,8 +356,7 @@ def stop_job(job: DemoJob, *, grace_s: float = 5.0, message: str = "") -> bool:
     if not _alive(job):
         return False
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(job.pid, sig)
+        signal_group(job.pid, sig)
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline and _alive(job):
             time.sleep(0.05)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paretoscope.cli import commands
+from paretoscope.cli import commands, serve
 from paretoscope.core.access import ACCESS_ENV, TOKEN_ENV, TOKEN_FILE_ENV
 
 
@@ -15,9 +15,9 @@ def _no_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_open_on_another_address_warns(capsys: pytest.CaptureFixture[str]) -> None:
-    commands._access_notice("localhost")
+    serve.access_notice("localhost")
     assert capsys.readouterr().err == ""
-    commands._access_notice("0.0.0.0")
+    serve.access_notice("0.0.0.0")
     assert "anyone who reaches the port is a profiler" in capsys.readouterr().err
 
 
@@ -25,7 +25,7 @@ def test_token_mode_is_said(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv(TOKEN_ENV, "a-long-enough-token")
-    commands._access_notice("0.0.0.0")
+    serve.access_notice("0.0.0.0")
     err = capsys.readouterr().err
     assert "Access: token" in err and "a-long-enough-token" not in err
 
