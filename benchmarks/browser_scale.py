@@ -185,13 +185,16 @@ def _wait_chart(page: Any, timeout_ms: int = 120_000) -> None:
 
 
 def _runtime_box(page: Any) -> Any:
-    """The *Runtime* filter's multiselect, opening the expander that holds it if needed."""
+    """The *Runtime* filter's multiselect, opening the expander that holds it if needed.
+
+    Only the expander whose title names the filters is clicked (opening the
+    share panel would make its fingerprint, which a filter change never does).
+    """
     box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Runtime").first
     if not box.is_visible():
-        for summary in page.locator('[data-testid="stExpander"] summary').all():
-            summary.click()
-            if box.is_visible():
-                break
+        summaries = page.locator('[data-testid="stExpander"] summary').filter(has_text="Filters")
+        summaries.first.click()
+        box.wait_for(state="visible", timeout=60_000)
     return box
 
 
