@@ -147,6 +147,9 @@ class Frames:
         self.label = "start"
         self.sizes: dict[str, list[int]] = {}
         self.last = time.monotonic()
+        # (perf_counter, bytes) of every frame: where a filter change's time went.
+        self.log: list[tuple[float, int]] = []
+        self.split: list[tuple[float, float]] = []
         page.on("websocket", self._socket)
 
     def _socket(self, ws: Any) -> None:
@@ -156,6 +159,7 @@ class Frames:
         size = len(payload.encode("utf-8") if isinstance(payload, str) else payload)
         self.sizes.setdefault(self.label, []).append(size)
         self.last = time.monotonic()
+        self.log.append((time.perf_counter(), size))
 
     def settle(self, page: Any, quiet_s: float = 1.0, timeout_s: float = 180.0) -> None:
         """Wait for this label's first frame, then until none arrived for ``quiet_s``.
@@ -198,9 +202,16 @@ def _runtime_box(page: Any) -> Any:
     return box
 
 
-def filter_changes(page: Any, repeats: int) -> list[float]:
-    """Seconds from each filter click to the changed chart (see the module's docstring)."""
+def filter_changes(page: Any, repeats: int, frames: Frames | None = None) -> list[float]:
+    """Seconds from each filter click to the changed chart (see the module's docstring).
+
+    With ``frames``, also ``frames.split``: per change, seconds from the click to
+    the largest websocket frame before the chart changed (the chart's message:
+    the server's rerun up to the chart, and the transfer), and from that frame
+    to the changed SVG (the browser's parse and Vega's drawing).
+    """
     out = []
+    split: list[tuple[float, float]] = []
     for i in range(repeats):
         box = _runtime_box(page)
         box.locator("input").click()
@@ -219,12 +230,20 @@ def filter_changes(page: Any, repeats: int) -> list[float]:
             polling="raf",
             timeout=120_000,
         )
-        out.append(time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        out.append(t1 - t0)
+        if frames is not None:
+            during = [(t, n) for t, n in frames.log if t0 <= t <= t1]
+            if during:
+                t_chart = max(during, key=lambda f: f[1])[0]
+                split.append((t_chart - t0, t1 - t_chart))
         page.keyboard.press("Escape")
         deadline = time.monotonic() + 120  # let the rerun finish before the next click
         while not idle(page) and time.monotonic() < deadline:
             page.wait_for_timeout(100)
         page.wait_for_timeout(500)
+    if frames is not None:
+        frames.split = split
     return out
 
 
@@ -255,9 +274,14 @@ def measure(url: str, proc: subprocess.Popen[bytes], store: Path, args: Any) -> 
             _wait_chart(page)
             out["fresh_session_s"] = time.perf_counter() - t0
             frames.settle(page)
-            changes = filter_changes(page, args.repeats)
+            changes = filter_changes(page, args.repeats, frames)
             out["filter_change_s"] = statistics.median(changes)
             out["filter_change_all_s"] = changes
+            if frames.split:
+                out["filter_change_to_chart_message_s"] = [round(a, 3) for a, _ in frames.split]
+                out["filter_change_chart_message_to_drawn_s"] = [
+                    round(b, 3) for _, b in frames.split
+                ]
             # Every page's largest message, in the same session.
             for name, path in PAGES.items():
                 frames.label = name
