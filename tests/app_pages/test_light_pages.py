@@ -302,3 +302,40 @@ def test_the_cache_version_stays_while_pages_read_and_moves_with_an_ingest(
         assert small_store.data_version() == before, page
     small_store.ingest(make_record(model="late", latency_ms=0.5, accuracy=0.99))
     assert small_store.data_version() != before
+
+
+def test_page_scripts_hand_streamlit_no_lambdas() -> None:
+    """A lambda in a page script keeps the whole run's globals alive (``ui.later``'s docstring)."""
+    import ast
+
+    from tests.app_pages.conftest import WEBAPP, all_pages
+
+    for page in all_pages():
+        tree = ast.parse((WEBAPP / page).read_text(encoding="utf-8"))
+        immediate = {  # lambdas that per_frame calls at once and does not keep
+            id(arg)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "per_frame"
+            for arg in node.args
+        }
+        kept = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Lambda) and id(node) not in immediate
+        ]
+        assert kept == [], f"{page}: lambda on line(s) {kept}; build it in paretoscope.ui.later"
+
+
+def test_the_later_callables_hold_only_the_shared_frame_and_the_view(small_store: Store) -> None:
+    from paretoscope.ui import later
+    from paretoscope.views import FrontierView
+
+    runs = small_store.runs_frame()
+    view = FrontierView()
+    build = later.frontier_table(runs, view)
+    cells = [c.cell_contents for c in build.__closure__ or ()]
+    assert len(cells) == 2 and any(c is runs for c in cells) and any(c is view for c in cells)
+    assert build.__globals__ is vars(later)
+    assert len(build()) == len(runs)
