@@ -7,11 +7,13 @@ Debian's chromium headless through Playwright, and measures:
 
 - ``filter_change_s``: from the click that changes a run filter (the
   *Runtime* multiselect: pick a value, then take it off again, alternately)
-  to the changed chart. The signal is the chart's SVG: its markup is saved
-  just before the click and the clock stops when Vega has drawn different
-  markup (new data or encoding), polled on every animation frame. That is the
-  moment the user sees the new chart; it does not depend on captions or
-  layout, which other work moves around. Median (and all values) of
+  to the changed chart. The signal is the number of point marks in the
+  chart's SVG: counted just before the click, the clock stops when Vega has
+  drawn a different number (the filtered runs), polled on every animation
+  frame. That is the moment the user sees the new chart. (The SVG's markup,
+  used before, also changes when Streamlit re-mounts the old chart, which it
+  did before the new chart's message had even arrived.) It does not depend
+  on captions or layout, which other work moves around. Median (and all values) of
   ``--repeats``; the clock runs in Python, so it includes Playwright's
   round trips (a few ms);
 - ``fresh_session_s``: from opening the Frontier page in a new browser
@@ -147,6 +149,10 @@ class Frames:
         self.label = "start"
         self.sizes: dict[str, list[int]] = {}
         self.last = time.monotonic()
+        # (perf_counter, bytes) of every frame: where a filter change's time went.
+        self.log: list[tuple[float, int]] = []
+        self.split: list[tuple[float, float]] = []
+        self.timeline: list[list[tuple[float, int]]] = []
         page.on("websocket", self._socket)
 
     def _socket(self, ws: Any) -> None:
@@ -156,6 +162,7 @@ class Frames:
         size = len(payload.encode("utf-8") if isinstance(payload, str) else payload)
         self.sizes.setdefault(self.label, []).append(size)
         self.last = time.monotonic()
+        self.log.append((time.perf_counter(), size))
 
     def settle(self, page: Any, quiet_s: float = 1.0, timeout_s: float = 180.0) -> None:
         """Wait for this label's first frame, then until none arrived for ``quiet_s``.
@@ -185,23 +192,35 @@ def _wait_chart(page: Any, timeout_ms: int = 120_000) -> None:
 
 
 def _runtime_box(page: Any) -> Any:
-    """The *Runtime* filter's multiselect, opening the expander that holds it if needed."""
+    """The *Runtime* filter's multiselect, opening the expander that holds it if needed.
+
+    Only the expander whose title names the filters is clicked (opening the
+    share panel would make its fingerprint, which a filter change never does).
+    """
     box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Runtime").first
     if not box.is_visible():
-        for summary in page.locator('[data-testid="stExpander"] summary').all():
-            summary.click()
-            if box.is_visible():
-                break
+        summaries = page.locator('[data-testid="stExpander"] summary').filter(has_text="Filters")
+        summaries.first.click()
+        box.wait_for(state="visible", timeout=60_000)
     return box
 
 
-def filter_changes(page: Any, repeats: int) -> list[float]:
-    """Seconds from each filter click to the changed chart (see the module's docstring)."""
+def filter_changes(page: Any, repeats: int, frames: Frames | None = None) -> list[float]:
+    """Seconds from each filter click to the changed chart (see the module's docstring).
+
+    With ``frames``, also ``frames.split``: per change, seconds from the click to
+    the last websocket frame before the chart changed (the server's whole
+    rerun and its transfer: Streamlit's script-finished message), and from
+    that frame to the changed chart (the browser's work: Vega's drawing). The
+    chart's own message is not always large: Streamlit sends a message the
+    browser already holds (a filter state seen before) as a reference.
+    """
     out = []
+    split: list[tuple[float, float]] = []
     for i in range(repeats):
         box = _runtime_box(page)
         box.locator("input").click()
-        page.evaluate(f"window.__chart = document.querySelector({CHART_SVG!r}).innerHTML")
+        page.evaluate(f"window.__marks = document.querySelectorAll({MARKS!r}).length")
         if i % 2 == 0:  # pick the first runtime offered (not "Select all", which changes nothing)
             option = page.locator('[role="option"]').filter(has_not_text="Select all").first
             option.wait_for(timeout=30_000)
@@ -211,17 +230,26 @@ def filter_changes(page: Any, repeats: int) -> list[float]:
             t0 = time.perf_counter()
             page.keyboard.press("Backspace")
         page.wait_for_function(
-            f"(() => {{ const s = document.querySelector({CHART_SVG!r});"
-            " return s && s.innerHTML !== window.__chart; })()",
+            f"(() => {{ const n = document.querySelectorAll({MARKS!r}).length;"
+            " return n > 0 && n !== window.__marks; })()",
             polling="raf",
             timeout=120_000,
         )
-        out.append(time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        out.append(t1 - t0)
+        if frames is not None:
+            during = [(t, n) for t, n in frames.log if t0 <= t <= t1]
+            frames.timeline.append([(round(t - t0, 3), n) for t, n in during])
+            if during:
+                t_done = during[-1][0]  # the script-finished message: the rerun is sent
+                split.append((t_done - t0, t1 - t_done))
         page.keyboard.press("Escape")
         deadline = time.monotonic() + 120  # let the rerun finish before the next click
         while not idle(page) and time.monotonic() < deadline:
             page.wait_for_timeout(100)
         page.wait_for_timeout(500)
+    if frames is not None:
+        frames.split = split
     return out
 
 
@@ -252,9 +280,14 @@ def measure(url: str, proc: subprocess.Popen[bytes], store: Path, args: Any) -> 
             _wait_chart(page)
             out["fresh_session_s"] = time.perf_counter() - t0
             frames.settle(page)
-            changes = filter_changes(page, args.repeats)
+            changes = filter_changes(page, args.repeats, frames)
             out["filter_change_s"] = statistics.median(changes)
             out["filter_change_all_s"] = changes
+            if frames.split:
+                out["filter_change_server_s"] = [round(a, 3) for a, _ in frames.split]
+                out["filter_change_browser_s"] = [round(b, 3) for _, b in frames.split]
+                # Every frame between each click and the changed chart: (seconds, bytes).
+                out["filter_change_frames"] = frames.timeline
             # Every page's largest message, in the same session.
             for name, path in PAGES.items():
                 frames.label = name

@@ -117,18 +117,30 @@ def ci_scope_text(scope: Any, repeats: Any) -> str:
 
 def ci_scope_texts(frame: pd.DataFrame) -> pd.Series:
     """``ci_scope_text`` of every row (``latency_ci_scope`` and ``repeats``)."""
-    scope = frame["latency_ci_scope"] if "latency_ci_scope" in frame.columns else None
-    reps = frame["repeats"] if "repeats" in frame.columns else None
+    n = len(frame)
+    # Plain lists, zipped: ``Series.iloc[i]`` per row took most of the chart's data (issue 13).
+    scope = _column_list(frame, "latency_ci_scope")
+    reps = _column_list(frame, "repeats")
     return pd.Series(
-        [
-            ci_scope_text(
-                None if scope is None else scope.iloc[i], None if reps is None else reps.iloc[i]
-            )
-            for i in range(len(frame))
-        ],
+        [ci_scope_text(s, r) for s, r in zip(scope, reps, strict=True)] if n else [],
         index=frame.index,
         dtype=object,
     )
+
+
+def _column_list(frame: pd.DataFrame, column: str) -> list[Any]:
+    """``frame[column]`` as a list (missing values as None), or Nones when there is no column."""
+    if column not in frame.columns:
+        return [None] * len(frame)
+    col = frame[column]
+    return [None if _missing(v) else v for v in col.tolist()]
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or array: present
+        return False
 
 
 def memory_source_text(source: Any, reason: Any = None) -> str:
@@ -146,19 +158,10 @@ def memory_source_text(source: Any, reason: Any = None) -> str:
 
 def memory_source_texts(frame: pd.DataFrame) -> pd.Series:
     """``memory_source_text`` of every row (its source, or why device memory is unavailable)."""
-    src = frame["peak_mem_source"] if "peak_mem_source" in frame.columns else None
-    why = (
-        frame["peak_mem_unavailable_reason"]
-        if "peak_mem_unavailable_reason" in frame.columns
-        else None
-    )
+    src = _column_list(frame, "peak_mem_source")
+    why = _column_list(frame, "peak_mem_unavailable_reason")
     return pd.Series(
-        [
-            memory_source_text(
-                None if src is None else src.iloc[i], None if why is None else why.iloc[i]
-            )
-            for i in range(len(frame))
-        ],
+        [memory_source_text(s, w) for s, w in zip(src, why, strict=True)] if len(frame) else [],
         index=frame.index,
         dtype=object,
     )

@@ -19,6 +19,7 @@ from store import Store
 
 __all__ = [
     "DELTA_COLUMNS",
+    "MAX_SHIFT_ROWS",
     "run_labels",
     "run_options",
     "shift_controls",
@@ -26,6 +27,10 @@ __all__ = [
     "show_paired_tests",
     "show_shift",
 ]
+
+# Rows of the shift table sent at once (the most telling first); the download
+# holds every row. 100 000 runs made a 16 MB message of it (issue 13).
+MAX_SHIFT_ROWS = 1000
 
 # delta_table column -> the header shown.
 DELTA_COLUMNS = {
@@ -142,8 +147,19 @@ def shift_controls(bound: Bound[CompareView], values: Sequence[str]) -> None:
                    on_change=sync)  # fmt: skip
 
 
-def show_shift(pool: pd.DataFrame, view: CompareView, a: str, b: str) -> None:
-    """How the frontier shifts from group ``a`` to group ``b`` of the view's field."""
+def show_shift(
+    pool: pd.DataFrame,
+    view: CompareView,
+    a: str,
+    b: str,
+    rebuild: Callable[[], pd.DataFrame] | None = None,
+) -> None:
+    """How the frontier shifts from group ``a`` to group ``b`` of the view's field.
+
+    Shows the first ``MAX_SHIFT_ROWS`` rows (moves, then stays, then the rest);
+    the CSV download holds all. ``rebuild`` returns the pool again when the
+    download is clicked (so the session keeps no copy of it); default: ``pool``.
+    """
     shift = frontier_shift(pool, view.shift_field, a, b, [view.x, view.y])
     ta, tb = markdown_text(a), markdown_text(b)
     st.markdown(
@@ -166,8 +182,32 @@ def show_shift(pool: pd.DataFrame, view: CompareView, a: str, b: str) -> None:
         "run_id_b": f"Run ({b})",
         "key": "Matched on",
     }
-    show_table(shift.table.rename(columns=columns))
+    n = len(shift.table)
+    if n > MAX_SHIFT_ROWS:
+        st.caption(
+            f"The first {MAX_SHIFT_ROWS:,} of {n:,} matched configurations (moves first, then "
+            "those that stay on); the download has all of them."
+        )
+    show_table(shift.table.head(MAX_SHIFT_ROWS).rename(columns=columns))
+    if n > MAX_SHIFT_ROWS:
+        source = rebuild if rebuild is not None else (lambda: pool)
+        fields = (view.shift_field, a, b, [view.x, view.y])
+        st.download_button(
+            "Every matched configuration (CSV)",
+            data=lambda: _shift_csv(source(), *fields, columns),
+            file_name="compare-shift.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="compare.shift.csv",
+        )
     st.caption(
         "Runs are matched across the groups by the model's lineage root and every other "
         f"configuration field; ranks are by {mx.label.lower()} within each group (1 = best)."
     )
+
+
+def _shift_csv(
+    pool: pd.DataFrame, field: str, a: str, b: str, metrics: list[str], columns: dict[str, str]
+) -> bytes:
+    table = frontier_shift(pool, field, a, b, metrics).table
+    return table.rename(columns=columns).to_csv(index=False).encode("utf-8")

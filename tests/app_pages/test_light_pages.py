@@ -6,6 +6,7 @@ shows what a rerun does; the pages run in Streamlit's AppTest over real stores.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -158,3 +159,183 @@ def test_page_bounds_clamp_to_the_last_page() -> None:
     assert RunsView(page=9).page_bounds(25, 10) == (3, 3, 20, 25)
     assert RunsView(page=2).to_query() == {"page": "2"}
     assert RunsView().to_query() == {}
+
+
+# -- issue 13, light pages (second pass): the chart as a dict, the Compare page's shift
+# table, and a cache version that only runs change.
+
+
+def test_a_frontier_filter_rerun_validates_no_altair_schema(
+    small_store: Store, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import altair.utils.schemapi as schemapi
+    import streamlit as st
+
+    at = open_page(small_store)
+    assert not at.exception, [e.value for e in at.exception]
+    validations: list[Any] = []
+    real = schemapi.SchemaBase.validate.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: Any, instance: Any, schema: Any = None) -> None:
+        validations.append(cls)
+        real(cls, instance, schema)
+
+    monkeypatch.setattr(schemapi.SchemaBase, "validate", classmethod(counting))
+    altair_charts = _counting(monkeypatch, st, "altair_chart")
+    at.multiselect(key="frontier.runtime").set_value(["ort"])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    # The chart went out as a plain dict: Streamlit did not convert (and validate) an
+    # Altair chart, and no whole chart (nor layer, nor encoding) was validated; only
+    # Altair's own merging of the click selection checks its few parameter objects.
+    assert altair_charts == []
+    assert {c.__name__ for c in validations} <= {"SelectionParameter", "TopLevelSelectionParameter"}
+    (chart,) = at.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    assert spec["data"] == {"name": "runs"} and spec["layer"]
+    assert [d.name for d in chart.proto.datasets] == ["runs"]
+    assert "pick" in {p["name"] for p in spec["params"]}  # clicking a run still selects it
+
+
+def test_the_frontier_spec_as_a_dict_is_what_streamlit_makes_of_the_altair_chart() -> None:
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    from paretoscope.analysis.selection import frontier_points
+    from paretoscope.present.charts import frontier_chart
+    from paretoscope.present.charts.spec import vega_lite_spec
+    from paretoscope.views import FrontierView
+
+    store_runs = _synthetic_frame(400)
+    for view in (FrontierView(), FrontierView(facet="runtime"), FrontierView(by="precision")):
+        chart = frontier_chart(frontier_points(store_runs, view))
+        theirs = _convert_altair_to_vega_lite_spec(chart)
+        ours = vega_lite_spec(chart)
+        (name,) = theirs.pop("datasets")
+        assert theirs.pop("data") == {"name": name} and ours.pop("data") == {"name": "runs"}
+        frame = ours.pop("datasets").pop("runs")
+        assert frame is chart.data  # the chart's own frame, not a copy
+        theirs.pop("$schema", None)
+        assert json.dumps(ours, sort_keys=True) == json.dumps(theirs, sort_keys=True)
+        chart.to_dict()  # and the chart is a valid Vega-Lite spec (validated here, once)
+
+
+def _synthetic_frame(n: int) -> pd.DataFrame:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "s.duckdb")
+        bulk_ingest(store, synthetic_records(n, seed=5))
+        return store.runs_frame()
+
+
+@pytest.fixture(scope="module")
+def shift_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """3 000 runs: the Compare page's shift (cpu vs cuda:0) matches about 2 500 configurations."""
+    store = Store(tmp_path_factory.mktemp("light2") / "shift.duckdb")
+    bulk_ingest(store, synthetic_records(3000, seed=3))
+    return store
+
+
+def test_the_compare_page_sends_at_most_a_capped_shift_table(
+    shift_store: Store, open_page: OpenPage
+) -> None:
+    import re
+
+    from paretoscope.analysis.compare import frontier_shift
+    from paretoscope.ui.compare import MAX_SHIFT_ROWS
+
+    at = open_page(shift_store, "app_pages/compare.py", timeout_s=180)
+    assert not at.exception, [e.value for e in at.exception]
+    runs = shift_store.runs_frame()
+    full = frontier_shift(runs, "device", "cpu", "cuda:0", ["latency_ms_p50", "accuracy"]).table
+    assert len(full) > MAX_SHIFT_ROWS  # the store is big enough to need the cap
+    tables = [t.value for t in at.dataframe]
+    assert tables and max(len(t) for t in tables) <= MAX_SHIFT_ROWS
+    shown_rows = max(tables, key=len)
+    # The most telling rows first: the ones that move, as in the full table.
+    moves = int(full["change"].isin(["moves onto", "moves off"]).sum())
+    assert list(shown_rows["Change"].head(moves)) == list(full["change"].head(moves))
+    text = _texts(at)
+    assert re.search(rf"The first {MAX_SHIFT_ROWS:,} of {len(full):,} matched", text), text
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Every matched configuration (CSV)" in labels
+    # No element of the page is large: the picker offers a capped list, the tables are capped.
+    sizes = [e.proto.ByteSize() for e in _elements(at) if hasattr(e, "proto")]
+    assert max(sizes) < 600_000, max(sizes)
+
+
+def _elements(at: AppTest) -> list[Any]:
+    out: list[Any] = []
+    stack: list[Any] = [at._tree]
+    while stack:
+        node = stack.pop()
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            stack.extend(children.values())
+        else:
+            out.append(node)
+    return out
+
+
+def test_the_shift_download_holds_every_matched_configuration(shift_store: Store) -> None:
+    from paretoscope.analysis.compare import frontier_shift
+    from paretoscope.ui import compare as ui
+
+    runs = shift_store.runs_frame()
+    full = frontier_shift(runs, "device", "cpu", "cuda:0", ["latency_ms_p50", "accuracy"]).table
+    csv = ui._shift_csv(runs, "device", "cpu", "cuda:0", ["latency_ms_p50", "accuracy"], {})
+    assert len(csv.decode("utf-8").strip().splitlines()) == len(full) + 1
+
+
+def test_the_cache_version_stays_while_pages_read_and_moves_with_an_ingest(
+    small_store: Store, open_page: OpenPage
+) -> None:
+    from tests.factories import make_record
+
+    before = small_store.data_version()
+    for page in ("app_pages/frontier.py", "app_pages/runs.py", "app_pages/compare.py",
+                 "app_pages/methodology.py", "app_pages/saved_views.py"):  # fmt: skip
+        at = open_page(small_store, page)
+        assert not at.exception, [e.value for e in at.exception]
+        at.run()
+        assert small_store.data_version() == before, page
+    small_store.ingest(make_record(model="late", latency_ms=0.5, accuracy=0.99))
+    assert small_store.data_version() != before
+
+
+def test_page_scripts_hand_streamlit_no_lambdas() -> None:
+    """A lambda in a page script keeps the whole run's globals alive (``ui.later``'s docstring)."""
+    import ast
+
+    from tests.app_pages.conftest import WEBAPP, all_pages
+
+    for page in all_pages():
+        tree = ast.parse((WEBAPP / page).read_text(encoding="utf-8"))
+        immediate = {  # lambdas that per_frame calls at once and does not keep
+            id(arg)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "per_frame"
+            for arg in node.args
+        }
+        kept = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Lambda) and id(node) not in immediate
+        ]
+        assert kept == [], f"{page}: lambda on line(s) {kept}; build it in paretoscope.ui.later"
+
+
+def test_the_later_callables_hold_only_the_shared_frame_and_the_view(small_store: Store) -> None:
+    from paretoscope.ui import later
+    from paretoscope.views import FrontierView
+
+    runs = small_store.runs_frame()
+    view = FrontierView()
+    build = later.frontier_table(runs, view)
+    cells = [c.cell_contents for c in build.__closure__ or ()]
+    assert len(cells) == 2 and any(c is runs for c in cells) and any(c is view for c in cells)
+    assert build.__globals__ is vars(later)
+    assert len(build()) == len(runs)

@@ -119,11 +119,11 @@ def _interval_columns(out: pd.DataFrame, p: pd.DataFrame, axis: str, key: str) -
             " (Wilson)" if n == MISSING else f" (Wilson, {n} items)" for n in texts(p, "accuracy_n")
         ]
         fmt = METRICS[key].fmt
+    a, b = lo.to_numpy(float), hi.to_numpy(float)
+    finite = (np.isfinite(a) & np.isfinite(b)).tolist()  # one array test, not one per row
     out[f"{axis}_ci_label"] = [
-        f"{number_text(a, fmt)}–{number_text(b, fmt)}{note}"
-        if np.isfinite([a, b]).all()
-        else MISSING
-        for a, b, note in zip(lo.to_numpy(float), hi.to_numpy(float), notes, strict=True)
+        f"{number_text(x, fmt)}–{number_text(y, fmt)}{note}" if ok else MISSING
+        for x, y, note, ok in zip(a.tolist(), b.tolist(), notes, finite, strict=True)
     ]
 
 

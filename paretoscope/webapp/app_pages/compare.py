@@ -9,7 +9,7 @@ import streamlit as st
 
 from paretoscope.analysis.selection import filter_runs
 from paretoscope.core.fields import run_field
-from paretoscope.ui import binding, widgets
+from paretoscope.ui import binding, later, widgets
 from paretoscope.ui import compare as ui
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
@@ -82,4 +82,4 @@ ui.shift_controls(bound, values)
 if a is None or b is None or a == b:
     st.info(f"The runs have fewer than two values of {run_field(view.shift_field).label.lower()}.")
     st.stop()
-ui.show_shift(pool, view, a, b)
+ui.show_shift(pool, view, a, b, rebuild=later.filtered_runs(runs, view.filters))

@@ -7,11 +7,11 @@ import streamlit as st
 from paretoscope.core.errors import InputError
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import host_table
-from paretoscope.ui import access
+from paretoscope.ui import access, later
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
 from paretoscope.ui.widgets import show_notices
-from store.bundle import BundleFilters, bundle_bytes, import_bundle
+from store.bundle import import_bundle
 
 K = "data"
 store = dash.current_store()
@@ -63,7 +63,7 @@ st.caption(
 st.dataframe(hosts, hide_index=True)
 st.download_button(
     "Download every run as a bundle",
-    data=lambda: bundle_bytes(store, BundleFilters())[0],
+    data=later.every_run_bundle(store),
     file_name="paretoscope-runs.parquet",
     mime="application/vnd.apache.parquet",
     on_click="ignore",

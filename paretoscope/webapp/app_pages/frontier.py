@@ -10,10 +10,11 @@ import streamlit as st
 from paretoscope.analysis.budget import budget_answers
 from paretoscope.analysis.selection import frontier_points, lineage_segments, unmatched_filters
 from paretoscope.present.charts import drawn_points, frontier_chart, parallel_chart
+from paretoscope.present.charts.spec import vega_lite_spec
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.methodology import METHODOLOGY_SUMMARY
 from paretoscope.present.tables import points_table
-from paretoscope.ui import binding, demo
+from paretoscope.ui import binding, demo, later
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import frontier as ui
 from paretoscope.ui import share_panel as share
@@ -70,7 +71,9 @@ else:
     thinned = drawn_points(fp, answer_ids)
     lineage = lineage_segments(thinned.rows, view.x, view.y, view.facet) if view.lineage else None
     chart = frontier_chart(fp, answer_ids, thinned, lineage)
-    event = st.altair_chart(chart, width="stretch", on_select="rerun", key=bound.key("chart"))
+    # A plain dict: Streamlit would validate the Altair chart's whole spec again (issue 13).
+    spec = vega_lite_spec(chart)
+    event = st.vega_lite_chart(spec, width="stretch", on_select="rerun", key=bound.key("chart"))
     if thinned.note:
         st.caption(thinned.note)
 picked = (event.selection.get("pick") if event is not None else None) or []
@@ -95,8 +98,9 @@ share.share_panel(
     view.to_query(),
     store=store,
     chart=chart,
-    # Built on download only, from the shared frame: a session keeps no copy of its rows.
-    table=lambda: points_table(frontier_points(runs, view).points, view.objectives, group=view.by),
+    # Built on download only, from the shared frame: a session keeps no copy of its rows
+    # (``later``: a lambda here would keep this run's globals, ``fp`` among them, alive).
+    table=later.frontier_table(runs, view),
     run_ids=fp.points["run_id"],
     stem="frontier",
 )

@@ -5,10 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope.analysis.selection import select_runs, unmatched_filters
-from paretoscope.present.exports import table_csv
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import runs_table
-from paretoscope.ui import binding
+from paretoscope.ui import binding, later
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
 from paretoscope.ui.widgets import show_table
@@ -61,7 +60,7 @@ if pages > 1:
     )
     c_all.download_button(
         "All rows (CSV)",
-        data=lambda: table_csv(runs_table(select_runs(runs, view))),
+        data=later.runs_csv(runs, view),
         file_name="runs.csv",
         mime="text/csv",
         on_click="ignore",
@@ -73,7 +72,7 @@ share.share_panel(
     view.to_query(),
     store=store,
     # Built on download only, from the shared frame: a session keeps no copy of its rows.
-    table=lambda: runs_table(select_runs(runs, view)),
+    table=later.runs_rows(runs, view),
     run_ids=rows["run_id"],
     stem="runs",
     key="runs.share",
