@@ -9,7 +9,7 @@ Debian's chromium headless through Playwright, and measures:
   *Runtime* multiselect: pick a value, then take it off again, alternately)
   to the changed chart. The signal is the chart's drawing (``CHART_SIGNATURE``):
   an SVG chart's number of point marks, or, for a chart on a canvas (the
-  Frontier draws on one from 1 000 runs), a hash of the canvas's pixels;
+  Frontier draws on one from 500 drawn runs), a hash of the canvas's pixels;
   taken just before the click, the clock stops when it differs (and the
   chart is drawn, not blank), polled on every animation frame. That is the
   moment the user sees the new chart. (The SVG's markup, used before, also

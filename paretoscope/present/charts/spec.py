@@ -27,7 +27,7 @@ _THEME_VIEW = {"continuousWidth": 300, "continuousHeight": 300}
 # From this many drawn runs a chart is drawn on a canvas instead of as SVG: the browser
 # builds no DOM element per mark (several per run), which at 3 000 runs was most of
 # its drawing time after a filter change (issue 13). Smaller charts stay SVG.
-CANVAS_FROM = 1000
+CANVAS_FROM = 500
 
 
 def vega_lite_spec(

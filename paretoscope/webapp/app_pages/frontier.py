@@ -72,7 +72,7 @@ else:
     lineage = lineage_segments(thinned.rows, view.x, view.y, view.facet) if view.lineage else None
     chart = frontier_chart(fp, answer_ids, thinned, lineage)
     # A plain dict: Streamlit would validate the Altair chart's whole spec again (issue 13).
-    # On a canvas from 1 000 drawn runs: no DOM element per mark for the browser to build.
+    # On a canvas from 500 drawn runs: no DOM element per mark for the browser to build.
     spec = on_canvas(vega_lite_spec(chart), len(thinned.rows))
     event = st.vega_lite_chart(spec, width="stretch", on_select="rerun", key=bound.key("chart"))
     if thinned.note:
