@@ -344,7 +344,10 @@ def test_the_later_callables_hold_only_the_shared_frame_and_the_view(small_store
 def test_on_canvas_sets_the_renderer_only_from_the_threshold() -> None:
     from paretoscope.present.charts.spec import CANVAS_FROM, on_canvas
 
-    svg = {"mark": "point", "usermeta": {"embedOptions": {"renderer": "svg", "actions": False}}}
+    svg: dict[str, Any] = {
+        "mark": "point",
+        "usermeta": {"embedOptions": {"renderer": "svg", "actions": False}},
+    }
     assert on_canvas(svg, CANVAS_FROM - 1) is svg
     canvas = on_canvas(svg, CANVAS_FROM)
     assert canvas["usermeta"] == {"embedOptions": {"renderer": "canvas", "actions": False}}
