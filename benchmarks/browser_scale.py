@@ -7,12 +7,15 @@ Debian's chromium headless through Playwright, and measures:
 
 - ``filter_change_s``: from the click that changes a run filter (the
   *Runtime* multiselect: pick a value, then take it off again, alternately)
-  to the changed chart. The signal is the number of point marks in the
-  chart's SVG: counted just before the click, the clock stops when Vega has
-  drawn a different number (the filtered runs), polled on every animation
-  frame. That is the moment the user sees the new chart. (The SVG's markup,
-  used before, also changes when Streamlit re-mounts the old chart, which it
-  did before the new chart's message had even arrived.) It does not depend
+  to the changed chart. The signal is the chart's drawing (``CHART_SIGNATURE``):
+  an SVG chart's number of point marks, or, for a chart on a canvas (the
+  Frontier draws on one from 500 drawn runs), a hash of the canvas's pixels;
+  taken just before the click, the clock stops when it differs (and the
+  chart is drawn, not blank), polled on every animation frame. That is the
+  moment the user sees the new chart. (The SVG's markup, used before, also
+  changes when Streamlit re-mounts the old chart, which it did before the
+  new chart's message had even arrived; a re-mounted canvas has the same
+  pixels as before, so the pixels do not have that fault.) It does not depend
   on captions or layout, which other work moves around. Median (and all values) of
   ``--repeats``; the clock runs in Python, so it includes Playwright's
   round trips (a few ms);
@@ -65,8 +68,21 @@ PAGES = {
     "Methodology": "/methodology",
     "Data": "/data",
 }
-CHART_SVG = ".vega-embed svg"
 MARKS = ".vega-embed svg .mark-symbol path, .vega-embed svg .mark-point path"
+# What the user sees of the chart, as a string ('' while nothing is drawn): an SVG
+# chart's number of point marks, else a hash of the first chart canvas's pixels.
+CHART_SIGNATURE = (
+    "(() => { const n = document.querySelectorAll(MARKS_SELECTOR).length;"
+    " if (n > 0) return 'svg:' + n;"
+    " const c = document.querySelector('.vega-embed canvas');"
+    " if (!c || !c.width || !c.height) return '';"
+    " const d = new Uint32Array(c.getContext('2d').getImageData(0, 0, c.width, c.height)"
+    ".data.buffer);"
+    " let h = 0, ink = 0;"
+    " for (let i = 0; i < d.length; i++) { const v = d[i]; if (v) ink++;"
+    " h = (Math.imul(h, 31) + v) | 0; }"
+    " return ink > 100 ? 'canvas:' + c.width + 'x' + c.height + ':' + h : ''; })()"
+).replace("MARKS_SELECTOR", repr(MARKS))
 
 
 # -- the server ---------------------------------------------------------------------------
@@ -188,7 +204,7 @@ def idle(page: Any) -> bool:
 
 
 def _wait_chart(page: Any, timeout_ms: int = 120_000) -> None:
-    page.wait_for_function(f"document.querySelectorAll({MARKS!r}).length > 0", timeout=timeout_ms)
+    page.wait_for_function(f"{CHART_SIGNATURE} !== ''", timeout=timeout_ms)
 
 
 def _runtime_box(page: Any) -> Any:
@@ -220,7 +236,7 @@ def filter_changes(page: Any, repeats: int, frames: Frames | None = None) -> lis
     for i in range(repeats):
         box = _runtime_box(page)
         box.locator("input").click()
-        page.evaluate(f"window.__marks = document.querySelectorAll({MARKS!r}).length")
+        page.evaluate(f"window.__chart = {CHART_SIGNATURE}")
         if i % 2 == 0:  # pick the first runtime offered (not "Select all", which changes nothing)
             option = page.locator('[role="option"]').filter(has_not_text="Select all").first
             option.wait_for(timeout=30_000)
@@ -230,8 +246,8 @@ def filter_changes(page: Any, repeats: int, frames: Frames | None = None) -> lis
             t0 = time.perf_counter()
             page.keyboard.press("Backspace")
         page.wait_for_function(
-            f"(() => {{ const n = document.querySelectorAll({MARKS!r}).length;"
-            " return n > 0 && n !== window.__marks; })()",
+            f"(() => {{ const s = {CHART_SIGNATURE};"
+            " return s !== '' && s !== window.__chart; })()",
             polling="raf",
             timeout=120_000,
         )

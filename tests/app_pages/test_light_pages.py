@@ -339,3 +339,52 @@ def test_the_later_callables_hold_only_the_shared_frame_and_the_view(small_store
     assert len(cells) == 2 and any(c is runs for c in cells) and any(c is view for c in cells)
     assert build.__globals__ is vars(later)
     assert len(build()) == len(runs)
+
+
+def test_on_canvas_sets_the_renderer_only_from_the_threshold() -> None:
+    from paretoscope.present.charts.spec import CANVAS_FROM, on_canvas
+
+    svg: dict[str, Any] = {
+        "mark": "point",
+        "usermeta": {"embedOptions": {"renderer": "svg", "actions": False}},
+    }
+    assert on_canvas(svg, CANVAS_FROM - 1) is svg
+    canvas = on_canvas(svg, CANVAS_FROM)
+    assert canvas["usermeta"] == {"embedOptions": {"renderer": "canvas", "actions": False}}
+    assert svg["usermeta"]["embedOptions"]["renderer"] == "svg"  # the input is left alone
+    assert on_canvas({"mark": "point"}, CANVAS_FROM)["usermeta"] == {
+        "embedOptions": {"renderer": "canvas"}
+    }
+
+
+def _chart_spec(at: AppTest) -> dict[str, Any]:
+    (chart,) = at.get("vega_lite_chart")
+    spec: dict[str, Any] = json.loads(chart.proto.spec)
+    return spec
+
+
+def test_the_frontier_draws_many_runs_on_a_canvas_and_few_as_svg(
+    small_store: Store, shift_store: Store, open_page: OpenPage
+) -> None:
+    few = open_page(small_store)
+    assert not few.exception, [e.value for e in few.exception]
+    # A small chart stays SVG (its marks in the DOM, as the browser tests read them).
+    assert _chart_spec(few)["usermeta"]["embedOptions"]["renderer"] == "svg"
+    many = open_page(shift_store)
+    assert not many.exception, [e.value for e in many.exception]
+    spec = _chart_spec(many)
+    assert spec["usermeta"]["embedOptions"]["renderer"] == "canvas"
+    (chart,) = many.get("vega_lite_chart")
+    (data,) = chart.proto.datasets
+    assert data.name == "runs"
+    # Every run of the view drawn (2 964, under MAX_MARKS), as before: only the surface moved.
+    import pyarrow as pa
+
+    from paretoscope.analysis.selection import frontier_points
+    from paretoscope.views import FrontierView
+
+    drawn = pa.ipc.open_stream(data.data.data).read_all().to_pandas()
+    fp = frontier_points(shift_store.runs_frame(), FrontierView())
+    assert set(drawn["run_id"].dropna().astype(str)) == set(fp.points["run_id"].astype(str))
+    # The same chart otherwise: its layers and its click selection.
+    assert spec["layer"] and "pick" in {p["name"] for p in spec["params"]}

@@ -10,7 +10,7 @@ import streamlit as st
 from paretoscope.analysis.budget import budget_answers
 from paretoscope.analysis.selection import frontier_points, lineage_segments, unmatched_filters
 from paretoscope.present.charts import drawn_points, frontier_chart, parallel_chart
-from paretoscope.present.charts.spec import vega_lite_spec
+from paretoscope.present.charts.spec import on_canvas, vega_lite_spec
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.methodology import METHODOLOGY_SUMMARY
 from paretoscope.present.tables import points_table
@@ -72,7 +72,8 @@ else:
     lineage = lineage_segments(thinned.rows, view.x, view.y, view.facet) if view.lineage else None
     chart = frontier_chart(fp, answer_ids, thinned, lineage)
     # A plain dict: Streamlit would validate the Altair chart's whole spec again (issue 13).
-    spec = vega_lite_spec(chart)
+    # On a canvas from 500 drawn runs: no DOM element per mark for the browser to build.
+    spec = on_canvas(vega_lite_spec(chart), len(thinned.rows))
     event = st.vega_lite_chart(spec, width="stretch", on_select="rerun", key=bound.key("chart"))
     if thinned.note:
         st.caption(thinned.note)
