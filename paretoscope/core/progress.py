@@ -33,17 +33,18 @@ __all__ = [
     "run_kind",
 ]
 
-# Seconds per kind of step on two cores, small models, per repeat of a run (a run is
-# mostly its worker's start-up: 0.85-1.0 s outside a 0.2 s timing window, issue 13),
-# from a recorded demo (tests/core/data/demo_plan.json). Only their ratios matter:
-# they are scaled by how fast this host has been on the kinds seen so far.
+# Seconds per kind of step on two cores, small models, per repeat of a run (warm
+# workers: a repeat is mostly its 0.2 s timing window and its evaluation), from a
+# recorded demo (tests/core/data/demo_plan.json). Only their ratios matter: they
+# are scaled by how fast this host has been on the kinds seen so far.
 PRIOR_STEP_S: dict[str, float] = {
-    "split": 1.0,
-    "train": 3.5,
-    "export": 1.3,
+    "split": 1.1,
+    "train": 3.8,
+    "export": 1.1,
     "variant": 2.0,
-    "run:ort": 1.3,
-    "run:torch": 1.5,
+    "workers": 4.5,
+    "run:ort": 0.2,
+    "run:torch": 0.23,
 }
 
 

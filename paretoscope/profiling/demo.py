@@ -193,6 +193,7 @@ class _Clock:
         priors = {k: v * (repeats if k.startswith("run") else 1) for k, v in PRIOR_STEP_S.items()}
         self.estimator = StepEstimator(list(kinds), priors)
         self.prepared = self.measured = self.failed = 0
+        self.workers_up = False
         self._mark = self.started
 
     @property
@@ -239,6 +240,10 @@ class _Clock:
         pass
 
     def measured_one(self, label: str, ok: bool) -> None:
+        if not self.workers_up:  # an executor that reported no progress before its first result
+            self.workers_up = True
+            self.estimator.finished(0.0)
+            self.prepared += 1
         self.estimator.finished(self._lap())
         self.measured += 1
         self.failed += 0 if ok else 1
@@ -305,6 +310,9 @@ def run_demo(
     # Steps: the split, then per model one for training and one for export, then the runs.
     each = repeat_budget(budget, repeats)
     prepare = prepare_kinds([e.name for e in needed])
+    # Starting the measuring workers (each imports its runtime) is a step of its own:
+    # priced as part of the first run it would make every run look several times dearer.
+    prepare = [*prepare, "workers"]
     kinds = prepare + [run_kind(p.runtime, p.precision, p.batch_size, p.device) for p in todo]
     clock = _Clock(on_progress, kinds, len(prepare), repeats)
     with tempfile.TemporaryDirectory(prefix="paretoscope-demo-") as tmp:
@@ -469,6 +477,10 @@ def _measure(
     def on_progress(p: Progress) -> None:
         # The executor reports each stage of the run in progress (loading,
         # timing, evaluating) and its repeat; runs are measured in order, so index = done.
+        # Its first report means the workers are up: that step is done.
+        if not clock.workers_up:
+            clock.workers_up = True
+            clock.prepared_one("measuring workers started")
         if p.current is not None and p.done < len(labels):
             where = f" · repeat {p.repeat}/{p.repeats}" if p.repeats > 1 else ""
             clock.emit("measure", f"{labels[p.done]}: {p.stage}{where}")

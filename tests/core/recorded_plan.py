@@ -23,6 +23,8 @@ def step_kind(label: str) -> str:
     """The kind of the step a demo progress label reports as finished."""
     if label.startswith("digits split"):
         return "split"
+    if label.startswith("measuring workers started"):
+        return "workers"
     if label.startswith(("trained ", "exported ")):
         family = label.split()[1].split("-", 1)[0]
         return f"{'train' if label.startswith('trained') else 'export'}:{family}"

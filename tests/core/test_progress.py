@@ -73,7 +73,7 @@ def test_the_running_step_is_taken_off_its_own_estimate_only() -> None:
 def test_step_estimator_follows_finished_steps() -> None:
     est = StepEstimator(["split", "train", "run:ort:fp32:b1"], PRIOR_STEP_S)
     assert est.eta() is None
-    est.finished(1.0)
+    est.finished(PRIOR_STEP_S["split"])
     assert est.done == 1 and est.total == 3
     # split took its prior exactly: the rest at their priors.
     assert est.eta() == pytest.approx(PRIOR_STEP_S["train"] + PRIOR_STEP_S["run:ort"])
@@ -84,8 +84,7 @@ def _replay(estimate: object) -> list[tuple[float, float, float]]:
     """(share of the time done, estimate, true time left) at each step end and mid-step."""
     steps = json.loads(PLAN.read_text(encoding="utf-8"))["steps"]
     kinds = [s["kind"] for s in steps]
-    # CPU seconds: what each step cost without the shared machine's other load.
-    secs = [float(s["cpu_s"]) for s in steps]
+    secs = [float(s["seconds"]) for s in steps]  # wall seconds, as the user waits them
     total = sum(secs)
     out = []
     for i in range(1, len(steps)):
