@@ -42,7 +42,7 @@ PRIOR_STEP_S: dict[str, float] = {
     "train": 3.8,
     "export": 1.1,
     "variant": 2.0,
-    "workers": 4.5,
+    "workers": 6.0,
     "run:ort": 0.2,
     "run:torch": 0.23,
 }
