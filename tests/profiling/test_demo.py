@@ -89,7 +89,8 @@ def test_files_live_in_the_store_folder(quick_demo: QuickDemo) -> None:
 
 def test_progress_covers_preparation_and_every_run(quick_demo: QuickDemo) -> None:
     progress = quick_demo.progress
-    total = 1 + 2 * len(zoo.QUICK_ZOO) + N_QUICK_RUNS
+    # The split, training and export per model, starting the workers, every run.
+    total = 1 + 2 * len(zoo.QUICK_ZOO) + 1 + N_QUICK_RUNS
     assert {p.total for p in progress} == {total}
     dones = [p.done for p in progress]
     assert dones == sorted(dones) and dones[0] == 0 and dones[-1] == total
@@ -99,6 +100,7 @@ def test_progress_covers_preparation_and_every_run(quick_demo: QuickDemo) -> Non
     assert elapsed == sorted(elapsed)
     labels = " ".join(p.label for p in progress)
     assert "trained mlp-w8-d1" in labels and "cnn-c8 torch int8 b32: ok" in labels
+    assert "measuring workers started" in labels
 
 
 def test_second_demo_adds_nothing(quick_demo: QuickDemo) -> None:
