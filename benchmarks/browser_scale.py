@@ -342,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5, help="filter changes (median)")
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--log", help="keep the dashboard's output here (default: a temporary file)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, str(REPO))
@@ -359,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         del store  # the server opens it
         if took is not None:
             out["bulk_ingest_s"] = took
-        with serve(path, Path(tmp) / "streamlit.log") as (url, proc):
+        log = Path(args.log) if args.log else Path(tmp) / "streamlit.log"
+        with serve(path, log) as (url, proc):
             out.update(measure(url, proc, path, args))
     out["bars"] = BARS
     out["bars_met"] = all(out[k] < v for k, v in BARS.items())

@@ -6,12 +6,11 @@ Pure: pandas and the frontier, no Streamlit, DuckDB or torch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from paretoscope.analysis.frontier import frontier_mask, partition_fields
+from paretoscope.analysis.frontier import frontier_mask, partition_codes, partition_fields
 from paretoscope.analysis.noise import within_noise_of
 from paretoscope.core.errors import InputError
 from paretoscope.core.fields import dim_columns, run_field
@@ -174,31 +173,48 @@ def frontier_groups(
     view of one device and one data set keeps its plain groups. O(n).
     """
     implicit = [f for f in partition_fields(objectives, by) if f != by]
-    separated = tuple(
-        f
-        for f in implicit
-        if f in frame.columns and frame[f].astype("string").fillna("<none>").nunique() > 1
-    )
+    separated = tuple(f for f in implicit if f in frame.columns and _n_values(frame[f]) > 1)
     if not separated:
         return group_labels(frame, by), ()
-    parts = [group_labels(frame, by)] if by is not None else []
-    parts += [group_labels(frame, f) for f in separated]
-    label = parts[0].astype(str)
-    for part in parts[1:]:
-        label = label + GROUP_SEPARATOR + part.astype(str)
-    return label.astype(object), separated
+    fields = ([by] if by is not None else []) + list(separated)
+    # Label each distinct combination once, then spread the labels over the rows.
+    combo = partition_codes(frame, fields)
+    first = pd.Series(np.arange(len(frame))).groupby(combo, sort=False).first().to_numpy()
+    parts = [group_labels(frame.iloc[first], f).to_numpy(dtype=object) for f in fields]
+    labels = np.array([GROUP_SEPARATOR.join(p) for p in zip(*parts, strict=True)], dtype=object)
+    uniq = pd.factorize(combo)[0]  # combo's codes numbered in order of first appearance
+    return pd.Series(labels[uniq], index=frame.index, dtype=object), separated
+
+
+def _factorized(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``col``'s codes (-1 for missing) and its distinct values, in order of appearance."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    return codes, pd.Index(uniques)
+
+
+def _n_values(col: pd.Series) -> int:
+    """Distinct values of ``col``, a missing value counting as one."""
+    codes, uniques = _factorized(col)
+    return len(uniques) + int(bool((codes < 0).any()))
 
 
 def group_labels(frame: pd.DataFrame, by: str | None) -> pd.Series:
-    """The group of each row as text (``<none>`` for a missing value; ``all`` without ``by``)."""
+    """The group of each row as text (``<none>`` for a missing value; ``all`` without ``by``).
+
+    Each distinct value is turned into text once (O(n) factorising, then
+    O(distinct) text), not every row.
+    """
     if by is None:
         return pd.Series("all", index=frame.index, dtype=object)
     if by not in frame.columns:
         return pd.Series("<none>", index=frame.index, dtype=object)
-    col = frame[by]
+    codes, uniques = _factorized(frame[by])
+    values = pd.Series(uniques, dtype=frame[by].dtype)
     if by in ("batch_size", "threads") or by.startswith("dim_"):
-        col = pd.to_numeric(col, errors="coerce").astype("Int64")
-    return col.astype("string").fillna("<none>").astype(object)
+        values = pd.to_numeric(values, errors="coerce").astype("Int64")
+    text = values.astype("string").fillna("<none>").to_numpy(dtype=object)
+    text = np.append(text, "<none>")  # code -1 (missing) takes the last entry
+    return pd.Series(text[codes], index=frame.index, dtype=object)
 
 
 def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
@@ -217,7 +233,10 @@ def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
         ok &= np.isfinite(_numeric(frame, key))
     # One row selection each for the plotted and the set-aside runs (each is a
     # copy of every column: at 100 000 runs the copies dominate a rerun).
-    missing = frame[keep & ~ok]
+    # The set-aside runs need only what their reasons are made of.
+    reasons = [c for c in ("energy_unavailable_reason", "peak_mem_unavailable_reason")
+               if c in frame.columns]  # fmt: skip
+    missing = frame.loc[keep & ~ok, [k for k in objectives if k in frame.columns] + reasons]
     points = frame[keep & ok]
     n_kept = int(keep.sum())
     points["group"], separated = frontier_groups(points, view.by, objectives)
@@ -345,27 +364,34 @@ def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _missing_reasons(frame: pd.DataFrame, metrics: list[str]) -> list[str]:
-    """'3 runs without Accuracy', with the stored reason where the store kept one. O(n·k)."""
-    absent = {key: ~np.isfinite(_numeric(frame, key)) for key in metrics}
+    """'3 runs without Accuracy', with the stored reason where the store kept one.
+
+    O(n·k) vectorised: the text is built once per distinct combination.
+    """
     reason_columns = {
         "energy_j_per_item": "energy_unavailable_reason",
         "peak_mem_mb": "peak_mem_unavailable_reason",
     }
-    why = {
-        key: frame[col].tolist() if col in frame.columns else [None] * len(frame)
-        for key, col in reason_columns.items()
-    }
-    counts: dict[str, int] = {}
-    for i in range(len(frame)):
-        parts = []
-        for key in metrics:
-            if not absent[key][i]:
+    if frame.empty:
+        return []
+    parts: dict[str, pd.Series] = {}
+    for key in metrics:
+        absent = pd.Series(~np.isfinite(_numeric(frame, key)), index=frame.index)
+        col = reason_columns.get(key)
+        stored = (
+            frame[col].astype("string").fillna("").astype(object)
+            if col is not None and col in frame.columns
+            else pd.Series("", index=frame.index, dtype=object)
+        )
+        parts[key] = stored.where(absent, None)  # None: the metric is there
+    counts = pd.DataFrame(parts).groupby(list(parts), sort=False, dropna=False).size()
+    out = []
+    for combo, n in counts.items():
+        values = combo if isinstance(combo, tuple) else (combo,)
+        texts = []
+        for key, stored in zip(metrics, values, strict=True):
+            if stored is None or (isinstance(stored, float) and np.isnan(stored)):
                 continue
-            part = f"without {METRICS[key].label}"
-            stored: Any = why[key][i] if key in why else None
-            if isinstance(stored, str) and stored:
-                part += f" ({stored})"
-            parts.append(part)
-        reason = " and ".join(parts)
-        counts[reason] = counts.get(reason, 0) + 1
-    return [f"{n} run{'s' if n != 1 else ''} {reason}" for reason, n in counts.items()]
+            texts.append(f"without {METRICS[key].label}" + (f" ({stored})" if stored else ""))
+        out.append(f"{n} run{'s' if n != 1 else ''} {' and '.join(texts)}")
+    return out

@@ -13,22 +13,61 @@ only: the cached frame (shared, read-only) and the view (small).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
-from paretoscope.analysis.selection import filter_runs, frontier_points, select_runs
+from paretoscope.analysis.budget import budget_answers
+from paretoscope.analysis.selection import (
+    filter_runs,
+    frontier_points,
+    lineage_segments,
+    select_runs,
+)
+from paretoscope.present.charts import drawn_points, frontier_chart
 from paretoscope.present.exports import table_csv
 from paretoscope.present.tables import points_table, runs_table
 from paretoscope.views import FrontierView, RunFilters, RunsView
 from store import Store
 from store.bundle import BundleFilters, bundle_bytes
 
-__all__ = ["every_run_bundle", "filtered_runs", "frontier_table", "runs_csv", "runs_rows"]
+__all__ = [
+    "every_run_bundle",
+    "filtered_runs",
+    "frontier_altair",
+    "frontier_table",
+    "runs_csv",
+    "runs_rows",
+]
 
 
 def frontier_table(runs: pd.DataFrame, view: FrontierView) -> Callable[[], pd.DataFrame]:
     """The Frontier page's full points table (every plotted run), built when called."""
     return lambda: points_table(frontier_points(runs, view).points, view.objectives, group=view.by)
+
+
+def frontier_altair(runs: pd.DataFrame, view: FrontierView) -> Callable[[], Any]:
+    """The Frontier page's Altair chart (for the share panel's files), built when called.
+
+    The page draws a dict from cached structure (``frontier_spec``); exports
+    and the fingerprint need the Altair chart, built from the same view.
+    """
+
+    def build() -> Any:
+        fp = frontier_points(runs, view)
+        if fp.points.empty:
+            return None
+        answers = budget_answers(
+            fp.points, fp.points["group"], view.cost, view.y, limit=view.budget, floor=view.floor
+        )
+        ids = [a.run_id for a in answers if a.run_id]
+        thinned = drawn_points(fp, ids)
+        lineage = (
+            lineage_segments(thinned.rows, view.x, view.y, view.facet) if view.lineage else None
+        )
+        return frontier_chart(fp, ids, thinned, lineage)
+
+    return build
 
 
 def runs_rows(runs: pd.DataFrame, view: RunsView) -> Callable[[], pd.DataFrame]:

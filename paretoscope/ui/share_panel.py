@@ -234,7 +234,8 @@ def share_panel(
     """The sharing controls of a page's view, in one expander.
 
     ``query`` is the view's ``to_query()``; ``chart`` its Altair chart (PNG,
-    SVG, HTML downloads), ``table`` the table behind it (CSV, Parquet) or a
+    SVG, HTML downloads) or a function that builds it (called only when the
+    panel is open or a file is downloaded), ``table`` the table behind it (CSV, Parquet) or a
     function that builds it, and ``run_ids`` the runs visible now (a pinned
     saved view keeps them; they can also be downloaded as a result bundle).
 
@@ -262,6 +263,8 @@ def _panel(
     with panel:
         st.markdown("**Link** — opens this page with exactly this view (copy it from the box):")
         st.code(view_link(query), language=None, wrap_lines=True)
+        if chart is not None and panel.open:
+            chart = chart() if callable(chart) else chart  # a builder: the chart only now
         if chart is not None and panel.open:
             spec = sharing.chart_spec(chart)
             st.caption(
@@ -306,7 +309,7 @@ def _ids(run_ids: Sequence[str] | pd.Series) -> tuple[str, ...]:
 
 
 def _chart_file(render: Callable[[Any], bytes | str], chart: Any) -> Callable[[], bytes | str]:
-    return lambda: render(sharing.chart_spec(chart))
+    return lambda: render(sharing.chart_spec(chart() if callable(chart) else chart))
 
 
 def _table_file(

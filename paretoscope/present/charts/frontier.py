@@ -40,7 +40,7 @@ from paretoscope.present.display import (
 from paretoscope.present.sampling import Thinned
 from paretoscope.views import FrontierView
 
-__all__ = ["FRONTIER_HEIGHT_PX", "WITHIN_NOISE", "frontier_chart"]
+__all__ = ["FRONTIER_HEIGHT_PX", "WITHIN_NOISE", "chart_over", "frontier_chart"]
 
 FRONTIER_HEIGHT_PX = 360  # with the axis, the first screen at 1280×720 holds it whole
 _LINE_COLOUR = "#3b3b3b"
@@ -378,9 +378,15 @@ def frontier_chart(
     Clicking a run selects it (the ``pick`` selection, on ``run_id``). With
     ``facet``, one panel per value.
     """
-    view = fp.view
     thinned = thinned if thinned is not None else drawn_points(fp, answers)
-    data = frontier_chart_data(fp, thinned.rows, answers, lineage)
+    return chart_over(fp, frontier_chart_data(fp, thinned.rows, answers, lineage), answers)
+
+
+def chart_over(
+    fp: FrontierPoints, data: pd.DataFrame, answers: Sequence[str] = ()
+) -> alt.LayerChart | alt.FacetChart:
+    """``frontier_chart`` over its prepared rows ``data`` (``frontier_chart_data``)."""
+    view = fp.view
     axes = _axes(fp, data)
     marks = _marks(fp, data, axes)
     tooltip = _tooltip(view, data, axes)

@@ -9,8 +9,9 @@ import streamlit as st
 
 from paretoscope.analysis.budget import budget_answers
 from paretoscope.analysis.selection import frontier_points, lineage_segments, unmatched_filters
-from paretoscope.present.charts import drawn_points, frontier_chart, parallel_chart
-from paretoscope.present.charts.spec import on_canvas, vega_lite_spec
+from paretoscope.present.charts import drawn_points, parallel_chart
+from paretoscope.present.charts.frontier_spec import frontier_spec
+from paretoscope.present.charts.spec import on_canvas
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.methodology import METHODOLOGY_SUMMARY
 from paretoscope.present.tables import points_table
@@ -60,7 +61,7 @@ answers = budget_answers(
 )
 ui.show_budget_answers(answers, view)
 answer_ids = [a.run_id for a in answers if a.run_id]
-chart = thinned = event = None
+thinned = event = None
 if fp.points.empty:
     what = "both metrics" if not view.z else "every chosen metric"
     st.warning(
@@ -70,10 +71,9 @@ if fp.points.empty:
 else:
     thinned = drawn_points(fp, answer_ids)
     lineage = lineage_segments(thinned.rows, view.x, view.y, view.facet) if view.lineage else None
-    chart = frontier_chart(fp, answer_ids, thinned, lineage)
-    # A plain dict: Streamlit would validate the Altair chart's whole spec again (issue 13).
-    # On a canvas from 500 drawn runs: no DOM element per mark for the browser to build.
-    spec = on_canvas(vega_lite_spec(chart), len(thinned.rows))
+    # A plain dict, its structure built once per shape: Altair costs ~0.2 s a rerun at
+    # 100 000 runs (issue 13). On a canvas from 500 drawn runs: no DOM element per mark.
+    spec = on_canvas(frontier_spec(fp, answer_ids, thinned, lineage), len(thinned.rows))
     event = st.vega_lite_chart(spec, width="stretch", on_select="rerun", key=bound.key("chart"))
     if thinned.note:
         st.caption(thinned.note)
@@ -98,7 +98,7 @@ show_table(points_table(fp.frontier, view.objectives, group=view.by))
 share.share_panel(
     view.to_query(),
     store=store,
-    chart=chart,
+    chart=later.frontier_altair(runs, view) if thinned is not None else None,
     # Built on download only, from the shared frame: a session keeps no copy of its rows
     # (``later``: a lambda here would keep this run's globals, ``fp`` among them, alive).
     table=later.frontier_table(runs, view),
