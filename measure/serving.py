@@ -25,9 +25,7 @@ from paretoscope.core.records import LatencyStats, ServingStats, TimingBudget
 __all__ = ["measure_e2e", "serving_stats", "timed_first_run"]
 
 
-def timed_first_run(
-    session: Session, batch: Mapping[str, np.ndarray]
-) -> tuple[np.ndarray, float]:
+def timed_first_run(session: Session, batch: Mapping[str, np.ndarray]) -> tuple[np.ndarray, float]:
     """The first output of ``session.run(batch)`` and how long the call took (ms, host clock).
 
     Meant to be the session's first inference: nothing is warmed up first.

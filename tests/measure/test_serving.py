@@ -1,4 +1,4 @@
-"""What a serving user pays: load time, the cold first run and end-to-end latency, on real models."""
+"""What a serving user pays: load time, the cold first run and end-to-end latency (real models)."""
 
 from __future__ import annotations
 
