@@ -453,8 +453,7 @@ _SERVING_COLUMNS = """    r.dims,
 FROM runs r
 """
 assert _M006_VIEW.count(_M006_VIEW_TAIL) == 1
-M008_SERVING = (
-    """
+M008_SERVING = """
 ALTER TABLE runs ADD COLUMN load_ms DOUBLE;
 ALTER TABLE runs ADD COLUMN first_run_ms DOUBLE;
 ALTER TABLE runs ADD COLUMN latency_e2e_ms_p50 DOUBLE;
@@ -465,6 +464,4 @@ ALTER TABLE runs ADD COLUMN latency_e2e_ms_p50_ci_high DOUBLE;
 ALTER TABLE runs ADD COLUMN serving_unavailable_reason VARCHAR;
 ALTER TABLE runs ADD COLUMN latency_e2e JSON;
 
-"""
-    + _M006_VIEW.replace(_M006_VIEW_TAIL, _SERVING_COLUMNS)
-)
+""" + _M006_VIEW.replace(_M006_VIEW_TAIL, _SERVING_COLUMNS)
