@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
@@ -32,6 +33,7 @@ from measure.memory import (
     peak_rss_mb,
 )
 from measure.runtimes import Session, random_batch, runtime_for
+from measure.serving import measure_e2e, serving_stats, timed_first_run
 from measure.timing import measure_latency
 from paretoscope.core.errors import InputError, MeasurementError
 from paretoscope.core.records import (
@@ -139,14 +141,17 @@ def input_batch(session: Session, spec: RunSpec) -> tuple[dict[str, np.ndarray],
     return {k: np.ascontiguousarray(v[idx]) for k, v in feed.items()}, notes
 
 
-def check_finite_outputs(session: Session, batch: dict[str, np.ndarray]) -> None:
+def check_finite_outputs(
+    session: Session, batch: dict[str, np.ndarray], outputs: np.ndarray | None = None
+) -> None:
     """One pass of ``batch``: NaN or infinity in the output fails the run, with or without data.
 
     Without data nothing else would look at the outputs, and a model whose
-    outputs are all NaN would be stored as measured. Raises
+    outputs are all NaN would be stored as measured. ``outputs``: that
+    pass's first output when the caller already ran it. Raises
     ``MeasurementError`` naming how many items and values were not finite.
     """
-    out = np.asarray(session.run(batch))
+    out = np.asarray(session.run(batch) if outputs is None else outputs)
     if out.dtype.kind not in "fc" or out.size == 0:
         return
     finite = np.isfinite(out)
@@ -360,7 +365,9 @@ def _measure(
     if probe is not None:
         probe.sample()  # the model loaded
     batch, notes = input_batch(session, spec)
-    check_finite_outputs(session, batch)
+    # The first inference, cold: timed, and its outputs checked.
+    first_out, first_run_ms = timed_first_run(session, batch)
+    check_finite_outputs(session, batch, first_out)
     step = session.step_fn(batch)
 
     stage("timing")
@@ -372,6 +379,8 @@ def _measure(
     # Read before evaluation, whose whole-data-set buffers are not part of
     # serving one batch.
     memory, memory_notes = _memory(session, baseline_mb, probe)
+    # After the device-resident window and its memory reading: host inputs, outputs back.
+    e2e, e2e_reason = measure_e2e(session, batch, spec.budget)
 
     stage("evaluating")
     scores = (
@@ -411,6 +420,7 @@ def _measure(
         else None,
         model_size_mb=artifact_size_mb(spec.artifact),
         params=session.params,
+        serving=serving_stats(session.load_ms, first_run_ms, e2e, e2e_reason),
     )
 
 
@@ -444,7 +454,10 @@ def profile_run(
     baseline_mb = current_rss_mb()
     # On a GPU, free device memory is read before the session exists.
     probe = device_memory_probe(device) if device.kind == "cuda" else None
+    load_started_ns = time.perf_counter_ns()
     session = runtime.load(spec)
+    if session.load_ms is None:
+        session.load_ms = (time.perf_counter_ns() - load_started_ns) / 1e6
     try:
         record = _measure(
             session,

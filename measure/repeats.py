@@ -26,6 +26,7 @@ from paretoscope.core.records import (
     MemoryStats,
     RepeatLatency,
     RunRecord,
+    ServingStats,
     TimingBudget,
 )
 
@@ -233,6 +234,15 @@ def _energy(records: Sequence[RunRecord]) -> EnergyStats | None:
     )
 
 
+def _serving(records: Sequence[RunRecord]) -> ServingStats | None:
+    """The first repeat's load and first run; end-to-end latency combined like ``latency``."""
+    first = records[0].serving
+    parts = [r.serving.e2e for r in records if r.serving is not None and r.serving.e2e]
+    if first is None or len(parts) != len(records):
+        return first
+    return replace(first, e2e=repeats_latency(parts))
+
+
 def combine_repeats(records: Sequence[RunRecord]) -> RunRecord:
     """One ``ok`` record from the ``ok`` records of the same run's repeats, in order.
 
@@ -241,7 +251,8 @@ def combine_repeats(records: Sequence[RunRecord]) -> RunRecord:
     model is deterministic). Latency is ``repeats_latency``; throughput is
     the batch over the combined median; memory is the largest peak of the
     repeats; energy is the total over all timed windows, per item over all
-    timed items. ``finished_at`` is the last repeat's. Raises ``InputError``
+    timed items; end-to-end latency combines like latency, load and first run are
+    the first repeat's. ``finished_at`` is the last repeat's. Raises ``InputError``
     when there is no record or one is not ``ok``.
     """
     if not records:
@@ -266,6 +277,7 @@ def combine_repeats(records: Sequence[RunRecord]) -> RunRecord:
         memory=_memory([r.memory for r in records]),
         energy=_energy(records),
         provenance=provenance,
+        serving=_serving(records),
         throughput_per_s=first.spec.batch_size / (latency.p50_ms / 1000.0)
         if latency.p50_ms > 0
         else None,

@@ -30,6 +30,7 @@ from paretoscope.core.records import (
     Provenance,
     RunRecord,
     RunSpec,
+    ServingStats,
     from_dict,
     to_dict,
 )
@@ -189,7 +190,38 @@ def _run_row(rec: RunRecord, now: datetime) -> Row:
         "repeats": spec.repeats,
         "provenance": _json(prov),
         "spec": _json(spec),
+        **_serving_columns(rec.serving),
     }
+
+
+def _serving_columns(serving: ServingStats | None) -> Row:
+    """The serving-cost columns of ``runs`` (migration 8); all None for a record without them."""
+    e2e = serving.e2e if serving else None
+    return {
+        "load_ms": serving.load_ms if serving else None,
+        "first_run_ms": serving.first_run_ms if serving else None,
+        "latency_e2e_ms_p50": e2e.p50_ms if e2e else None,
+        "latency_e2e_ms_p90": e2e.p90_ms if e2e else None,
+        "latency_e2e_ms_p99": e2e.p99_ms if e2e else None,
+        "latency_e2e_ms_p50_ci_low": e2e.ci_low_ms if e2e else None,
+        "latency_e2e_ms_p50_ci_high": e2e.ci_high_ms if e2e else None,
+        "serving_unavailable_reason": serving.unavailable_reason if serving else None,
+        "latency_e2e": _json(e2e),
+    }
+
+
+def _serving(run: Row) -> ServingStats | None:
+    """The ``ServingStats`` of a ``runs`` row; None for a run stored without them."""
+    keys = ("load_ms", "first_run_ms", "latency_e2e", "serving_unavailable_reason")
+    if all(run.get(k) is None for k in keys):
+        return None
+    e2e = run.get("latency_e2e")
+    return ServingStats(
+        load_ms=run.get("load_ms"),
+        first_run_ms=run.get("first_run_ms"),
+        e2e=from_dict(LatencyStats, json.loads(e2e)) if e2e else None,
+        unavailable_reason=run.get("serving_unavailable_reason"),
+    )
 
 
 def _latency_row(run_id: str, lat: LatencyStats) -> Row:
@@ -290,6 +322,7 @@ def record_from_rows(
         params=run["params"],
         error=run["error"],
         origin=run["origin"],
+        serving=_serving(run),
     )
 
 

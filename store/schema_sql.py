@@ -434,3 +434,34 @@ LEFT JOIN accuracy armse ON armse.run_id = r.run_id AND armse.metric = 'rmse'
 M007_JOB_SUBMITTER = """
 ALTER TABLE jobs ADD COLUMN submitted_by VARCHAR;
 """
+
+# Migration 8 (issue 14): what a serving user pays. Load time, the cold first
+# run and end-to-end latency (inputs from host memory, outputs back) as run
+# columns; the whole end-to-end LatencyStats in latency_e2e. The view is
+# migration 6's with the new columns appended (NULL for older runs).
+_M006_VIEW = M006_TRUST[M006_TRUST.index("CREATE OR REPLACE VIEW run_summary") :]
+_M006_VIEW_TAIL = "    r.dims\nFROM runs r\n"
+_SERVING_COLUMNS = """    r.dims,
+    r.load_ms,
+    r.first_run_ms,
+    r.latency_e2e_ms_p50,
+    r.latency_e2e_ms_p90,
+    r.latency_e2e_ms_p99,
+    r.latency_e2e_ms_p50_ci_low,
+    r.latency_e2e_ms_p50_ci_high,
+    r.serving_unavailable_reason
+FROM runs r
+"""
+assert _M006_VIEW.count(_M006_VIEW_TAIL) == 1
+M008_SERVING = """
+ALTER TABLE runs ADD COLUMN load_ms DOUBLE;
+ALTER TABLE runs ADD COLUMN first_run_ms DOUBLE;
+ALTER TABLE runs ADD COLUMN latency_e2e_ms_p50 DOUBLE;
+ALTER TABLE runs ADD COLUMN latency_e2e_ms_p90 DOUBLE;
+ALTER TABLE runs ADD COLUMN latency_e2e_ms_p99 DOUBLE;
+ALTER TABLE runs ADD COLUMN latency_e2e_ms_p50_ci_low DOUBLE;
+ALTER TABLE runs ADD COLUMN latency_e2e_ms_p50_ci_high DOUBLE;
+ALTER TABLE runs ADD COLUMN serving_unavailable_reason VARCHAR;
+ALTER TABLE runs ADD COLUMN latency_e2e JSON;
+
+""" + _M006_VIEW.replace(_M006_VIEW_TAIL, _SERVING_COLUMNS)

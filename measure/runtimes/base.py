@@ -69,6 +69,9 @@ class Session(ABC):
     inputs: tuple[InputSpec, ...]
     #: Facts about how the model was prepared that a reader of the numbers should know.
     notes: tuple[str, ...] = ()
+    #: Milliseconds from the start of session creation or model load to ready, when the
+    #: runtime timed it (``measure.profile`` times ``Runtime.load`` otherwise).
+    load_ms: float | None = None
 
     @property
     def input_shapes(self) -> dict[str, list[int]]:
@@ -99,6 +102,24 @@ class Session(ABC):
         The callable may return before device work is done; pair it with
         ``sync``. Call it inside ``timing_context()`` for the least overhead.
         """
+
+    def e2e_step_fn(self, batch: Mapping[str, np.ndarray]) -> Callable[[], object]:
+        """A zero-argument callable serving ``batch`` as an application would, for timing.
+
+        Each call hands the NumPy arrays in host memory to the runtime and
+        copies the outputs back to NumPy, so it includes what ``step_fn``
+        leaves out: host-to-device input copies and device-to-host output
+        copies (and, on a CPU, the handoff from NumPy). It returns after the
+        outputs are in host memory. The default runs ``run`` (the first
+        output); runtimes override it to copy every output.
+        """
+        run = self.run
+        feed = dict(batch)
+
+        def step() -> object:
+            return run(feed)
+
+        return step
 
     def sync(self) -> None:  # noqa: B027 - a deliberate no-op default for CPU sessions
         """Block until device work queued by ``step_fn`` is done. A no-op on CPU."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -173,6 +174,25 @@ def _quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     return quantized
 
 
+def _output_tensors(out: Any) -> list[torch.Tensor]:
+    """Every tensor a forward pass returned: a tensor, a sequence or mapping of them, or
+    ``_first_output``'s pick of anything else."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, tuple | list) and all(isinstance(t, torch.Tensor) for t in out):
+        return list(out)
+    if isinstance(out, Mapping) and all(isinstance(t, torch.Tensor) for t in out.values()):
+        return list(out.values())
+    return [_first_output(out)]
+
+
+def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    # NumPy has no bfloat16: such an output is widened on the device, as ``run`` does.
+    if tensor.dtype == torch.bfloat16:
+        tensor = tensor.float()
+    return np.asarray(tensor.detach().cpu().numpy())
+
+
 def _first_output(out: Any) -> torch.Tensor:
     if isinstance(out, torch.Tensor):
         return out
@@ -308,6 +328,37 @@ class TorchSession(Session):
 
         return step
 
+    def e2e_step_fn(self, batch: Mapping[str, np.ndarray]) -> Callable[[], object]:
+        """Each call: ``torch.from_numpy(...).to(device)`` per input, forward, ``.cpu().numpy()``.
+
+        Inputs are taken from NumPy arrays in host memory (cast to the
+        declared NumPy dtype once, up front) and every output tensor is
+        copied back to NumPy, so on a GPU the call includes both copies and
+        returns after the device is done.
+        """
+        missing = [i.name for i in self.inputs if i.name not in batch]
+        if missing:
+            raise InputError(f"missing model inputs: {', '.join(missing)}")
+        arrays = [np.ascontiguousarray(batch[i.name], dtype=i.dtype) for i in self.inputs]
+        model, device, float_dtype = self._model, self._device, self._float_dtype
+        in_inference = torch.is_inference_mode_enabled
+        inference_mode = torch.inference_mode
+
+        def forward() -> object:
+            args = []
+            for array in arrays:
+                tensor = torch.from_numpy(array).to(device)
+                args.append(tensor.to(float_dtype) if tensor.is_floating_point() else tensor)
+            return [_to_numpy(t) for t in _output_tensors(model(*args))]
+
+        def step() -> object:
+            if in_inference():
+                return forward()
+            with inference_mode():
+                return forward()
+
+        return step
+
     def reset_peak_device_memory(self) -> None:
         """Make the current allocation (the weights) the starting peak, on CUDA."""
         if self._device.type == "cuda":
@@ -355,7 +406,8 @@ class TorchEagerRuntime:
         device = _torch_device(spec.device)
         float_dtype = _FLOAT_DTYPES[spec.precision]
         notes: list[str] = []
-
+        # Load time: build or load, precision, and the move to the device.
+        started_ns = time.perf_counter_ns()
         if artifact.format == "torch-state":
             model = _build_module(artifact.builder, artifact.builder_kwargs)
             _load_state(model, path, device)
@@ -396,7 +448,9 @@ class TorchEagerRuntime:
         elif spec.precision in ("fp16", "bf16"):
             model = model.to(float_dtype)
         model = model.to(device)
-        return TorchSession(
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        session = TorchSession(
             model,
             device,
             float_dtype,
@@ -405,3 +459,5 @@ class TorchEagerRuntime:
             notes=tuple(notes),
             quantized=spec.precision == "int8",
         )
+        session.load_ms = (time.perf_counter_ns() - started_ns) / 1e6
+        return session

@@ -96,6 +96,10 @@ _ALL: tuple[RunField, ...] = (
     RunField("accuracy_ci_high", "Accuracy CI high"),
     RunField("accuracy_n", "Scored items"),
     RunField("hostname", "Hostname"),
+    # Issue 14: the end-to-end latency's interval, and why a serving figure is missing.
+    RunField("latency_e2e_ms_p50_ci_low", "End-to-end p50 CI low (ms)"),
+    RunField("latency_e2e_ms_p50_ci_high", "End-to-end p50 CI high (ms)"),
+    RunField("serving_unavailable_reason", "Serving figures unavailable because"),
 )
 
 RUN_FIELDS: dict[str, RunField] = {f.key: f for f in _ALL}

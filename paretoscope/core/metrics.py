@@ -166,6 +166,54 @@ _ALL: tuple[Metric, ...] = (
         "Peak resident set of the measuring process on the host, in MB (10^6 bytes), on "
         "every run (CPU or GPU); it includes the runtime itself.",
     ),
+    # Issue 14: what a serving user pays besides the device-resident forward pass.
+    Metric(
+        "load_ms",
+        "Load time",
+        "ms",
+        "lower",
+        "Time from the start of session creation or model load until the model is ready to "
+        "run: ONNX Runtime's InferenceSession creation; torch's load or build, precision "
+        "cast and move to the device. The runtime library's import is not included.",
+        log_scale_default=True,
+    ),
+    Metric(
+        "first_run_ms",
+        "First run",
+        "ms",
+        "lower",
+        "The first inference of one batch, cold (before any warm-up), inputs from and "
+        "outputs to host memory, waited for to the end on a GPU.",
+        log_scale_default=True,
+    ),
+    Metric(
+        "latency_e2e_ms_p50",
+        "End-to-end latency p50",
+        "ms",
+        "lower",
+        "Median time of one batch as an application sees it: inputs handed over from NumPy "
+        "arrays in host memory (copied to the device on a GPU) and every output copied back "
+        "to NumPy; host clock, same harness and budget as latency_ms_p50, timed after it. "
+        "Its 95% interval is latency_e2e_ms_p50_ci_low/latency_e2e_ms_p50_ci_high.",
+        log_scale_default=True,
+        ci_keys=("latency_e2e_ms_p50_ci_low", "latency_e2e_ms_p50_ci_high"),
+    ),
+    Metric(
+        "latency_e2e_ms_p90",
+        "End-to-end latency p90",
+        "ms",
+        "lower",
+        "90th percentile of one batch end to end (inputs from host memory, outputs back).",
+        log_scale_default=True,
+    ),
+    Metric(
+        "latency_e2e_ms_p99",
+        "End-to-end latency p99",
+        "ms",
+        "lower",
+        "99th percentile of one batch end to end (inputs from host memory, outputs back).",
+        log_scale_default=True,
+    ),
 )
 
 METRICS: dict[str, Metric] = {m.key: m for m in _ALL}

@@ -32,6 +32,7 @@ __all__ = [
     "RepeatLatency",
     "RunRecord",
     "RunSpec",
+    "ServingStats",
     "TimingBudget",
     "describe_memory_source",
     "from_dict",
@@ -274,6 +275,26 @@ class EnergyStats:
 
 
 @dataclass(frozen=True)
+class ServingStats:
+    """What a serving application pays besides the device-resident forward pass, in ms.
+
+    ``load_ms``: session creation or model load until the model is ready to
+    run (ONNX Runtime's ``InferenceSession``; torch's load or build plus
+    ``.to(device)``). ``first_run_ms``: the first inference, cold, before any
+    warm-up, inputs from and outputs to host memory (synchronised on a GPU).
+    ``e2e``: latency of one batch with its inputs handed over from NumPy
+    arrays in host memory and every output copied back to NumPy, timed by the
+    same harness and budget as ``RunRecord.latency`` after that window. A
+    figure is None, with ``unavailable_reason``, when it was not measured.
+    """
+
+    load_ms: float | None = None
+    first_run_ms: float | None = None
+    e2e: LatencyStats | None = None
+    unavailable_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class AccuracyResult:
     """One quality metric on a labelled data set. ``value`` for ``top1`` is a fraction."""
 
@@ -326,6 +347,9 @@ class RunRecord:
     params: int | None = None
     error: str | None = None
     origin: Origin = "measured"
+    # Load, cold first run and end-to-end latency (issue 14); None in records
+    # made before they were measured.
+    serving: ServingStats | None = None
 
 
 T = TypeVar("T")

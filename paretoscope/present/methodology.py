@@ -107,6 +107,20 @@ dashboard.
   items get McNemar's exact test (Run detail). An accuracy copied from
   elsewhere (a model card) is labelled *reported* and drawn hollow with a
   dashed outline.
+- **What a serving user pays**: the timed passes above run with the inputs
+  already where the runtime wants them (bound on the GPU, outputs left there).
+  Each run also records `load_ms`, session creation or model load until ready
+  (ONNX Runtime's `InferenceSession`; torch's load or build, precision cast and
+  move to the device; a CUDA context when the worker had none yet; not the
+  library's import); `first_run_ms`, the first inference, cold, before any
+  warm-up, from host inputs to host outputs and waited for on a GPU; and
+  `latency_e2e_ms_p50` (p90, p99, and the median's interval) for a batch
+  handed over from NumPy arrays in host memory with every output copied back
+  to NumPy (ONNX Runtime's `run` with a NumPy feed, no IOBinding; torch's
+  `from_numpy(...).to(device)` and `.cpu().numpy()`), timed by the host clock
+  with the same harness and budget after the device-resident passes. On a
+  GPU the gap between the two latencies is mostly the copies; on a CPU it is
+  the hand-over and output copy. Energy covers the device-resident passes only.
 - **Provenance**: host, device, runtime and its version, execution provider,
   threads, batch size, precision, times and origin (measured here or
   imported) are stored with every run and shown beside every number.

@@ -74,13 +74,25 @@ _TRUST = (
     "accuracy_ci_low",
     "accuracy_ci_high",
 )
-_PLACED = _FIRST_METRICS + _SECOND_METRICS + _TRUST
+# Issue 14: what a serving user pays (load, cold first run, end to end).
+_SERVING = (
+    "load_ms",
+    "first_run_ms",
+    "latency_e2e_ms_p50",
+    "latency_e2e_ms_p90",
+    "latency_e2e_ms_p99",
+    "latency_e2e_ms_p50_ci_low",
+    "latency_e2e_ms_p50_ci_high",
+    "serving_unavailable_reason",
+)
+_PLACED = _FIRST_METRICS + _SECOND_METRICS + _TRUST + _SERVING
 RUN_COLUMNS: tuple[str, ...] = (
     _ID_COLUMNS
     + _FIRST_METRICS
     + _TRAILING
     + _SECOND_METRICS
     + _TRUST
+    + _SERVING
     + tuple(k for k in metric_keys() if k not in _PLACED)
 )
 
