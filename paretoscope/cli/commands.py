@@ -342,7 +342,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_profile(args: argparse.Namespace) -> int:
     from paretoscope.core.records import TimingBudget
     from paretoscope.profiling import ProfileRequest, plan_profile, run_profile
-    from paretoscope.profiling.devices import offered_devices, resolve_devices
+    from paretoscope.profiling.devices import cluster_configured, offered_devices, resolve_devices
     from paretoscope.profiling.request import DEFAULT_REPEATS, sweep_text
 
     dims: dict[str, tuple[int, ...]] = {}
@@ -375,13 +375,14 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         repeats=args.repeats if args.repeats is not None else 1 if args.quick else DEFAULT_REPEATS,
     )
     # A device this host lacks is refused before the store is even opened.
-    resolve_devices(request.devices, offered_devices())
+    cluster = bool(getattr(args, "cluster", None)) or cluster_configured()
+    resolve_devices(request.devices, offered_devices(), cluster=cluster)
     store = _open_store(args.store)
     print(f"store: {store.path}", file=sys.stderr)
-    plan = plan_profile(store, request)
+    plan = plan_profile(store, request, cluster=cluster)
     print(
-        f"profiling {plan.model.name} ({sweep_text(plan.request)}): {len(plan.variants)} variant(s) "
-        f"to make, {plan.n_runs} run(s) to measure",
+        f"profiling {plan.model.name} ({sweep_text(plan.request)}): "
+        f"{len(plan.variants)} variant(s) to make, {plan.n_runs} run(s) to measure",
         file=sys.stderr,
     )
     for note in plan.notes:

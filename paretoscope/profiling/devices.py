@@ -21,6 +21,8 @@ from paretoscope.profiling.request import device_name
 __all__ = [
     "ALL_DEVICES",
     "CUDA_PROVIDER",
+    "SCHEDULER_ENV",
+    "cluster_configured",
     "offered_devices",
     "ort_providers",
     "resolve_devices",
@@ -30,6 +32,8 @@ __all__ = [
 
 #: ``--device all``: every device this host offers.
 ALL_DEVICES = "all"
+#: The setting that sends runs to a Dask cluster (``measure.cluster.executor.SCHEDULER_ENV``).
+SCHEDULER_ENV = "PARETOSCOPE_DASK_SCHEDULER"
 #: ONNX Runtime's CUDA execution provider.
 CUDA_PROVIDER = "CUDAExecutionProvider"
 
@@ -69,11 +73,20 @@ def offered_devices(
     return ("cpu", *(f"cuda:{i}" for i in range(n)))
 
 
-def resolve_devices(requested: Sequence[str], offered: Sequence[str]) -> tuple[str, ...]:
+def cluster_configured(env: Mapping[str, str] | None = None) -> bool:
+    """Whether runs go to a Dask cluster (``PARETOSCOPE_DASK_SCHEDULER`` is set)."""
+    return bool((env if env is not None else os.environ).get(SCHEDULER_ENV, "").strip())
+
+
+def resolve_devices(
+    requested: Sequence[str], offered: Sequence[str], *, cluster: bool = False
+) -> tuple[str, ...]:
     """The devices to measure on, in the order asked, each once; ``all`` is every offered one.
 
-    Raises ``InputError`` for an unknown device name or one this host does
-    not offer, naming what it does offer.
+    ``cluster``: runs go to a cluster's workers, whose devices are not known
+    here; any ``cuda:N`` is accepted (a run no worker can take becomes a
+    failed run with the reason, at placement). Raises ``InputError`` for an
+    unknown device name or one this host does not offer, naming what it does offer.
     """
     if not requested:
         raise InputError("give at least one device (cpu, cuda:N or all)")
@@ -82,7 +95,7 @@ def resolve_devices(requested: Sequence[str], offered: Sequence[str]) -> tuple[s
         name = device_name(d)
         names = list(offered) if name == ALL_DEVICES else [name]
         out.extend(n for n in names if n not in out)
-    missing = [d for d in out if d not in offered]
+    missing = [d for d in out if d not in offered and not (cluster and d != "cpu")]
     if missing:
         gpus = [d for d in offered if d != "cpu"]
         has = f"its devices are {', '.join(offered)}" if gpus else "it has no CUDA GPU, only cpu"

@@ -213,7 +213,9 @@ def _store_eval_set(store: Store, data: EvalSet, info: ModelInfo, tmp_dir: Path)
     )
 
 
-def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
+def plan_profile(
+    store: Store, request: ProfileRequest, *, cluster: bool | None = None
+) -> ProfilePlan:
     """Validate ``request`` completely, then store its model and data; return the plan.
 
     Order matters for "nothing half-written": the options, the model file
@@ -225,11 +227,15 @@ def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
     once). Nothing is written to the database here. Raises ``InputError``
     with a specific message for every refusal, among them a device this
     host does not offer (checked first, before any file is read). The
-    plan's request names the resolved devices (``all`` expanded).
+    plan's request names the resolved devices (``all`` expanded). ``cluster``:
+    runs go to a Dask cluster, whose workers' GPUs are not checked here
+    (None: when ``PARETOSCOPE_DASK_SCHEDULER`` is set).
     """
     validate_options(request)
+    if cluster is None:
+        cluster = _devices.cluster_configured()
     offered = _devices.offered_devices()
-    devices = _devices.resolve_devices(request.devices, offered)
+    devices = _devices.resolve_devices(request.devices, offered, cluster=cluster)
     request = dataclasses.replace(request, devices=devices)
     with tempfile.TemporaryDirectory(prefix="paretoscope-plan-") as tmp:
         return _plan_in(store, request, Path(tmp))
