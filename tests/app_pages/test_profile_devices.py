@@ -6,20 +6,44 @@ driver gives (``devices.offered_devices``) and onnxruntime's providers.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 import pytest
 
 from paretoscope.jobs import queue as jobs
 from paretoscope.jobs import runner as jobrunner
 from paretoscope.profiling import devices, form
 from store import Store
-from tests.app_pages.test_profile_page import (  # noqa: F401  (fixtures)
-    launches,
-    open_page,
-    store,
-    text,
-    tiny_onnx,
-    upload_model,
-)
+from tests.app_pages.test_profile_page import open_page, text, upload_model
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    from measure.testing import export_onnx, tiny_mlp
+
+    path = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
+    export_onnx(tiny_mlp(), path, np.zeros((2, 64), dtype=np.float32))
+    return path.read_bytes()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "profile.duckdb")
+
+
+@pytest.fixture
+def launches(monkeypatch: pytest.MonkeyPatch) -> list[Store]:
+    """Record runner launches instead of starting a real runner (the test runs the job)."""
+    calls: list[Store] = []
+
+    def fake(store: Store, **_: Any) -> int:
+        calls.append(store)
+        return 0
+
+    monkeypatch.setattr(jobrunner, "ensure_runner", fake)
+    return calls
 
 
 def test_the_page_offers_only_this_hosts_devices(
