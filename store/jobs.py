@@ -260,12 +260,12 @@ def finish(
 
 
 def select_job_configurations(store: Store, job_id: str) -> list[dict[str, Any]]:
-    """The configurations of a job's ok runs: runtime, precision, batch_size, threads, dims.
+    """The configurations of a job's ok runs: runtime, precision, batch_size, threads, dims, device.
 
     ``dims`` is a dict (name -> value); a job's Run again skips these.
     """
     sql = (
-        "SELECT runtime, precision, batch_size, threads, dims FROM runs "
+        "SELECT runtime, precision, batch_size, threads, dims, device FROM runs "
         "WHERE job_id = ? AND status = 'ok' ORDER BY started_at, run_id"
     )
     with store.connect() as conn:
@@ -277,6 +277,7 @@ def select_job_configurations(store: Store, job_id: str) -> list[dict[str, Any]]
             "batch_size": int(r[2]),
             "threads": int(r[3] or 1),
             "dims": json.loads(r[4]) if isinstance(r[4], str) else dict(r[4] or {}),
+            "device": str(r[5] or "cpu"),
         }
         for r in rows
     ]

@@ -417,10 +417,13 @@ class TorchEagerRuntime:
             params = sum(p.numel() for p in model.parameters())
             model.eval()
         elif artifact.format == "pt2":
-            if spec.precision != artifact.precision:
+            # An fp32 program can be cast to fp16/bf16 (below); nothing else changes precision.
+            castable = artifact.precision == "fp32" and spec.precision in ("fp16", "bf16")
+            if spec.precision != artifact.precision and not castable:
                 raise InputError(
                     f"a pt2 program runs at the precision it was exported in "
-                    f"({artifact.precision}); the run asks for {spec.precision}"
+                    f"({artifact.precision}), or fp16/bf16 cast from fp32; the run asks for "
+                    f"{spec.precision}"
                 )
             try:
                 with warnings.catch_warnings():

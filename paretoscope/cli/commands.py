@@ -200,6 +200,12 @@ def _profile_parser(sub: Any) -> None:
         help="comma list of precisions to make and measure (default fp32)",
     )
     pr.add_argument(
+        "--device",
+        default="cpu",
+        metavar="cpu,cuda:0",
+        help="comma list of devices: cpu, cuda, cuda:N, or all (this host's); default cpu",
+    )
+    pr.add_argument(
         "--batch", default="1", metavar="1,8", help="comma list of batch sizes (default 1)"
     )
     pr.add_argument(
@@ -336,6 +342,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_profile(args: argparse.Namespace) -> int:
     from paretoscope.core.records import TimingBudget
     from paretoscope.profiling import ProfileRequest, plan_profile, run_profile
+    from paretoscope.profiling.devices import cluster_configured, offered_devices, resolve_devices
     from paretoscope.profiling.request import DEFAULT_REPEATS, sweep_text
 
     dims: dict[str, tuple[int, ...]] = {}
@@ -355,6 +362,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         task=args.task,
         runtimes=tuple(_csv_list(args.runtime)),
         precisions=tuple(_csv_list(args.precision)),
+        devices=tuple(_csv_list(args.device)),
         batches=_int_list("--batch", args.batch),
         threads=_int_list("--threads", args.threads),
         dims=dims,
@@ -366,12 +374,15 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         budget=budget,
         repeats=args.repeats if args.repeats is not None else 1 if args.quick else DEFAULT_REPEATS,
     )
+    # A device this host lacks is refused before the store is even opened.
+    cluster = bool(getattr(args, "cluster", None)) or cluster_configured()
+    resolve_devices(request.devices, offered_devices(), cluster=cluster)
     store = _open_store(args.store)
     print(f"store: {store.path}", file=sys.stderr)
-    plan = plan_profile(store, request)
+    plan = plan_profile(store, request, cluster=cluster)
     print(
-        f"profiling {plan.model.name} ({sweep_text(request)}): {len(plan.variants)} variant(s) "
-        f"to make, {plan.n_runs} run(s) to measure",
+        f"profiling {plan.model.name} ({sweep_text(plan.request)}): "
+        f"{len(plan.variants)} variant(s) to make, {plan.n_runs} run(s) to measure",
         file=sys.stderr,
     )
     for note in plan.notes:

@@ -6,7 +6,7 @@ hands their values here by name (``eval``, ``task``, ``p.fp32``, ``dim.seq``…)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from paretoscope.core.errors import InputError
@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_TIMEOUT_S",
     "MAX_REPEATS",
     "QUICK",
+    "device_choices",
     "job_title",
     "request_from_answers",
     "thread_choices",
@@ -58,6 +59,30 @@ def thread_choices(cores: int) -> list[int]:
     return sorted({t for t in (1, 2, 4, 8, 16, 32, 64) if t <= cores} | {cores})
 
 
+def device_choices(offered: Sequence[str], cluster: bool) -> tuple[tuple[str, ...], str]:
+    """The devices the page offers and a caption that says where they come from.
+
+    ``offered``: this host's (``devices.offered_devices``). With a Dask
+    cluster (``cluster``) the runs go to its workers, whose devices the page
+    does not ask the scheduler for (that would hold the page up on every
+    rerun): ``cpu`` and ``cuda:0`` are offered, ``cuda:0`` meaning a GPU of
+    any worker that offers one (resource ``gpu``; by model ``gpu-<model>``,
+    e.g. ``gpu-h200``).
+    """
+    if cluster:
+        choices = tuple(dict.fromkeys([*offered, "cuda:0"]))
+        return choices, (
+            "A Dask cluster is configured (`PARETOSCOPE_DASK_SCHEDULER`): runs go to its "
+            "workers. A `cuda:N` run goes to a worker offering a GPU (resource `gpu`; its "
+            "workers name GPUs by model, e.g. `gpu-h200`). This page does not list the "
+            "workers' devices: asking the scheduler would hold the page up. A run no worker "
+            "can take is stored as failed with the reason."
+        )
+    if len(offered) == 1:
+        return tuple(offered), "This host offers its CPU only (the NVIDIA driver lists no GPU)."
+    return tuple(offered), f"This host's devices: {', '.join(offered)}."
+
+
 def request_from_answers(
     model: Upload, info: ModelInfo, answers: Mapping[str, Any]
 ) -> ProfileRequest:
@@ -66,7 +91,8 @@ def request_from_answers(
     ``answers["data_saved"]`` is the uploaded data file (an ``Upload``) when there is one;
     ``answers["repeats"]`` the fresh processes per run (``DEFAULT_REPEATS`` when absent);
     ``answers["timeout_s"]`` each process's time limit in seconds (``DEFAULT_TIMEOUT_S``),
-    checked against the operator's maximum by ``validate_options``.
+    checked against the operator's maximum by ``validate_options``;
+    ``answers["devices"]`` the devices (``cpu`` when absent or empty).
     """
     dims = {d: parse_values(answers[f"dim.{d}"], f"`{d}`") for d in info.other_dims}
     kind = answers["eval"]
@@ -81,6 +107,7 @@ def request_from_answers(
         label_column=(answers.get("label") or None) if data else None,
         task=answers["task"],
         precisions=tuple(p for p in PROFILE_PRECISIONS if answers[f"p.{p}"]),
+        devices=tuple(answers.get("devices") or ("cpu",)),
         batches=tuple(sorted(answers["batches"])),
         threads=tuple(sorted(answers["threads"])),
         dims=dims,
@@ -102,7 +129,12 @@ def job_title(model_name: str, request: ProfileRequest) -> str:
     """
     n = len(
         sweep_points(
-            request.runtimes, request.precisions, request.batches, request.threads, request.dims
+            request.runtimes,
+            request.precisions,
+            request.batches,
+            request.threads,
+            request.dims,
+            request.devices,
         )
     )
     return f"{model_name}: {sweep_text(request)} · {n} run(s)"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from paretoscope.core.errors import InputError
 from paretoscope.core.modelinfo import Dim, ModelInfo
 from paretoscope.core.records import ArtifactRef, DatasetRef, ModelRef
+from paretoscope.profiling import devices as _devices
 from paretoscope.profiling.inspection import (
     _INSPECT_TIMEOUT_S,
     inspect_in_worker,
@@ -24,6 +25,7 @@ from paretoscope.profiling.inspection import (
 )
 from paretoscope.profiling.request import (
     ALLOW_TORCH_UPLOADS_ENV,
+    TORCH_ONLY_PRECISIONS,
     ProfileRequest,
     SweepPoint,
     sweep_points,
@@ -211,7 +213,9 @@ def _store_eval_set(store: Store, data: EvalSet, info: ModelInfo, tmp_dir: Path)
     )
 
 
-def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
+def plan_profile(
+    store: Store, request: ProfileRequest, *, cluster: bool | None = None
+) -> ProfilePlan:
     """Validate ``request`` completely, then store its model and data; return the plan.
 
     Order matters for "nothing half-written": the options, the model file
@@ -221,9 +225,18 @@ def plan_profile(store: Store, request: ProfileRequest) -> ProfilePlan:
     the model and the normalised evaluation set copied into the store's
     folder, content-addressed by sha256 (the same file twice is stored
     once). Nothing is written to the database here. Raises ``InputError``
-    with a specific message for every refusal.
+    with a specific message for every refusal, among them a device this
+    host does not offer (checked first, before any file is read). The
+    plan's request names the resolved devices (``all`` expanded). ``cluster``:
+    runs go to a Dask cluster, whose workers' GPUs are not checked here
+    (None: when ``PARETOSCOPE_DASK_SCHEDULER`` is set).
     """
     validate_options(request)
+    if cluster is None:
+        cluster = _devices.cluster_configured()
+    offered = _devices.offered_devices()
+    devices = _devices.resolve_devices(request.devices, offered, cluster=cluster)
+    request = dataclasses.replace(request, devices=devices)
     with tempfile.TemporaryDirectory(prefix="paretoscope-plan-") as tmp:
         return _plan_in(store, request, Path(tmp))
 
@@ -252,18 +265,24 @@ def _plan_in(store: Store, request: ProfileRequest, tmp: Path) -> ProfilePlan:
             raise InputError(as_uploaded(str(err), request.data_path, request.data_name)) from err
     dims = _sweep_dims(info, request, data_dims)
     sweep = sweep_points(
-        request.runtimes, request.precisions, request.batches, request.threads, dims
-    )
+        request.runtimes, request.precisions, request.batches, request.threads, dims,
+        request.devices,
+    )  # fmt: skip
     if torch_info is not None:
         sweep = _torch_sweep(sweep, notes)
-    sweep = remaining_sweep(sweep, request, notes)
+    sweep = remaining_sweep(with_reasons(sweep), request, notes)
 
-    made = [p for p in request.precisions if p != "fp32" and info.format == "onnx"]
+    made = [
+        p
+        for p in request.precisions
+        if p != "fp32" and p not in TORCH_ONLY_PRECISIONS and info.format == "onnx"
+    ]
     # The calibration split follows the whole request, so that the rest of an
     # interrupted sweep is scored on the same items as the runs it already stored.
     calib, scored = _calibration(request, data, made, notes)
     n_items = data.n_items if data is not None else 0
-    needed = {p.precision for p in sweep}
+    # Variants are ONNX files: made when an ort run that can be tried measures one.
+    needed = {p.precision for p in sweep if p.runtime == "ort" and not p.unavailable}
 
     # Everything is valid: from here on, write.
     variants = tuple(
@@ -359,6 +378,22 @@ def _inspect_model(
     return info, torch_info
 
 
+def with_reasons(sweep: tuple[SweepPoint, ...]) -> tuple[SweepPoint, ...]:
+    """The sweep with each point a device cannot run marked with why (``SweepPoint.unavailable``).
+
+    onnxruntime's providers are asked (``devices.ort_providers``) only when
+    an ort run is planned on a GPU.
+    """
+    on_gpu = any(p.runtime == "ort" and p.device != "cpu" for p in sweep)
+    providers = _devices.ort_providers() if on_gpu else ()
+    return tuple(
+        dataclasses.replace(p, unavailable=reason)
+        if (reason := _devices.unavailable_reason(p.runtime, p.precision, p.device, providers))
+        else p
+        for p in sweep
+    )
+
+
 def remaining_sweep(
     sweep: tuple[SweepPoint, ...], request: ProfileRequest, notes: list[str]
 ) -> tuple[SweepPoint, ...]:
@@ -384,23 +419,26 @@ def remaining_sweep(
 
 
 def _torch_sweep(sweep: tuple[SweepPoint, ...], notes: list[str]) -> tuple[SweepPoint, ...]:
-    """The sweep of a PyTorch program: its ``torch`` runs at fp32 only, saying what was skipped.
+    """The sweep of a PyTorch program: ``torch`` runs at fp32, fp16 and bf16, saying what was not.
 
-    A torch.export program runs at the precision it was exported in; the
-    cheaper variants are made from its ONNX export. Raises ``InputError``
-    when nothing is left to run.
+    A torch.export program is cast to fp16/bf16 when it is loaded; its int8
+    variants are made from its ONNX export (the ort runs). Raises
+    ``InputError`` when nothing is left to run.
     """
-    skipped = sorted({p.precision for p in sweep if p.runtime == "torch" and p.precision != "fp32"})
+    floats = ("fp32", "fp16", "bf16")
+    skipped = sorted(
+        {p.precision for p in sweep if p.runtime == "torch" and p.precision not in floats}
+    )
     if skipped:
         notes.append(
-            f"torch runs a .pt2 program at fp32 only: skipped torch × {', '.join(skipped)} "
-            "(the ort runs measure those variants)"
+            f"torch runs a .pt2 program at fp32, fp16 and bf16: skipped torch × "
+            f"{', '.join(skipped)} (the ort runs measure those variants)"
         )
-    kept = tuple(p for p in sweep if p.runtime != "torch" or p.precision == "fp32")
+    kept = tuple(p for p in sweep if p.runtime != "torch" or p.precision in floats)
     if not kept:
         raise InputError(
-            "nothing to run: the torch runtime measures a PyTorch program at fp32 only; "
-            "add --precision fp32 or --runtime ort for fp16/int8 variants of its ONNX export"
+            "nothing to run: the torch runtime measures a PyTorch program at fp32, fp16 or "
+            "bf16; add one of those, or --runtime ort for int8 variants of its ONNX export"
         )
     return kept
 

@@ -14,6 +14,8 @@ from paretoscope.core.records import PRECISIONS, RUNTIMES, TimingBudget
 
 #: Precisions a profile can generate and measure (``bf16`` is torch-only and not offered).
 PROFILE_PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "int8-static")
+#: Precisions only the torch runtime measures (a cast of the fp32 model when it is loaded).
+TORCH_ONLY_PRECISIONS: tuple[str, ...] = ("bf16",)
 
 #: Fresh processes per run by default (``--repeats``). Three is the fewest
 #: whose spread gives a usable interval (Student's t with 2 degrees of
@@ -52,6 +54,8 @@ class ProfileRequest:
     has the whole ``timeout_s``. ``skip_points`` are the labels
     (``SweepPoint.label``) of configurations already stored by the job this
     one continues (``resumes``, a job id): Run again measures only the rest.
+    ``devices`` are where every combination runs (``cpu``, ``cuda:N``, or
+    ``all``: every device the host offers), resolved by ``plan_profile``.
     """
 
     model_path: str
@@ -78,32 +82,43 @@ class ProfileRequest:
     # The name the data file was uploaded under: its quarantine copy has a name of
     # ours (``data.npz``), and a refusal must name the file the user knows.
     data_name: str | None = None
+    devices: tuple[str, ...] = ("cpu",)
 
 
 @dataclass(frozen=True)
 class SweepPoint:
-    """One run of the sweep, before its artifact exists."""
+    """One run of the sweep, before its artifact exists.
+
+    ``unavailable`` says why this device cannot run this combination (it is
+    then stored as one failed run with that reason); empty when it can be tried.
+    """
 
     runtime: str
     precision: str
     batch_size: int
     threads: int
     dims: dict[str, int] = field(default_factory=dict)
+    device: str = "cpu"
+    unavailable: str = ""
 
     @property
     def label(self) -> str:
-        """E.g. ``ort int8 · batch 8 · 1 thread · seq=16``."""
+        """E.g. ``ort int8 · batch 8 · 1 thread · seq=16`` (`` · cuda:0`` after the precision)."""
         threads = f"{self.threads} thread" + ("s" if self.threads != 1 else "")
         dims = "".join(f" · {k}={v}" for k, v in sorted(self.dims.items()))
-        return f"{self.runtime} {self.precision} · batch {self.batch_size} · {threads}{dims}"
+        where = "" if self.device == "cpu" else f" · {self.device}"
+        return f"{self.runtime} {self.precision}{where} · batch {self.batch_size} · {threads}{dims}"
 
 
 def sweep_text(request: ProfileRequest) -> str:
     """What a request sweeps, e.g. ``fp32, int8 · batch 1, 8 · seq=32,128 · 3 repeats``.
 
-    Threads appear when other than one; the repeats when more than one.
+    Threads appear when other than one; the repeats when more than one; the
+    devices first when other than ``cpu`` alone.
     """
     parts = [", ".join(request.precisions), "batch " + ", ".join(map(str, request.batches))]
+    if tuple(request.devices) != ("cpu",):
+        parts.insert(0, ", ".join(request.devices))
     if tuple(request.threads) != (1,):
         parts.append("threads " + ", ".join(map(str, request.threads)))
     parts.extend(f"{k}={','.join(map(str, v))}" for k, v in sorted(request.dims.items()))
@@ -151,15 +166,33 @@ def sweep_points(
     batches: Sequence[int],
     threads: Sequence[int],
     dims: Mapping[str, Sequence[int]],
+    devices: Sequence[str] = ("cpu",),
 ) -> tuple[SweepPoint, ...]:
-    """Every combination of runtime × precision × batch × threads × dim values, in that order."""
+    """Every device × runtime × precision × batch × threads × dim values, in that order."""
     names = sorted(dims)
     values = [tuple(dims[n]) for n in names]
     out = []
-    for rt, prec, b, t in itertools.product(runtimes, precisions, batches, threads):
+    for dev, rt, prec, b, t in itertools.product(devices, runtimes, precisions, batches, threads):
         for combo in itertools.product(*values):
-            out.append(SweepPoint(rt, prec, int(b), int(t), dict(zip(names, combo, strict=True))))
+            at = dict(zip(names, combo, strict=True))
+            out.append(SweepPoint(rt, prec, int(b), int(t), at, device=dev))
     return tuple(out)
+
+
+def device_name(device: str) -> str:
+    """``cpu``, ``cuda:N`` or ``all`` as written canonically (``cuda`` is ``cuda:0``).
+
+    Raises ``InputError`` for anything else.
+    """
+    name = device.strip().lower()
+    if name in ("cpu", "all"):
+        return name
+    if name == "cuda":
+        return "cuda:0"
+    kind, sep, index = name.partition(":")
+    if kind == "cuda" and sep and index.isdigit():
+        return f"cuda:{int(index)}"
+    raise InputError(f"unknown device {device!r}; use cpu, cuda, cuda:N or all")
 
 
 def validate_options(request: ProfileRequest) -> None:
@@ -171,12 +204,21 @@ def validate_options(request: ProfileRequest) -> None:
         if rt not in RUNTIMES:
             problems.append(f"runtime {rt!r} is not one of {', '.join(RUNTIMES)}")
     for p in request.precisions:
+        if p in TORCH_ONLY_PRECISIONS and "torch" in request.runtimes:
+            continue
         if p not in PROFILE_PRECISIONS:
             known = p in PRECISIONS
             problems.append(
                 f"precision {p!r} is not one of {', '.join(PROFILE_PRECISIONS)}"
-                + (" (bf16 is not generated by profiles)" if known else "")
+                + (" (bf16 runs in torch only: add --runtime torch)" if known else "")
             )
+    if not request.devices:
+        problems.append("give at least one device (cpu, cuda:N or all)")
+    for d in request.devices:
+        try:
+            device_name(d)
+        except InputError as err:
+            problems.append(str(err))
     for label, values in (("batch", request.batches), ("threads", request.threads)):
         if not values:
             problems.append(f"give at least one {label} value")

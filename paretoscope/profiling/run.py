@@ -126,7 +126,7 @@ def _step_kinds(plan: ProfilePlan) -> list[str]:
     """Every step's kind, in order: each variant to make, then each run's repeats."""
     kinds = [f"variant:{step.precision}" for step in plan.variants]
     for point in plan.sweep:
-        kind = run_kind(point.runtime, point.precision, point.batch_size)
+        kind = run_kind(point.runtime, point.precision, point.batch_size, point.device)
         kinds += [kind] * max(plan.request.repeats, 1)
     return kinds
 
@@ -319,8 +319,10 @@ def _measure_sweep(
             return True
         spec = _run_spec(plan, variants, point)
         label = f"{plan.model.name} · {point.label}"
-        if point.precision in variants.errors:
-            reason = variants.errors[point.precision]
+        reason = point.unavailable
+        if not reason and point.runtime == "ort":
+            reason = variants.errors.get(point.precision, "")
+        if reason:
             ledger.keep(failed_record(spec, reason, started_at=utc_now_iso()), label)
             steps.step_done(spec.repeats)
         elif not _measure_point(executor, spec, label, steps, ledger, cancel):
@@ -331,19 +333,23 @@ def _measure_sweep(
 def _run_spec(plan: ProfilePlan, variants: _Variants, point: SweepPoint) -> RunSpec:
     """The spec of one sweep point: its variant's model and file (torch runs: the program).
 
-    With repeats, each repeat's budget is its share of the request's.
+    A torch run's fp16/bf16 is a cast of the program when it is loaded: its
+    model is the profiled one. With repeats, each repeat's budget is its
+    share of the request's.
     """
     from measure.repeats import repeat_budget
 
     request = plan.request
     artifact = variants.artifacts.get(point.precision, plan.artifact)
+    model = variants.models.get(point.precision, plan.model)
     if point.runtime == "torch" and plan.torch_artifact is not None:
-        artifact = plan.torch_artifact
+        artifact, model = plan.torch_artifact, plan.model
     return RunSpec(
         run_id=new_run_id(),
-        model=variants.models.get(point.precision, plan.model),
+        model=model,
         artifact=artifact,
         runtime=point.runtime,  # type: ignore[arg-type]  # validated in plan_profile
+        device=point.device,
         precision=point.precision,
         batch_size=point.batch_size,
         threads=point.threads,

@@ -27,6 +27,7 @@ from store import Store
 __all__ = [
     "K",
     "data_widgets",
+    "device_widget",
     "inspect",
     "receive",
     "received_model",
@@ -169,8 +170,18 @@ def data_widgets(store: Store, info: profiling.ModelInfo, limit_mb: float) -> An
     return data_file
 
 
+def device_widget() -> None:
+    """The devices to measure on: this host's, or with a cluster also its GPUs (see the caption)."""
+    from paretoscope.profiling import devices
+
+    choices, caption = form.device_choices(devices.offered_devices(), devices.cluster_configured())
+    st.multiselect("Devices", choices, default=["cpu"], key=f"{K}.devices")
+    st.caption(caption)
+
+
 def sweep_widgets() -> None:
-    """Step 3: precisions, batch sizes, threads, the timing budget and the repeats."""
+    """Step 3: devices, precisions, batch sizes, threads, the timing budget and the repeats."""
+    device_widget()
     cols = st.columns(4)
     for col, p in zip(cols, profiling.PROFILE_PRECISIONS, strict=True):
         col.checkbox(p, value=p == "fp32", key=f"{K}.p.{p}")

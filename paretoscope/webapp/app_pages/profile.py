@@ -15,8 +15,8 @@ limit_mb = float(st.get_option("server.maxUploadSize"))
 st.title("Profile a model")
 st.caption(
     "Upload an ONNX model; it is inspected in a separate process before anything runs. Each "
-    "variant × batch × threads combination is one run, measured in its own worker process, "
-    "with accuracy measured on your data. Runs appear on the Frontier page."
+    "device × variant × batch × threads combination is one run, measured in its own worker "
+    "process, with accuracy measured on your data. Runs appear on the Frontier page."
 )
 
 st.subheader("1 · Model")
