@@ -21,10 +21,13 @@ import psutil
 import pytest
 
 from measure import testing
-from measure.cluster import DaskExecutor
+from measure.cluster import SCHEDULER_ENV, DaskExecutor
 from measure.executor import Progress
 from paretoscope.core.launcher import StopRequested
-from paretoscope.core.records import RunRecord
+from paretoscope.core.records import RunRecord, to_dict
+from paretoscope.jobs import queue as jobs
+from paretoscope.jobs import runner as jobrunner
+from paretoscope.jobs.device_progress import read_device_progress
 from paretoscope.profiling import ProfileRequest, run_profile
 from paretoscope.profiling.run import ProfileProgress
 from store import Store
@@ -71,7 +74,10 @@ def _measuring_children(pids: Sequence[int]) -> list[int]:
 
 
 def test_a_sweep_runs_on_both_workers_at_once_and_each_run_is_stored_once(
-    make_cluster: Callable[[], Cluster], models: Models, tmp_path: Path
+    make_cluster: Callable[[], Cluster],
+    models: Models,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cluster: Cluster = make_cluster()
     store = Store(tmp_path / "runs.duckdb")
@@ -174,3 +180,16 @@ def test_a_sweep_runs_on_both_workers_at_once_and_each_run_is_stored_once(
     assert alive == [], "the runs in flight are killed, not finished for nobody"
     executor.close()
     assert store.run_count() == 8
+
+    # 4. A dashboard job on the cluster: the runner hands its sweep over at once too,
+    # and writes the per-device progress the Jobs view draws.
+    job_request = dataclasses.replace(request, batches=(1, 2), repeats=1)
+    job = jobs.submit_job(store, to_dict(job_request), title="on the cluster")
+    claimed = jobs.claim_next_job(store)
+    assert claimed is not None and claimed.job_id == job.job_id
+    monkeypatch.setenv(SCHEDULER_ENV, cluster.address)
+    ended = jobrunner.run_job(store, claimed)
+    assert ended is not None and ended.status == "done", ended
+    assert ended.runs_ok == 2 and len(set(ended.run_ids)) == 2
+    assert store.run_count() == 10
+    assert read_device_progress(store, job.job_id) == {"cpu": (2, 2)}
