@@ -149,7 +149,10 @@ def test_a_sweep_runs_on_both_workers_at_once_and_each_run_is_stored_once(
     assert store.run_count() == 8
 
     # 3. Cancel: the runs in flight are killed on both workers, nothing more is stored.
-    slow = [testing.make_spec(models.sleepy, "torch", name=f"slow-{i}") for i in range(4)]
+    # Each run builds its model for 10 minutes under a 2-minute limit: only the stop
+    # (not the run finishing, nor its time limit) can end it within the wait below.
+    sleepy = dataclasses.replace(models.sleepy, builder_kwargs={"seconds": 600.0, "where": "build"})
+    slow = [testing.make_spec(sleepy, "torch", name=f"slow-{i}", timeout_s=120.0) for i in range(4)]
     stop = threading.Event()
     failure: list[BaseException] = []
     got: list[RunRecord] = []
@@ -172,7 +175,7 @@ def test_a_sweep_runs_on_both_workers_at_once_and_each_run_is_stored_once(
     thread.join(timeout=60)
     assert not thread.is_alive()
     assert len(failure) == 1 and isinstance(failure[0], StopRequested), failure
-    assert got == []  # each slow run builds for 4 s: none had finished
+    assert got == []  # none could have finished
     deadline = time.monotonic() + 30
     while any(psutil.pid_exists(p) for p in children) and time.monotonic() < deadline:
         time.sleep(0.2)
