@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -145,7 +146,15 @@ class DaskExecutor:
     A task no worker can run for ``no_worker_timeout_s`` seconds is cancelled
     and recorded failed. Shipped files stay on the workers for the next call
     until ``close``.
+
+    ``concurrent`` tells callers that a batch's runs are measured at the same
+    time (each worker one at a time, the workers side by side): a sweep
+    should hand over all its runs in one ``run`` call
+    (``paretoscope.profiling.run_profile`` does).
     """
+
+    #: All of a batch's runs are in flight at once; see the class docstring.
+    concurrent = True
 
     def __init__(
         self,
@@ -168,6 +177,8 @@ class DaskExecutor:
         self._own_client: Any = None
         # sha256 -> the file's bytes, scattered: sent once per executor, not per call.
         self._blobs: dict[str, Any] = {}
+        # Stop events of cancelled batches, set on the scheduler; cleared by ``close``.
+        self._stops: list[str] = []
 
     def _connect(self) -> Any:
         distributed = import_distributed()
@@ -191,6 +202,13 @@ class DaskExecutor:
         blobs, self._blobs = list(self._blobs.values()), {}
         if blobs and self.client is not None:
             self.client.cancel(blobs)
+        stops, self._stops = self._stops, []
+        client = self.client or self._own_client
+        for name in stops:
+            try:
+                import_distributed().Event(name, client=client).clear()
+            except Exception as err:  # the scheduler may be gone; the event goes with it
+                log.debug("could not clear stop event %s: %s", name, err)
         if self._own_client is not None:
             self._own_client.close()
             self._own_client = None
@@ -207,15 +225,19 @@ class DaskExecutor:
 
         See ``Executor.run``. With ``ALL_DEVICES`` a spec yields one record
         per device, so ``on_result`` may be called more often than there are
-        specs. The connection is made on the first call and kept for the
-        next (callers that run one spec at a time pay for it once); ``close``
-        ends it. ``should_stop`` is asked as each record arrives (runs on the
-        cluster are not killed mid-way). Raises ``UnavailableError`` when dask
-        is not installed or the scheduler cannot be reached.
+        specs. Every run is submitted at once: each worker measures one run
+        at a time, the workers side by side. The connection is made on the
+        first call and kept for the next; ``close`` ends it. ``should_stop``
+        is asked as each record arrives and every ``_POLL_S`` while waiting;
+        when it answers true the batch's tasks are cancelled, the runs in
+        flight are killed on their workers (a Dask ``Event`` their tasks
+        watch), nothing more is handed on and ``StopRequested`` is raised.
+        Raises ``UnavailableError`` when dask is not installed or the
+        scheduler cannot be reached.
         """
         if should_stop is not None:
             on_result = _stopping(on_result, should_stop)
-        self._run(self._connect(), specs, on_result, on_progress)
+        self._run(self._connect(), specs, on_result, on_progress, should_stop)
 
     def _run(
         self,
@@ -223,6 +245,7 @@ class DaskExecutor:
         specs: Sequence[RunSpec],
         on_result: Callable[[RunRecord], object],
         on_progress: Callable[[Progress], None] | None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         from measure.worker import failed_record
         from paretoscope.core.timefmt import utc_now_iso
@@ -241,17 +264,28 @@ class DaskExecutor:
 
         addresses = {str(w.get("name", a)): a for a, w in info.items()}
         shipment = Shipment(client, self._blobs, _file_needs(placements, workers, addresses))
-        futures = self._submit(client, placements, shipment, tally.emit)
+        stop_name = f"paretoscope-stop-{uuid.uuid4().hex}"
+        futures = self._submit(client, placements, shipment, tally.emit, stop_name)
         tally.report(f"{len(futures)} run(s) on {self.address or 'the cluster'}", "queued")
         try:
             if futures:
                 pending = distributed.as_completed(list(futures), loop=client.loop)
-                self._collect(client, pending, futures, tally.emit)
+                self._collect(client, pending, futures, tally.emit, should_stop)
         finally:
-            # Interrupted (a callback raised, Ctrl-C): the cluster stops working for us.
+            # Interrupted (a stop, a callback raised, Ctrl-C): the cluster stops working
+            # for us, and the runs in flight are killed rather than finished for nobody.
             if futures:
+                self._stop_in_flight(client, stop_name)
                 client.cancel(list(futures))
         tally.report(None, "done")
+
+    def _stop_in_flight(self, client: Any, name: str) -> None:
+        try:
+            import_distributed().Event(name, client=client).set()
+        except Exception as err:  # a scheduler hiccup: the runs end under their own limits
+            log.warning("could not tell the workers to stop their runs: %s", err)
+            return
+        self._stops.append(name)
 
     def _submit(
         self,
@@ -259,6 +293,7 @@ class DaskExecutor:
         placements: Sequence[Placement],
         shipment: Shipment,
         emit: Callable[[RunRecord, str | None], None],
+        stop_name: str | None = None,
     ) -> dict[Any, Placement]:
         """One Dask task per placement; a run whose files cannot be sent is emitted failed."""
         from measure.worker import describe_exception, failed_record
@@ -281,6 +316,7 @@ class DaskExecutor:
                 artifact,
                 dataset,
                 extras,
+                stop_name,
                 key=f"paretoscope-run-{p.spec.run_id}",
                 resources={p.resource: 1},
                 workers=[p.worker] if p.worker is not None else None,
@@ -296,8 +332,12 @@ class DaskExecutor:
         pending: Any,
         futures: dict[Any, Placement],
         emit: Callable[[RunRecord, str | None], None],
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
-        """Emit each task's record as it completes; cancel tasks no worker can run."""
+        """Emit each task's record as it completes; cancel tasks no worker can run.
+
+        Raises ``StopRequested`` as soon as ``should_stop`` answers true.
+        """
         from measure.worker import describe_exception, failed_record
 
         stuck_since: dict[str, float] = {}
@@ -316,6 +356,8 @@ class DaskExecutor:
                 future.release()  # a finished run must not be recomputed when its worker leaves
             if batch:
                 continue
+            if should_stop is not None and should_stop():
+                raise StopRequested("the batch was stopped on request")
             time.sleep(_POLL_S)
             now = time.monotonic()
             if now - last_check >= _STUCK_CHECK_S:

@@ -33,7 +33,17 @@ class Placement:
 
 
 def _default_resource(spec: RunSpec) -> str:
-    return "cpu" if spec.device == "cpu" else GENERIC_GPU
+    """The resource a spec asks for by its device: ``cpu``; ``gpu`` for ``cuda[:N]``; else itself.
+
+    A device that is neither names a resource of the cluster (a kind such as
+    ``gpu-h200``, or a worker's own label): a sweep over several kinds puts
+    each run on the workers offering its kind.
+    """
+    if spec.device == "cpu":
+        return "cpu"
+    if spec.device == "cuda" or spec.device.startswith("cuda:"):
+        return GENERIC_GPU
+    return spec.device
 
 
 def _fanned_run_id(run_id: str, worker: str, resource: str, slot: int) -> str:
@@ -49,8 +59,9 @@ def place(
 ) -> tuple[list[Placement], list[tuple[RunSpec, str]]]:
     """Where each spec runs, given ``{worker name: resources}``; and the specs that cannot run.
 
-    ``target`` None: each spec on any worker offering ``cpu`` (a CPU spec) or
-    ``gpu``. A resource name (``gpu-h100-80gb-hbm3``): on any worker offering
+    ``target`` None: each spec on any worker offering ``cpu`` (a CPU spec),
+    ``gpu`` (a ``cuda:N`` spec) or the resource its device names
+    (``gpu-h200``). A resource name (``gpu-h100-80gb-hbm3``): on any worker offering
     it. ``ALL_DEVICES``: one placement per device of every worker (a worker
     offering ``cpu: 1`` and ``gpu-a100: 2`` gets three; the generic ``gpu`` is
     not counted twice), each with its own run id derived from the spec's. The

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +20,7 @@ __all__ = ["profile_task"]
 
 _SUFFIX = {"onnx": ".onnx", "torch-state": ".pt", "pt2": ".pt2"}
 _RUNTIME_MODULE = {"ort": "onnxruntime", "torch": "torch"}
+_STOP_POLL_S = 1.0
 
 
 def _worker_name() -> str:
@@ -59,6 +62,30 @@ def _local_files(
     return replace(spec, artifact=replace(spec.artifact, path=str(artifact_path)), dataset=dataset)
 
 
+def _stop_flag(name: str | None) -> Callable[[], bool] | None:
+    """Whether the Dask ``Event`` ``name`` is set, asked of the scheduler at most once a second.
+
+    The client sets it when its batch is cancelled, so that runs in flight
+    are killed rather than finished for nobody. A scheduler that cannot be
+    asked counts as "not set": the run goes on under its own time limit.
+    """
+    if name is None:
+        return None
+    from distributed import Event
+
+    state = {"asked": -float("inf"), "set": False}
+
+    def stop() -> bool:
+        now = time.monotonic()
+        if not state["set"] and now - state["asked"] >= _STOP_POLL_S:
+            state["asked"] = now
+            with contextlib.suppress(Exception):  # a scheduler hiccup is not a stop
+                state["set"] = bool(Event(name).is_set())
+        return bool(state["set"])
+
+    return stop
+
+
 def profile_task(
     spec_json: str,
     resource: str,
@@ -66,13 +93,18 @@ def profile_task(
     artifact_blob: bytes | None,
     dataset_blob: bytes | None,
     extras: Sequence[tuple[str, str, bytes | None]] = (),
+    stop_event: str | None = None,
 ) -> dict[str, Any]:
     """Dask task: measure one spec on this worker; ``{"record": dict, "worker": name}``.
 
     Never raises for a measurement problem: a missing runtime or device, a
     hash mismatch or a crashed run gives a failed record with the reason.
+    ``stop_event`` names a Dask ``Event``: once it is set, the run's process
+    is killed and ``{"stopped": True, "worker": name}`` is returned instead
+    (the client has cancelled the batch and stores nothing for it).
     """
     from measure.worker import describe_exception, failed_record, run_in_worker
+    from paretoscope.core.launcher import StopRequested
     from paretoscope.core.timefmt import utc_now_iso
 
     spec = from_dict(RunSpec, json.loads(spec_json))
@@ -97,7 +129,14 @@ def profile_task(
         local = _local_files(spec, artifact_blob, dataset_blob, extras)
     except (InputError, OSError) as err:
         return failed(describe_exception(err))
-    record = run_in_worker(replace(local, device=locals_[slot]), python=sys.executable)
+    try:
+        record = run_in_worker(
+            replace(local, device=locals_[slot]),
+            python=sys.executable,
+            should_stop=_stop_flag(stop_event),
+        )
+    except StopRequested:
+        return {"stopped": True, "worker": worker}
     if record.status == "failed":
         record = replace(record, error=f"{record.error} {where}")
     elif record.provenance is not None:

@@ -165,12 +165,19 @@ def _profile_handler(
 ) -> tuple[str, str, dict[str, Any]]:
     from measure.cluster import executor_from_env  # Dask when $PARETOSCOPE_DASK_SCHEDULER is set
     from paretoscope import profiling  # the engine; it loads measuring code lazily itself
+    from paretoscope.jobs.device_progress import DeviceProgressFile
 
     request = profile_request(job)
+    devices = DeviceProgressFile(store, job.job_id)  # a sweep on several devices at once
+
+    def on_progress(event: Any) -> None:
+        devices.update(getattr(event, "per_device", None) or {})
+        reporter.update(*_progress_fields(event))
+
     summary = profiling.run_profile(
         store,
         request,
-        on_progress=lambda event: reporter.update(*_progress_fields(event)),
+        on_progress=on_progress,
         should_cancel=reporter.should_cancel,
         executor=executor_from_env(None),
     )

@@ -39,10 +39,13 @@ class ProfileProgress(StepProgress):
     (variants, plus each run's repeats: a run of 3 repeats is 3 steps).
     ``eta_s`` is None until a step has finished. ``stage`` is the stage the
     current run's worker reached, with its repeat (``timing · repeat 2/3``).
+    ``per_device`` is ``{device: (done, total)}`` runs when the sweep is
+    measured on several devices at once (a Dask cluster); empty otherwise.
     """
 
     phase: str = "runs"
     stage: str = ""
+    per_device: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,12 @@ def run_profile(
     made in worker processes; one that fails makes its runs failed records
     with the reason. Runs go through ``executor`` (a ``LocalExecutor`` by
     default) one at a time, each under the request's time and memory limits;
-    ``should_cancel`` is asked before each variant and each run, and while
-    each runs (about every 0.25 s): a true answer kills the worker at once
-    and stops there; nothing is stored for the run it interrupted, and the
-    runs already stored stay. ``on_progress`` gets a
+    an executor that measures runs side by side (``concurrent``, a Dask
+    cluster) gets every run at once (``profiling.batch``), each still under
+    its own limits. ``should_cancel`` is asked before each variant and each
+    run, and while each runs (about every 0.25 s): a true answer kills the
+    worker(s) at once and stops there; nothing is stored for the runs it
+    interrupted, and the runs already stored stay. ``on_progress`` gets a
     ``ProfileProgress`` at each step and worker stage, with an ETA.
     Raises ``InputError`` only from planning; failed measurements are
     failed records, counted in the summary.
@@ -157,13 +162,23 @@ class _Steps:
     def done(self) -> int:
         return self.estimator.done
 
-    def emit(self, label: str, phase: str, stage: str = "") -> None:
+    def emit(
+        self,
+        label: str,
+        phase: str,
+        stage: str = "",
+        per_device: dict[str, tuple[int, int]] | None = None,
+    ) -> None:
         if self.on_progress is None:
             return
         now = time.monotonic()
         eta = self.estimator.eta(running_s=now - self.last_done)
         elapsed = now - self.started
-        self.on_progress(ProfileProgress(self.done, self.total, label, elapsed, eta, phase, stage))
+        self.on_progress(
+            ProfileProgress(
+                self.done, self.total, label, elapsed, eta, phase, stage, dict(per_device or {})
+            )
+        )
 
     def step_done(self, n: int = 1) -> None:
         """``n`` more steps are finished; the time since the last one is shared among them."""
@@ -310,10 +325,15 @@ def _measure_sweep(
     cancel: Callable[[], bool],
     ledger: _Ledger,
 ) -> bool:
-    """Measure each sweep point in turn (or record why it cannot be); True when cancelled."""
+    """Measure each sweep point (or record why it cannot be); True when cancelled.
+
+    In turn, or all at once on an executor that measures side by side.
+    """
     from measure.worker import failed_record
     from paretoscope.core.timefmt import utc_now_iso
+    from paretoscope.profiling.batch import is_concurrent, measure_batch
 
+    batch: list[tuple[RunSpec, str]] = []
     for point in plan.sweep:
         if cancel():
             return True
@@ -325,9 +345,11 @@ def _measure_sweep(
         if reason:
             ledger.keep(failed_record(spec, reason, started_at=utc_now_iso()), label)
             steps.step_done(spec.repeats)
+        elif is_concurrent(executor):
+            batch.append((spec, label))
         elif not _measure_point(executor, spec, label, steps, ledger, cancel):
             return True
-    return False
+    return bool(batch) and not measure_batch(executor, batch, steps, ledger.keep, cancel)
 
 
 def _run_spec(plan: ProfilePlan, variants: _Variants, point: SweepPoint) -> RunSpec:

@@ -7,6 +7,8 @@ import streamlit as st
 from paretoscope.core.errors import InputError
 from paretoscope.jobs import queue as jobs
 from paretoscope.jobs import runner as jobrunner
+from paretoscope.jobs.device_progress import read_device_progress
+from paretoscope.present.device_progress import device_bars
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.progress import format_duration
 from paretoscope.profiling import uploads
@@ -58,6 +60,18 @@ def _run_again(store: Store, job_id: str) -> None:
     _start_runner(store)
 
 
+def _device_bars(store: Store, job: jobs.Job) -> None:
+    """One bar per device while a sweep runs on several at once; a line once it has ended."""
+    bars = device_bars(read_device_progress(store, job.job_id))
+    if not bars:
+        return
+    if job.active:
+        for bar in bars:
+            st.progress(bar.fraction, text=markdown_text(bar.text))
+    else:
+        st.caption("Runs per device: " + markdown_text(" · ".join(b.text for b in bars)))
+
+
 def show_job(store: Store, job: jobs.Job) -> None:
     """One job: its status and progress, and the buttons that apply to it."""
     may = access.current().profiler  # cancel and run again are a profiler's
@@ -76,6 +90,9 @@ def show_job(store: Store, job: jobs.Job) -> None:
             st.progress(
                 job.fraction, text=f"{job.progress_done}/{total} — {markdown_text(step)}{eta}"
             )
+            _device_bars(store, job)
+        elif job.kind == "profile" and job.status != "queued":
+            _device_bars(store, job)
         elif job.status == "queued":
             st.caption("Waiting for the jobs before it to finish.")
         limit = job.request.get("timeout_s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -74,6 +75,26 @@ def test_a_device_no_worker_offers_is_refused_with_the_reason(models: Models) ->
     assert [s for s, _ in refused] == [gpu]
     assert "no worker of the Dask cluster offers the device resource 'gpu'" in refused[0][1]
     assert "offered: cpu" in refused[0][1]
+
+
+def test_a_spec_whose_device_names_a_kind_goes_to_the_workers_offering_it(
+    models: Models,
+) -> None:
+    base = testing.make_spec(models.state, "torch")
+    specs = [
+        dataclasses.replace(base, run_id=f"r{i}", device=device)
+        for i, device in enumerate(["cpu", "cuda:1", "dev-a", "gpu-h100-80gb-hbm3", "gpu-h200"])
+    ]
+    placed, refused = place(specs, WORKERS)
+    # A sweep over several kinds: each run keeps its id and asks for its own kind.
+    assert [(p.spec.run_id, p.resource, p.key) for p in placed] == [
+        ("r0", "cpu", "cpu"),
+        ("r1", "gpu", "gpu"),
+        ("r2", "dev-a", "dev-a"),
+        ("r3", "gpu-h100-80gb-hbm3", "gpu-h100-80gb-hbm3"),
+    ]
+    assert [s.run_id for s, _ in refused] == ["r4"]
+    assert "offers the device resource 'gpu-h200'" in refused[0][1]
 
 
 def test_device_map_offers_the_cpu_and_named_aliases() -> None:
