@@ -295,6 +295,34 @@ class ServingStats:
 
 
 @dataclass(frozen=True)
+class GenerationStats:
+    """A causal language model's generation, timed by phase (issue 15), in ms and MB.
+
+    One generate call is a prompt of ``prompt_len`` tokens per sequence (a
+    batch of ``RunSpec.batch_size``) followed by exactly ``gen_len`` new
+    tokens, greedy, with the KV cache, EOS ignored. ``ttft``: prompt submitted
+    to the first new token (prefill plus one token), one sample per call.
+    ``tpot``: one decode step (one new token for every sequence), one sample
+    per step. ``prefill_ms_p50``: the median of the prefill forward pass alone.
+    ``kv_cache_mb``: bytes of the cache tensors held after the last step.
+    Energy per generated token is None, with its reason, where no counter
+    covers the window. ``prompt_source`` says where prompts came from
+    (``"data"``: the evaluation text; ``"random"``: random token ids, the run
+    is efficiency-only).
+    """
+
+    prompt_len: int
+    gen_len: int
+    ttft: LatencyStats
+    tpot: LatencyStats
+    prefill_ms_p50: float | None = None
+    kv_cache_mb: float | None = None
+    energy_j_per_token: float | None = None
+    energy_unavailable_reason: str | None = None
+    prompt_source: str = "random"
+
+
+@dataclass(frozen=True)
 class AccuracyResult:
     """One quality metric on a labelled data set. ``value`` for ``top1`` is a fraction."""
 
@@ -350,6 +378,9 @@ class RunRecord:
     # Load, cold first run and end-to-end latency (issue 14); None in records
     # made before they were measured.
     serving: ServingStats | None = None
+    # A causal LM's prefill and decode timing (issue 15); None for other models.
+    # Its quality is in ``accuracy`` (metrics "perplexity", "next_token_accuracy").
+    generation: GenerationStats | None = None
 
 
 T = TypeVar("T")
