@@ -22,6 +22,7 @@ from store.schema_sql import (
     M005_RUN_SUMMARY_QUALITY,
     M006_TRUST,
     M007_JOB_SUBMITTER,
+    M009_OP_PROFILES,
 )
 from store.transaction import transaction
 
@@ -47,6 +48,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         M006_TRUST,
     ),
     Migration(7, "jobs.submitted_by", M007_JOB_SUBMITTER),
+    Migration(9, "op_profiles: per-operator profiles of runs", M009_OP_PROFILES),
 )
 
 _BOOKKEEPING = """

@@ -78,6 +78,8 @@ class ProfileRequest:
     # The name the data file was uploaded under: its quarantine copy has a name of
     # ours (``data.npz``), and a refusal must name the file the user knows.
     data_name: str | None = None
+    # Each run also gets a per-operator profile (``--op-profile``; ``measure.opprofile``).
+    op_profile: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ def sweep_text(request: ProfileRequest) -> str:
     parts.extend(f"{k}={','.join(map(str, v))}" for k, v in sorted(request.dims.items()))
     if request.repeats > 1:
         parts.append(f"{request.repeats} repeats")
+    if request.op_profile:
+        parts.append("op profile")
     return " · ".join(parts)
 
 
