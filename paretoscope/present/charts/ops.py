@@ -45,5 +45,7 @@ def op_chart(table: pd.DataFrame) -> alt.Chart | None:
                 alt.Tooltip("calls:Q", title="Calls"),
             ],
         )
-        .properties(height=max(80, 22 * len(data)), width="container")
+        # The dashboard fits the chart, axes included, into this height: room for the
+        # x axis and its title, then ~28 px a bar.
+        .properties(height=70 + 28 * len(data), width="container")
     )
