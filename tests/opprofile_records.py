@@ -22,7 +22,7 @@ __all__ = ["profiled_records"]
 def profiled_records(root: Path) -> tuple[RunRecord, RunRecord]:
     """(fp32, int8) op-profiled ``ok`` records of one MLP on ONNX Runtime, files under ``root``."""
     root.mkdir(parents=True, exist_ok=True)
-    x_train, y_train, x_eval, _y = testing.digits_split()
+    x_eval = testing.digits_split()[2]
     model = testing.tiny_mlp(hidden=256)
     testing.export_onnx(model, root / "mlp.onnx", x_eval[:2])
     testing.quantize_onnx_int8(root / "mlp.onnx", root / "mlp-int8.onnx")

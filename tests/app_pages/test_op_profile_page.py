@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from paretoscope.core.records import OpProfile, OpTime, RunRecord
 from store import Store
@@ -40,7 +42,7 @@ def _run_id(store: Store, model: str) -> str:
     return str(store.runs_frame().query("model == @model")["run_id"].iloc[0])
 
 
-def _op_frame(at):  # type: ignore[no-untyped-def]
+def _op_frame(at: AppTest) -> pd.DataFrame:
     frames = [d.value for d in at.dataframe if "Operator" in d.value.columns]
     assert len(frames) == 1, [list(d.value.columns) for d in at.dataframe]
     return frames[0]

@@ -89,7 +89,7 @@ def test_run_detail_draws_the_op_profile_of_fp32_and_int8(
     assert f"1. {top}" in labels, labels
     if model.endswith("int8"):
         assert "DynamicQuantizeMatMul" in labels or "MatMulInteger" in labels, labels
-    name = "run-detail-op-profile-int8.png" if model.endswith("int8") else "run-detail-op-profile-fp32.png"
+    name = f"run-detail-op-profile-{'int8' if model.endswith('int8') else 'fp32'}.png"
     page.screenshot(path=str(_shots(tmp_path) / name), full_page=True)
     assert [e for e in page.console_errors if "status of 404" not in e] == []
 

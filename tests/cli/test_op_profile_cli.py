@@ -1,4 +1,4 @@
-"""``paretoscope profile --op-profile``: the flag reaches every run, and the jobs' requests keep it."""
+"""``paretoscope profile --op-profile``: the flag reaches every run; queued requests keep it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-operator profiles (``--op-profile``) of real tiny models, ONNX Runtime and PyTorch, on CPU."""
+"""Per-operator profiles (``--op-profile``) of real tiny models, ONNX Runtime and torch, on CPU."""
 
 from __future__ import annotations
 
@@ -127,6 +127,8 @@ def test_ort_node_times_skips_warmup_runs_and_names_other_providers() -> None:
 @pytest.mark.parametrize(
     ("latency_ms", "iters"), [(None, MIN_ITERS), (0.0, MIN_ITERS), (1000.0, MIN_ITERS), (1.0, 100)]
 )
-def test_profile_iterations_aim_at_a_tenth_of_a_second(latency_ms: float | None, iters: int) -> None:
+def test_profile_iterations_aim_at_a_tenth_of_a_second(
+    latency_ms: float | None, iters: int
+) -> None:
     assert profile_iterations(latency_ms) == iters
     assert profile_iterations(1e-6) == MAX_ITERS

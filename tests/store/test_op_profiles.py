@@ -1,4 +1,4 @@
-"""Op profiles in the store: migration 9's table, ingest and read back, bulk, bundles, old stores."""
+"""Op profiles in the store: migration 9's table, read back, bulk, bundles, older stores."""
 
 from __future__ import annotations
 
