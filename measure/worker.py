@@ -358,7 +358,12 @@ def _profile_or_failed(spec: RunSpec, accuracy: bool) -> RunRecord:
     """``profile_run(spec)``, or a failed record carrying ``Type: message`` of what it raised."""
     started_at = utc_now_iso()
     try:
-        return profile_run(spec, on_stage=_status_writer(), accuracy=accuracy)
+        record = profile_run(spec, on_stage=_status_writer(), accuracy=accuracy)
+        if spec.op_profile and accuracy:  # once a run: by its first repeat, after its timing
+            from measure.opprofile import attach_op_profile
+
+            record = attach_op_profile(record)
+        return record
     except BaseException as err:
         # Everything, SystemExit and KeyboardInterrupt included, becomes a
         # failed record: the parent must learn why, not just that we died.

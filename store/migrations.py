@@ -23,6 +23,7 @@ from store.schema_sql import (
     M006_TRUST,
     M007_JOB_SUBMITTER,
     M008_SERVING,
+    M009_OP_PROFILES,
 )
 from store.transaction import transaction
 
@@ -49,6 +50,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(7, "jobs.submitted_by", M007_JOB_SUBMITTER),
     Migration(8, "serving costs: load_ms, first_run_ms, end-to-end latency", M008_SERVING),
+    Migration(9, "op_profiles: per-operator profiles of runs", M009_OP_PROFILES),
 )
 
 _BOOKKEEPING = """

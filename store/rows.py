@@ -27,6 +27,8 @@ from paretoscope.core.records import (
     LatencyStats,
     MemoryStats,
     ModelRef,
+    OpProfile,
+    OpTime,
     Provenance,
     RunRecord,
     RunSpec,
@@ -48,7 +50,7 @@ REFERENCE_KEYS: dict[str, str] = {
     "artifacts": "sha256",
     "datasets": "dataset_id",
 }
-TABLES: tuple[str, ...] = (*REFERENCE_KEYS, "runs", "latency", "accuracy")
+TABLES: tuple[str, ...] = (*REFERENCE_KEYS, "runs", "latency", "accuracy", "op_profiles")
 
 
 def record_rows(rec: RunRecord, now: datetime) -> list[tuple[str, Row]]:
@@ -72,6 +74,8 @@ def record_rows(rec: RunRecord, now: datetime) -> list[tuple[str, Row]]:
     if rec.latency is not None:
         rows.append(("latency", _latency_row(rec.run_id, rec.latency)))
     rows.extend(("accuracy", _accuracy_row(rec.run_id, acc)) for acc in rec.accuracy)
+    if rec.op_profile is not None:
+        rows.extend(("op_profiles", row) for row in _op_rows(rec.run_id, rec.op_profile))
     return rows
 
 
@@ -264,6 +268,24 @@ def _accuracy_row(run_id: str, acc: AccuracyResult) -> Row:
     }
 
 
+def _op_rows(run_id: str, prof: OpProfile) -> list[Row]:
+    last = len(prof.ops)
+    return [
+        {
+            "run_id": run_id,
+            "rank": rank,
+            "op": op.op,
+            "calls": op.calls,
+            "total_ms": op.total_ms,
+            "share": op.share,
+            "n_ops": prof.others if rank == last and prof.others else 1,
+            "profiler": prof.profiler,
+            "iterations": prof.iterations,
+        }
+        for rank, op in enumerate(prof.ops, start=1)
+    ]
+
+
 # -- rows -> record ---------------------------------------------------------
 
 
@@ -274,11 +296,13 @@ def record_from_rows(
     device: Row | None = None,
     latency: Row | None = None,
     accuracy: Sequence[Row] = (),
+    op_profile: Sequence[Row] = (),
 ) -> RunRecord:
     """The ``RunRecord`` whose rows these are: the inverse of ``record_rows``.
 
     Rows are as read back (``SELECT *``). Columns only the store keeps
-    (``ingested_at``, ``first_seen_at``) are dropped; ``accuracy`` keeps its order.
+    (``ingested_at``, ``first_seen_at``) are dropped; ``accuracy`` keeps its order;
+    ``op_profile`` rows are sorted by rank here.
     """
     mem = None
     if any(
@@ -323,6 +347,7 @@ def record_from_rows(
         error=run["error"],
         origin=run["origin"],
         serving=_serving(run),
+        op_profile=_op_profile(op_profile),
     )
 
 
@@ -367,4 +392,25 @@ def _accuracy(row: Row) -> AccuracyResult:
         ci_high=row["ci_high"],
         item_correct=row["item_correct"],
         items=row["items"],
+    )
+
+
+def _op_profile(rows: Sequence[Row]) -> OpProfile | None:
+    if not rows:
+        return None
+    ranked = sorted(rows, key=lambda r: int(r["rank"]))
+    ops = tuple(
+        OpTime(
+            str(r["op"]),
+            int(r["calls"] or 0),
+            float(r["total_ms"] or 0.0),
+            float(r["share"] or 0.0),
+        )
+        for r in ranked
+    )
+    return OpProfile(
+        profiler=str(ranked[0]["profiler"] or ""),
+        iterations=int(ranked[0]["iterations"] or 0),
+        ops=ops,
+        others=int(ranked[-1]["n_ops"]) if int(ranked[-1]["n_ops"] or 1) > 1 else 0,
     )

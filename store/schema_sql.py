@@ -465,3 +465,20 @@ ALTER TABLE runs ADD COLUMN serving_unavailable_reason VARCHAR;
 ALTER TABLE runs ADD COLUMN latency_e2e JSON;
 
 """ + _M006_VIEW.replace(_M006_VIEW_TAIL, _SERVING_COLUMNS)
+# Migration 9 (issue 14): per-operator profiles (``--op-profile``), one row per
+# operator of a run's profile, rank 1 the most time. The last row may stand
+# for the rest of the operators (``n_ops`` > 1), so a run's shares sum to 1.
+M009_OP_PROFILES = """
+CREATE TABLE op_profiles (
+    run_id VARCHAR NOT NULL,
+    rank INTEGER NOT NULL,            -- 1 = the most time
+    op VARCHAR NOT NULL,              -- op type or name, from the user's model: plain text
+    calls BIGINT,                     -- over the profiled pass
+    total_ms DOUBLE,                  -- over the profiled pass
+    share DOUBLE,                     -- fraction of all operator time of the pass
+    n_ops INTEGER NOT NULL,           -- 1; more for the row that stands for the rest
+    profiler VARCHAR,                 -- which profiler and which time
+    iterations INTEGER,               -- inferences in the profiled pass
+    PRIMARY KEY (run_id, rank)
+);
+"""

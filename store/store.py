@@ -405,4 +405,5 @@ def _load_record(conn: duckdb.DuckDBPyConnection, run_id: str) -> RunRecord | No
         device=devices[0] if devices else None,
         latency=latency[0] if latency else None,
         accuracy=accuracy,
+        op_profile=_fetch_rows(conn, "SELECT * FROM op_profiles WHERE run_id = ?", [run_id]),
     )

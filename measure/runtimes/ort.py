@@ -238,6 +238,11 @@ class OrtSession(Session):
                 "timed with inputs and outputs bound on the GPU; each run waits for the GPU",
             )
 
+    @property
+    def inference_session(self) -> ort.InferenceSession:
+        """The wrapped ``InferenceSession`` (its options and providers make a profiled twin)."""
+        return self._session
+
     def _cast(self, batch: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         missing = [i.name for i in self.inputs if i.name not in batch]
         if missing:

@@ -221,6 +221,11 @@ def _profile_parser(sub: Any) -> None:
     pr.add_argument("--mem-limit", type=float, metavar="MB", help="per run, MB of resident memory")
     pr.add_argument("--name", help="model name shown in the dashboard (default: file name)")
     _repeats_arg(pr, quick=False)
+    pr.add_argument(
+        "--op-profile",
+        action="store_true",
+        help="also profile each run by operator (after its timing); shown in Run detail",
+    )
     pr.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
     _store_arg(pr)
     _cluster_arg(pr)
@@ -373,6 +378,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         name=args.name,
         budget=budget,
         repeats=args.repeats if args.repeats is not None else 1 if args.quick else DEFAULT_REPEATS,
+        op_profile=args.op_profile,
     )
     # A device this host lacks is refused before the store is even opened.
     cluster = bool(getattr(args, "cluster", None)) or cluster_configured()

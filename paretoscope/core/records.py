@@ -28,6 +28,8 @@ __all__ = [
     "LatencyStats",
     "MemoryStats",
     "ModelRef",
+    "OpProfile",
+    "OpTime",
     "Provenance",
     "RepeatLatency",
     "RunRecord",
@@ -188,6 +190,8 @@ class RunSpec:
     job_id: str | None = None
     # Latency measured this many times, each in a fresh process (``--repeats``).
     repeats: int = 1
+    # A per-operator profile after the timed window (``--op-profile``): ``OpProfile``.
+    op_profile: bool = False
 
 
 @dataclass(frozen=True)
@@ -355,6 +359,39 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class OpTime:
+    """One operator (ONNX op type, or torch op/kernel name) of an ``OpProfile``.
+
+    ``calls`` and ``total_ms`` are over the profiled pass (``OpProfile.iterations``
+    inferences); ``share`` is the fraction of all operator time in it. ``op`` comes
+    from the user's model: plain text, never markup.
+    """
+
+    op: str
+    calls: int
+    total_ms: float
+    share: float
+
+
+@dataclass(frozen=True)
+class OpProfile:
+    """Where a run's time goes, by operator, from its runtime's own profiler.
+
+    Measured in a separate pass after the timed window (profiling slows the
+    model down), over ``iterations`` inferences of the timed batch. ``ops``
+    are the top operators by time, largest first, and, when there were more,
+    a last entry for the rest (``others`` operators), so shares sum to 1.
+    ``profiler`` says which profiler and which time (e.g. ``onnxruntime``
+    node kernel time, ``torch.profiler`` self CPU time).
+    """
+
+    profiler: str
+    iterations: int
+    ops: tuple[OpTime, ...] = ()
+    others: int = 0
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """The result of a run: ok with measurements, or failed with its reason."""
 
@@ -381,6 +418,7 @@ class RunRecord:
     # A causal LM's prefill and decode timing (issue 15); None for other models.
     # Its quality is in ``accuracy`` (metrics "perplexity", "next_token_accuracy").
     generation: GenerationStats | None = None
+    op_profile: OpProfile | None = None
 
 
 T = TypeVar("T")

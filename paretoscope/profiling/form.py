@@ -118,6 +118,7 @@ def request_from_answers(
         repeats=int(answers.get("repeats", DEFAULT_REPEATS)),
         timeout_s=float(answers.get("timeout_s", DEFAULT_TIMEOUT_S)),
         data_name=data.original_name if data else None,
+        op_profile=bool(answers.get("op_profile", False)),
     )
 
 

@@ -83,6 +83,8 @@ class ProfileRequest:
     # ours (``data.npz``), and a refusal must name the file the user knows.
     data_name: str | None = None
     devices: tuple[str, ...] = ("cpu",)
+    # Each run also gets a per-operator profile (``--op-profile``; ``measure.opprofile``).
+    op_profile: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ def sweep_text(request: ProfileRequest) -> str:
     parts.extend(f"{k}={','.join(map(str, v))}" for k, v in sorted(request.dims.items()))
     if request.repeats > 1:
         parts.append(f"{request.repeats} repeats")
+    if request.op_profile:
+        parts.append("op profile")
     return " · ".join(parts)
 
 

@@ -382,6 +382,7 @@ def _run_spec(plan: ProfilePlan, variants: _Variants, point: SweepPoint) -> RunS
         mem_limit_mb=request.mem_limit_mb,
         job_id=request.job_id,
         repeats=request.repeats,
+        op_profile=request.op_profile,
     )
 
 

@@ -206,6 +206,14 @@ def sweep_widgets() -> None:
         "what changes from one process to the next. With 1, the CI is within one process.",
     )
     _time_limit_widget()
+    st.checkbox(
+        "Operator profile: where each run's time goes, by operator",
+        value=False,
+        key=f"{K}.op_profile",
+        help="After each run's timed window, a short pass of its own under ONNX Runtime's or "
+        "PyTorch's profiler; Run detail then shows the top operators by time. It does not "
+        "change the timed numbers, and adds a second or so a run.",
+    )
 
 
 def _time_limit_widget() -> None:

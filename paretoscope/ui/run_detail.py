@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from paretoscope.analysis.opprofile import op_caption, op_table
 from paretoscope.analysis.rundetail import (
     header_rows,
     parent_candidates,
@@ -15,7 +16,9 @@ from paretoscope.analysis.rundetail import (
 )
 from paretoscope.core.records import RunRecord
 from paretoscope.present.charts import latency_chart
+from paretoscope.present.charts.ops import op_chart
 from paretoscope.present.display import REPORTED
+from paretoscope.present.markup import markdown_text
 from store import Store
 
 __all__ = [
@@ -23,6 +26,7 @@ __all__ = [
     "show_accuracy",
     "show_header",
     "show_latency",
+    "show_op_profile",
     "show_parent_test",
 ]
 
@@ -156,3 +160,40 @@ def measurement_rows(rec: RunRecord) -> list[tuple[str, str]]:
     if rec.model_size_mb is not None:
         rows.append(("Model size (MB)", f"{rec.model_size_mb:.4g}"))
     return rows
+
+
+def show_op_profile(rec: RunRecord) -> None:
+    """The run's top operators by time, as a table and bars; nothing without a profile.
+
+    Operator names are the model's own: shown in table cells and chart
+    labels, never as Markdown.
+    """
+    prof = rec.op_profile
+    if prof is None:
+        if rec.spec.op_profile and rec.status == "ok":
+            st.caption(
+                "An operator profile was asked for but none was stored; the notes in "
+                "Configuration and provenance say why."
+            )
+        return
+    st.subheader("Operator profile")
+    table = op_table(prof)
+    if table.empty:
+        st.caption("The profiler recorded no operator time for this run.")
+        return
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Operator": st.column_config.TextColumn(),
+            "Total (ms)": st.column_config.NumberColumn(format="%.4g"),
+            "Per inference (ms)": st.column_config.NumberColumn(format="%.4g"),
+            "Share (%)": st.column_config.NumberColumn(format="%.1f"),
+        },
+    )
+    chart = op_chart(table)
+    if chart is not None:
+        st.altair_chart(chart, width="stretch")
+    # The profiler's name comes with the record (perhaps from a bundle): text, not Markdown.
+    st.caption(markdown_text(op_caption(prof)))

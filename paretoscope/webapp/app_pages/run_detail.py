@@ -54,6 +54,7 @@ for warning in measurement_warnings(rec):
     st.warning(markdown_text(warning))
 ui.show_header(rec)
 ui.show_latency(rec)
+ui.show_op_profile(rec)
 st.subheader("Accuracy")
 ui.show_accuracy(rec)
 ui.show_parent_test(store, dash.load_runs(store), rec)
