@@ -264,8 +264,6 @@ class WorkerPool:
         should_stop: Callable[[], bool] | None,
     ) -> RunRecord:
         started_at = utc_now_iso()
-        host = host_info()
-        device = cpu_device(host) if spec.device == "cpu" else None
         key: SlotKey = (spec.runtime, spec.device, spec.threads, repeat[0])
         worker = self._workers.pop(key, None)
         if worker is not None and worker.proc.poll() is not None:
@@ -276,7 +274,7 @@ class WorkerPool:
                 worker = self._start(spec)
             except OSError as err:
                 reason = f"could not start the worker with {self.python}: {err}"
-                return failed_record(spec, reason, started_at=started_at, host=host, device=device)
+                return _failed_here(spec, reason, started_at)
         keep = False
         try:
             record, keep = self._run_on(worker, spec, repeat, accuracy, progress, should_stop)
@@ -286,9 +284,7 @@ class WorkerPool:
             else:
                 worker.stop()
         if record.status == "failed" and record.host is None:
-            return failed_record(
-                spec, record.error or "", started_at=started_at, host=host, device=device
-            )
+            return _failed_here(spec, record.error or "", started_at)
         return record
 
     def _run_on(
@@ -396,3 +392,10 @@ def _watch(
             rss = process_rss_mb(proc.pid)
             if rss is not None and rss > spec.mem_limit_mb:
                 return "memory", rss
+
+
+def _failed_here(spec: RunSpec, reason: str, started_at: str) -> RunRecord:
+    """A failed record with this host's description (read only when a run fails)."""
+    host = host_info()
+    device = cpu_device(host) if spec.device == "cpu" else None
+    return failed_record(spec, reason, started_at=started_at, host=host, device=device)
