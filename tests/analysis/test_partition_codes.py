@@ -14,12 +14,12 @@ def _frame(seed: int, n: int = 400) -> pd.DataFrame:
     names = np.array(["CPU A", "GPU B", "<x>", "a·b"], dtype=object)
     device = names[rng.integers(0, 4, n)]
     device[rng.random(n) < 0.1] = None
+    batch = rng.choice([1, 8, 32], n).astype(object)
+    batch[rng.random(n) < 0.1] = None
     return pd.DataFrame(
         {
             "device_name": pd.array(device, dtype="str"),
-            "batch_size": pd.array(
-                np.where(rng.random(n) < 0.1, None, rng.choice([1, 8, 32], n)), dtype="Int32"
-            ),
+            "batch_size": pd.array(batch, dtype="Int32"),
             "group": rng.choice(["1", "8", "<none>"], n).astype(object),
             "accuracy": rng.random(n),
             "latency_ms_p50": rng.random(n),
