@@ -43,13 +43,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +55,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+if str(HERE) not in sys.path:  # loaded by path (tests) as well as run as a script
+    sys.path.insert(0, str(HERE))
+import dashboard  # noqa: E402 - this folder's module, after the path is set
+
 WEBAPP = REPO / "paretoscope" / "webapp"
 CHROMIUM = os.environ.get("PARETOSCOPE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
@@ -95,45 +97,11 @@ CHART_SIGNATURE = (
 # -- the server ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve(store: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The dashboard on a free port over ``store``; stopped (terminate, then kill) on exit."""
-    port = _free_port()
-    env = {**os.environ, "PARETOSCOPE_STORE": str(store), "PYTHONPATH": str(REPO)}
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(WEBAPP / "app.py"),
-        "--server.headless", "true", "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none", "--", "--store", str(store),
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=WEBAPP, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the dashboard did not start:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with dashboard.serving(store, log) as running:
+        yield running
 
 
 def tree_rss(pid: int) -> int:

@@ -30,22 +30,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "benchmarks") not in sys.path:  # loaded by path (tests) as well as run
+    sys.path.insert(0, str(REPO / "benchmarks"))
+import dashboard  # noqa: E402 - this folder's module, after the path is set
+
 CHROMIUM = os.environ.get("PARETOSCOPE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -138,51 +139,17 @@ def _app_file() -> Path:
 
 
 def start_server(store: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    app = _app_file()
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.headless", "true", "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-        "--", "--store", str(store),
-    ]  # fmt: skip
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=app.parent,
-            env=_env(PARETOSCOPE_STORE=str(store)),
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    """The dashboard of the checkout under test (``_app_file``), in its own process group."""
+    try:
+        return dashboard.start(
+            store, log, app=_app_file(), env=_env(PARETOSCOPE_STORE=str(store)), new_session=True
         )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"streamlit exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"streamlit did not become healthy:\n{log.read_text()}")
+    except RuntimeError as err:
+        raise SystemExit(str(err)) from err
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    dashboard.stop(proc)
 
 
 @dataclass

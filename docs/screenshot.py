@@ -19,8 +19,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,29 +42,10 @@ def _demo_store(folder: Path) -> Path:
 
 
 def _serve(store: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "PARETOSCOPE_STORE": str(store), "PYTHONPATH": str(REPO)}
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(WEBAPP / "app.py"),
-        "--server.headless", "true", "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none", "--", "--store", str(store),
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=WEBAPP, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text()}")
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import dashboard  # the one dashboard starter of the scripts (benchmarks/dashboard.py)
+
+    return dashboard.start(store, log, timeout_s=60)
 
 
 def shoot(url: str, out: Path, *, width: int, height: int, chromium: str, full: bool) -> None:
