@@ -14,6 +14,7 @@ from paretoscope.core.errors import InputError
 from paretoscope.core.records import from_dict, to_dict
 from paretoscope.core.safety import refuse_untrusted, sniff
 from paretoscope.profiling import ModelInfo, inspect_in_worker, torch_uploads_allowed
+from paretoscope.profiling.inspection import clear_inspection_cache
 
 from .conftest import Models
 
@@ -90,6 +91,8 @@ def test_torch_uploads_are_off_unless_the_setting_says_so() -> None:
 def test_an_inspector_that_crashes_or_hangs_is_an_input_error(
     models: Models, tmp_path: Path
 ) -> None:
+    # Another test may have inspected the same file: a kept inspection would skip the child.
+    clear_inspection_cache()
     crash = tmp_path / "crash.sh"
     crash.write_text("#!/bin/sh\necho 'Segmentation fault' >&2\nkill -SEGV $$\n")
     crash.chmod(0o755)
