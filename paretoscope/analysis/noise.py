@@ -86,23 +86,33 @@ def within_noise_of(
     values = [pd.to_numeric(frame[k], errors="coerce").to_numpy(dtype=np.float64) for k in metrics]
     scales = [_spread(v) for v in values]
     # Integer codes: comparing them is ~50x faster than comparing the labels.
-    g = pd.factorize(groups.astype(str))[0] if groups is not None else None
+    g = (
+        pd.factorize(groups.astype(str))[0].astype(np.int64)
+        if groups is not None
+        else np.zeros(n, dtype=np.int64)
+    )
     low0, high0 = bounds[0]
     finite = np.isfinite(low0) & np.isfinite(high0)
-    order = np.flatnonzero(finite)[np.argsort(low0[finite], kind="stable")]
+    rows = np.flatnonzero(finite)
+    # Sorted by group, then by the first metric's lower bound: a candidate's window is
+    # searched inside its own group's stretch only (at 100 000 runs in 4 groups, a
+    # quarter of the rows a window over every group held).
+    order = rows[np.lexsort((low0[rows], g[rows]))]
+    sorted_g = g[order]
     sorted_low = low0[order]
     width = float(np.max(high0[finite] - low0[finite])) if finite.any() else 0.0
     ids = frame["run_id"].astype(str).to_numpy()
     for i in cand:
         if not finite[i]:
             continue
+        start = np.searchsorted(sorted_g, g[i], side="left")
+        stop = np.searchsorted(sorted_g, g[i], side="right")
+        seg = sorted_low[start:stop]
         # Closed intervals: [a, b] and [c, d] overlap when a <= d and c <= b.
-        lo = np.searchsorted(sorted_low, low0[i] - width, side="left")
-        hi = np.searchsorted(sorted_low, high0[i], side="right")
+        lo = start + np.searchsorted(seg, low0[i] - width, side="left")
+        hi = start + np.searchsorted(seg, high0[i], side="right")
         j = order[lo:hi]
         j = j[j != i]
-        if g is not None:
-            j = j[g[j] == g[i]]
         for low, high in bounds:
             j = j[(low[j] <= high[i]) & (low[i] <= high[j])]
         if j.size:
