@@ -7,6 +7,7 @@ registries. Pure: pandas and numpy.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -73,7 +74,8 @@ def group_label(key: str) -> str:
 def number_text(value: float, fmt: str) -> str:
     """``value`` in the d3/Python format ``fmt``; ``MISSING`` when not finite."""
     # The registry's formats (".3g", ".4f", ",.0f") mean the same in Python and d3.
-    return format(value, fmt) if np.isfinite(value) else MISSING
+    # math.isfinite: a tenth of numpy's cost on one float (the chart formats thousands).
+    return format(value, fmt) if math.isfinite(value) else MISSING
 
 
 def origin_label(origin: Any) -> str:
