@@ -167,5 +167,5 @@ def test_quality_results_are_the_two_stored_entries() -> None:
     assert (acc.metric, acc.value, acc.n_samples) == ("next_token_accuracy", 0.25, 400)
     assert acc.ci_low is not None and acc.ci_high is not None
     assert acc.ci_low < 0.25 < acc.ci_high
-    assert 0.20 < acc.ci_low and acc.ci_high < 0.30
+    assert acc.ci_low > 0.20 and acc.ci_high < 0.30
     assert "context 101 tokens, 4 non-overlapping windows" in acc.note

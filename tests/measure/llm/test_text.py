@@ -35,7 +35,7 @@ def test_a_text_over_the_size_cap_is_refused_before_reading(
     path = tmp_path / "big.txt"
     path.write_text("x" * 4096)
     monkeypatch.setattr(textmod, "MAX_TEXT_MB", 0.001)
-    with pytest.raises(InputError, match="refused big.txt: .* MB an evaluation text may hold"):
+    with pytest.raises(InputError, match=r"refused big\.txt: .* MB an evaluation text may hold"):
         read_text_file(path)
 
 
@@ -43,12 +43,12 @@ def test_a_text_over_the_size_cap_is_refused_before_reading(
 def test_other_suffixes_are_refused(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text("text")
-    with pytest.raises(InputError, match="expected a .txt file"):
+    with pytest.raises(InputError, match=r"expected a \.txt file"):
         read_text_file(path)
 
 
 def test_missing_and_empty_files_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="cannot read evaluation text absent.txt"):
+    with pytest.raises(InputError, match=r"cannot read evaluation text absent\.txt"):
         read_text_file(tmp_path / "absent.txt")
     (tmp_path / "blank.txt").write_text(" \n\t\n")
     with pytest.raises(InputError, match="holds no text"):
