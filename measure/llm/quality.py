@@ -121,10 +121,10 @@ def _as_ids(token_ids: Sequence[int] | np.ndarray) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
-def _vocab_size(model: Any) -> int | None:
-    config = getattr(model, "config", None)
-    size = getattr(config, "vocab_size", None)
-    return int(size) if isinstance(size, (int, np.integer)) else None
+def _config_int(model: Any, name: str) -> int | None:
+    """An integer of the model's config (``vocab_size``, ``max_position_embeddings``), if any."""
+    value = getattr(getattr(model, "config", None), name, None)
+    return int(value) if isinstance(value, (int, np.integer)) else None
 
 
 def _logits(model: Any, batch: Any) -> Any:
@@ -148,16 +148,23 @@ def score_text(
     ``model`` is a causal LM already on ``device`` (a Hugging Face model, or a
     callable from ids ``[b, t]`` to logits ``[b, t, vocab]``); it is run in
     inference mode. Log-probabilities are taken in float32 whatever the
-    model's precision. Raises ``InputError`` for a context below 2, fewer
-    than 2 tokens, or ids outside the model's vocabulary, and
+    model's precision. Raises ``InputError`` for a context below 2 or beyond
+    the model's positions, fewer than 2 tokens, or ids outside the model's
+    vocabulary, and
     ``MeasurementError`` when the model fails or gives non-finite scores.
     """
     import torch
     import torch.nn.functional as F
 
     ids = _as_ids(token_ids)
-    _check(ids, context, batch_windows, _vocab_size(model))
+    _check(ids, context, batch_windows, _config_int(model, "vocab_size"))
     context = int(context)
+    longest = _config_int(model, "max_position_embeddings")
+    if longest is not None and context > longest:
+        raise InputError(
+            f"the context of {context} tokens is longer than this model takes ({longest} "
+            f"positions); use --context {longest} or less"
+        )
     bounds = window_bounds(len(ids), context)
     full = [b for b in bounds if b[1] - b[0] == context]
     short = [b for b in bounds if b[1] - b[0] < context]

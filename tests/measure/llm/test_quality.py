@@ -138,6 +138,7 @@ def test_tokenize_text_adds_no_special_tokens() -> None:
         ([1.0, 2.0], 4, 8, "must be integers"),
         ([1, -1, 2], 4, 8, "token id -1 is outside"),
         ([1, 600, 2], 4, 8, "token id 600 is outside the model's vocabulary"),
+        ([1, 2, 3], 65, 8, "context of 65 tokens is longer than this model takes \\(64 positions"),
     ],
 )
 def test_malformed_inputs_are_refused(
