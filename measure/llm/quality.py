@@ -150,8 +150,8 @@ def score_text(
     inference mode. Log-probabilities are taken in float32 whatever the
     model's precision. Raises ``InputError`` for a context below 2 or beyond
     the model's positions, fewer than 2 tokens, or ids outside the model's
-    vocabulary, and
-    ``MeasurementError`` when the model fails or gives non-finite scores.
+    vocabulary, and ``MeasurementError`` when the model fails or gives
+    non-finite scores.
     """
     import torch
     import torch.nn.functional as F
@@ -182,13 +182,18 @@ def score_text(
                 logits = _logits(model, batch)
             except (RuntimeError, IndexError, ValueError) as err:
                 raise MeasurementError(f"the model failed on a window of the text: {err}") from err
+            nll = torch.zeros((), dtype=torch.float64, device=batch.device)
+            hits = torch.zeros((), dtype=torch.int64, device=batch.device)
             for row in range(batch.shape[0]):
                 # Per window, so only one window's logits are ever copied to float32.
                 pred = logits[row, :-1].float()
                 target = batch[row, 1:]
-                nll_sum += float(F.cross_entropy(pred, target, reduction="sum"))
-                correct += int((pred.argmax(dim=-1) == target).sum())
+                nll += F.cross_entropy(pred, target, reduction="sum").double()
+                hits += (pred.argmax(dim=-1) == target).sum()
                 predicted += int(target.numel())
+            # One read (one device synchronisation) per batch of windows, not per window.
+            nll_sum += float(nll)
+            correct += int(hits)
     if not math.isfinite(nll_sum):
         raise MeasurementError(
             "the model's log-likelihood of the text is not finite (NaN or infinite logits); "
