@@ -31,6 +31,7 @@ __all__ = [
     "TinyTrainConfig",
     "TrainReport",
     "build_model",
+    "build_tiny_family",
     "build_tiny_lm",
     "train_model",
     "train_tokenizer",
@@ -218,3 +219,27 @@ def build_tiny_lm(
     facts = {"spec": asdict(spec), "config": asdict(cfg), "report": asdict(report)}
     (out / "training.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
     return report
+
+
+def build_tiny_family(
+    root: str | Path,
+    specs: tuple[TinyLMSpec, ...] = TINY_LMS,
+    config: TinyTrainConfig | None = None,
+) -> list[tuple[TinyLMSpec, Path, TrainReport]]:
+    """Train the tokenizer once on the built-in training text, then each model into ``root/name``.
+
+    One shared tokenizer, so the family's perplexities count the same tokens.
+    Returns each spec with its folder and training report, in ``specs`` order.
+    """
+    from measure.llm.quality import tokenize_text
+    from measure.llm.text import builtin_split
+
+    cfg = config or TinyTrainConfig()
+    train, _ = builtin_split()
+    tokenizer = train_tokenizer(train.text, cfg.vocab_size)
+    train_ids = tokenize_text(tokenizer, train.text)
+    built = []
+    for spec in specs:
+        folder = Path(root) / spec.name
+        built.append((spec, folder, build_tiny_lm(spec, folder, tokenizer, train_ids, cfg)))
+    return built

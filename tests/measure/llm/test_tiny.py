@@ -14,6 +14,7 @@ from measure.llm.tiny import (
     TINY_LMS,
     TinyTrainConfig,
     build_model,
+    build_tiny_family,
     build_tiny_lm,
     train_model,
     train_tokenizer,
@@ -116,3 +117,16 @@ def test_refusals() -> None:
     model = build_model(TINY_LMS[0], vocab_size=tinylm.VOCAB, context=64)
     with pytest.raises(InputError, match="the training text has 10 tokens"):
         train_model(model, list(range(10)), TinyTrainConfig(seq_len=32))
+
+
+def test_a_family_shares_one_tokenizer(tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    config = TinyTrainConfig(steps=2, batch_size=2, seq_len=16, context=32, threads=1)
+    built = build_tiny_family(tmp_path, TINY_LMS[:2], config)
+    assert [spec.name for spec, _, _ in built] == [s.name for s in TINY_LMS[:2]]
+    vocabs = [
+        AutoTokenizer.from_pretrained(f, local_files_only=True).get_vocab() for _, f, _ in built
+    ]
+    assert vocabs[0] == vocabs[1] and len(vocabs[0]) == config.vocab_size
+    assert all(report.steps == 2 for _, _, report in built)
