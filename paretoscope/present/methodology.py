@@ -107,6 +107,21 @@ dashboard.
   items get McNemar's exact test (Run detail). An accuracy copied from
   elsewhere (a model card) is labelled *reported* and drawn hollow with a
   dashed outline.
+- **Language-model quality** (`perplexity`, `next_token_accuracy`) is scored
+  on an evaluation text (yours, or a built-in one: Python's own topic
+  documentation, held-out part), named by its content hash. The text is
+  tokenized with the model's own tokenizer, without special tokens, and cut
+  into consecutive, non-overlapping windows of the run's context length from
+  the start; a last shorter window counts when it has at least 2 tokens. In
+  each window every token after the first is predicted from the tokens before
+  it in that window. Perplexity is exp of the mean negative log-likelihood
+  over all predicted tokens; next-token accuracy is the fraction whose
+  most likely prediction is right, with its Wilson 95% interval. Every
+  variant (int8, fp16, ...) is scored again, never copied. Papers'
+  perplexities use other windows and strides (a sliding window gives each
+  token more context and a lower perplexity), other texts and other
+  tokenizers: they are **not comparable** with these unless the convention,
+  the text and the tokenizer match.
 - **What a serving user pays**: the timed passes above run with the inputs
   already where the runtime wants them (bound on the GPU, outputs left there).
   Each run also records `load_ms`, session creation or model load until ready

@@ -82,3 +82,10 @@ def test_empty_store_tables() -> None:
     assert memory_table(empty).empty and dataset_table(empty).empty
     assert budget_table(run_facts(empty, {})).empty
     assert list(run_facts(pd.DataFrame(), {}).columns)[:2] == ["Run", "Model"]
+
+
+def test_language_model_quality_states_its_convention_and_its_limits() -> None:
+    text = harness_markdown()
+    assert "**Language-model quality**" in text
+    assert "non-overlapping windows" in text and "without special tokens" in text
+    assert "**not comparable**" in text
