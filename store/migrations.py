@@ -14,6 +14,7 @@ from typing import Any
 
 from paretoscope.core.errors import SchemaError
 from paretoscope.core.timefmt import utc_now
+from store.schema_lm import M010_LM
 from store.schema_sql import (
     M001_CORE,
     M002_RUN_SUMMARY,
@@ -49,6 +50,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(7, "jobs.submitted_by", M007_JOB_SUBMITTER),
     Migration(8, "serving costs: load_ms, first_run_ms, end-to-end latency", M008_SERVING),
+    # 9 is another change of issue 15 (the op-profile table), merged beside this one.
+    Migration(10, "causal language models: generation columns, perplexity", M010_LM),
 )
 
 _BOOKKEEPING = """

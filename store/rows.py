@@ -36,6 +36,7 @@ from paretoscope.core.records import (
 )
 from paretoscope.core.timefmt import format_utc, parse_utc
 
+from store.rows_lm import generation_columns, generation_from_row
 __all__ = ["REFERENCE_KEYS", "TABLES", "Row", "record_from_rows", "record_rows"]
 
 Row = dict[str, Any]
@@ -191,6 +192,7 @@ def _run_row(rec: RunRecord, now: datetime) -> Row:
         "provenance": _json(prov),
         "spec": _json(spec),
         **_serving_columns(rec.serving),
+        **generation_columns(rec),
     }
 
 
@@ -323,6 +325,7 @@ def record_from_rows(
         error=run["error"],
         origin=run["origin"],
         serving=_serving(run),
+        generation=generation_from_row(run),
     )
 
 

@@ -20,6 +20,7 @@ call, TPOT one per decode step of every timed call.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,22 +144,38 @@ class _Clock:
         return [b - a for a, b in zip(marks, marks[1:], strict=False)]
 
 
+def _cache_kwarg(model: Any) -> str:
+    """The forward argument that takes the cache: ``cache`` (transformers >= 5.2x) or
+    ``past_key_values`` (earlier releases, and models that still name it so)."""
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _returned_cache(out: Any) -> Any:
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else getattr(out, "past_key_values", None)
+
+
 @torch.inference_mode()
 def generate_once(model: Any, prompt: torch.Tensor, gen_len: int, clock: _Clock) -> PhaseTimes:
     """One greedy generate call of exactly ``gen_len`` new tokens; its phases' times.
 
     Sets ``clock.last_cache`` to the cache held after the last step.
     """
+    kwarg = _cache_kwarg(model)
     clock.mark()
     out = model(input_ids=prompt, use_cache=True)
     clock.mark()  # prefill done
     token = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
     clock.mark()  # first new token chosen
-    past = out.past_key_values
+    past = _returned_cache(out)
     for _ in range(gen_len - 1):
-        out = model(input_ids=token, past_key_values=past, use_cache=True)
+        out = model(input_ids=token, use_cache=True, **{kwarg: past})
         token = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
-        past = out.past_key_values
+        past = _returned_cache(out)
         clock.mark()
     d = clock.durations_ns()
     clock.last_cache = past  # kept for kv_cache_mb
