@@ -35,8 +35,8 @@ from paretoscope.core.records import (
     to_dict,
 )
 from paretoscope.core.timefmt import format_utc, parse_utc
-
 from store.rows_lm import generation_columns, generation_from_row
+
 __all__ = ["REFERENCE_KEYS", "TABLES", "Row", "record_from_rows", "record_rows"]
 
 Row = dict[str, Any]

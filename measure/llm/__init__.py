@@ -1,1 +1,1 @@
-"""Causal language models (issue 15): loading, generation timing, quality on a text, tiny demo models."""
+"""Causal language models (issue 15): loading, generation timing, quality, tiny demo models."""

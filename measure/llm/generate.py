@@ -21,6 +21,7 @@ call, TPOT one per decode step of every timed call.
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,9 +36,9 @@ from paretoscope.core.records import EnergyStats, GenerationStats, TimingBudget
 __all__ = [
     "PhaseTimes",
     "cache_bytes",
+    "decode_tokens_per_s",
     "generate_once",
     "measure_generation",
-    "decode_tokens_per_s",
     "prefill_tokens_per_s",
     "prompt_ids",
 ]
@@ -140,8 +141,8 @@ class _Clock:
         marks, self._marks = self._marks, []
         if self.cuda:
             marks[-1].synchronize()
-            return [int(a.elapsed_time(b) * 1e6) for a, b in zip(marks, marks[1:], strict=False)]
-        return [b - a for a, b in zip(marks, marks[1:], strict=False)]
+            return [int(a.elapsed_time(b) * 1e6) for a, b in itertools.pairwise(marks)]
+        return [b - a for a, b in itertools.pairwise(marks)]
 
 
 def _cache_kwarg(model: Any) -> str:

@@ -93,7 +93,12 @@ def quality_results(score: QualityScore, dataset_id: str) -> tuple[AccuracyResul
     return (
         AccuracyResult("perplexity", score.perplexity, dataset_id, n, note=note),
         AccuracyResult(
-            "next_token_accuracy", score.next_token_accuracy, dataset_id, n,
-            note=note, ci_low=low, ci_high=high,
-        ),  # fmt: skip
+            "next_token_accuracy",
+            score.next_token_accuracy,
+            dataset_id,
+            n,
+            note=note,
+            ci_low=low,
+            ci_high=high,
+        ),
     )

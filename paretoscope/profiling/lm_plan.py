@@ -18,7 +18,7 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from paretoscope.core.errors import InputError
 from paretoscope.core.modelinfo import ModelInfo
@@ -44,7 +44,7 @@ __all__ = [
     "plan_lm_profile",
 ]
 
-LM_TASK = "causal-lm"
+LM_TASK: Final = "causal-lm"
 LM_PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16", "int8")
 #: The run dimensions of a causal-LM run (``dim_prompt_len``, ``dim_gen_len``, ``dim_context``).
 LM_DIMS: tuple[str, ...] = ("prompt_len", "gen_len", "context")
@@ -73,7 +73,7 @@ def _folder_sha256(folder: Path) -> tuple[str, int, list[Path]]:
     for p in files:
         digest.update(p.relative_to(folder).as_posix().encode("utf-8") + b"\0")
         with p.open("rb") as fh:
-            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+            while chunk := fh.read(1 << 20):
                 digest.update(chunk)
                 size += len(chunk)
         digest.update(b"\0")

@@ -30,6 +30,7 @@ def build_tiny_gpt2(out: Path, *, vocab: int = 300, n_positions: int = 512) -> P
     tok.train_from_iterator([_text()[:100_000]], trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="<eos>")
     eos = fast.convert_tokens_to_ids("<eos>")
+    assert isinstance(eos, int)
     cfg = GPT2Config(
         n_layer=2, n_embd=32, n_head=2, vocab_size=len(fast), n_positions=n_positions,
         bos_token_id=eos, eos_token_id=eos,

@@ -53,8 +53,9 @@ def test_profile_stores_generation_and_quality_per_run(
         metrics = {a.metric: a for a in rec.accuracy}
         assert metrics["perplexity"].n_samples == metrics["next_token_accuracy"].n_samples > 0
     # TTFT grows with the prompt: 256 tokens against 4 (a 64-fold prompt).
-    fp32 = runs[runs["precision"] == "fp32"].set_index("dim_prompt_len")
-    assert fp32.loc[256, "ttft_ms_p50"] > fp32.loc[4, "ttft_ms_p50"]
+    fp32 = runs[runs["precision"] == "fp32"]
+    ttft = dict(zip(fp32["dim_prompt_len"].tolist(), fp32["ttft_ms_p50"].tolist(), strict=True))
+    assert ttft[256] > ttft[4]
     # The int8 variant is its own model, with lineage, and scored again.
     int8 = runs[runs["precision"] == "int8"]
     assert set(int8["parent_model_id"]) == set(fp32["model_id"])
