@@ -444,7 +444,7 @@ def profile_run(
             on_stage(name)
 
     if spec.model.task == "causal-lm":
-        from measure.llm.run import profile_causal_lm
+        from measure.profile_lm import profile_causal_lm
 
         return profile_causal_lm(spec, on_stage=on_stage, accuracy=accuracy)
     started_at = utc_now_iso()

@@ -12,38 +12,33 @@ threads). On CUDA each phase is bracketed by CUDA events recorded on the
 current stream and read after one synchronise at the end of the call, so
 timing adds no synchronisation inside the call (``timer="cuda_event"``).
 
-The project's harness (``measure.timing.measure_latency``) drives the calls:
-warm-up, adaptive stopping on the TTFT median's confidence interval, the
-budget's time limits, and the energy meter's window. TTFT has one sample per
-call, TPOT one per decode step of every timed call.
+The project's harness drives the calls (``measure.profile_lm``): warm-up,
+adaptive stopping on the TTFT median's confidence interval, the budget's
+time limits, and the energy meter's window. TTFT has one sample per call,
+TPOT one per decode step of every timed call. This package imports nothing
+of ``measure``'s top level, which imports it.
 """
 
 from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from measure.energy import EnergyMeter
-from measure.timing import latency_stats, measure_latency
-from paretoscope.core.errors import InputError
-from paretoscope.core.records import EnergyStats, GenerationStats, TimingBudget
+from paretoscope.core.records import GenerationStats
 
 __all__ = [
+    "PhaseClock",
     "PhaseTimes",
     "cache_bytes",
     "decode_tokens_per_s",
     "generate_once",
-    "measure_generation",
     "prefill_tokens_per_s",
     "prompt_ids",
 ]
-
-_BYTES_PER_MB = 1e6
 
 
 @dataclass
@@ -118,7 +113,7 @@ def cache_bytes(cache: Any) -> int:
     return total
 
 
-class _Clock:
+class PhaseClock:
     """Phase timestamps: host ``perf_counter_ns`` on a CPU, CUDA events on a GPU."""
 
     def __init__(self, device: str) -> None:
@@ -161,7 +156,7 @@ def _returned_cache(out: Any) -> Any:
 
 
 @torch.inference_mode()
-def generate_once(model: Any, prompt: torch.Tensor, gen_len: int, clock: _Clock) -> PhaseTimes:
+def generate_once(model: Any, prompt: torch.Tensor, gen_len: int, clock: PhaseClock) -> PhaseTimes:
     """One greedy generate call of exactly ``gen_len`` new tokens; its phases' times.
 
     Sets ``clock.last_cache`` to the cache held after the last step.
@@ -181,87 +176,6 @@ def generate_once(model: Any, prompt: torch.Tensor, gen_len: int, clock: _Clock)
     d = clock.durations_ns()
     clock.last_cache = past  # kept for kv_cache_mb
     return PhaseTimes(prefill_ns=d[0], ttft_ns=d[0] + d[1], tpot_ns=d[2:])
-
-
-def measure_generation(
-    model: Any,
-    prompt: torch.Tensor,
-    gen_len: int,
-    budget: TimingBudget,
-    *,
-    device: str = "cpu",
-    meter: EnergyMeter | None = None,
-    prompt_source: str = "random",
-) -> tuple[GenerationStats, EnergyStats | None]:
-    """Time generate calls under ``budget``; ``GenerationStats`` and the meter's energy.
-
-    TTFT decides the adaptive stop (one sample per call); TPOT collects
-    every decode step of the timed calls. ``energy_j_per_token`` is the
-    meter's energy over the timed calls divided by the tokens they
-    generated (batch × gen_len each), or None with the meter's reason.
-    Raises ``InputError`` when ``gen_len < 2`` (no decode step to time).
-    """
-    if gen_len < 2:
-        raise InputError(f"gen_len must be >= 2 so a decode step is timed (got {gen_len})")
-    batch, prompt_len = int(prompt.shape[0]), int(prompt.shape[1])
-    clock = _Clock(device)
-    prefill: list[int] = []
-    tpot: list[int] = []
-    energy: EnergyStats | None = None
-
-    class _TtftClock:
-        name = "cuda_event" if clock.cuda else "perf_counter_ns"
-
-        def __call__(self, step: Callable[[], object]) -> int:
-            times = generate_once(model, prompt, gen_len, clock)
-            prefill.append(times.prefill_ns)
-            tpot.extend(times.tpot_ns)
-            return times.ttft_ns
-
-    def warm_step() -> None:
-        generate_once(model, prompt, gen_len, clock)
-
-    def start() -> None:
-        if meter is not None:
-            meter.start()
-
-    def stop(n_calls: int) -> None:
-        nonlocal energy
-        if meter is not None:
-            energy = meter.stop(items=n_calls * batch * gen_len)
-
-    ttft = measure_latency(
-        warm_step, None, budget, on_window_start=start, on_window_end=stop, clock=_TtftClock()
-    )
-    tpot_stats = latency_stats(
-        tpot,
-        warmup_iter=budget.warmup_iters * (gen_len - 1),
-        total_time_s=sum(tpot) / 1e9,
-        stop_reason=ttft.stop_reason,
-        timer=ttft.timer,
-    )
-    prefill_p50 = latency_stats(prefill).p50_ms
-    kv = cache_bytes(clock.last_cache) / _BYTES_PER_MB
-    per_token = energy.energy_j_per_item if energy is not None else None
-    reason = None
-    if per_token is None:
-        reason = (
-            energy.unavailable_reason if energy is not None else "no energy meter"
-        ) or "unavailable"
-    return (
-        GenerationStats(
-            prompt_len=prompt_len,
-            gen_len=gen_len,
-            ttft=ttft,
-            tpot=tpot_stats,
-            prefill_ms_p50=prefill_p50,
-            kv_cache_mb=kv,
-            energy_j_per_token=per_token,
-            energy_unavailable_reason=reason,
-            prompt_source=prompt_source,
-        ),
-        energy,
-    )
 
 
 def decode_tokens_per_s(stats: GenerationStats, batch: int) -> float | None:

@@ -2,10 +2,12 @@
 
 ``measure.profile.profile_run`` hands a spec whose model task is
 ``causal-lm`` here, so a crash or hang is a failed run exactly as for any
-other model (the worker process around it is the same). The run's prompt
-and generated lengths are ``spec.dims["prompt_len"]`` and
-``spec.dims["gen_len"]``; ``spec.dims["context"]`` is the window of the
-quality score. Stages: loading, timing, evaluating, done.
+other model (the worker process around it is the same). This module is a
+sibling of profile.py so that ``measure.llm``, which it imports, never
+imports ``measure``'s top level. The run's prompt and generated lengths are
+``spec.dims["prompt_len"]`` and ``spec.dims["gen_len"]``;
+``spec.dims["context"]`` is the window of the quality score. Stages:
+loading, timing, evaluating, done.
 """
 
 from __future__ import annotations
@@ -20,20 +22,32 @@ from importlib import metadata
 from typing import Any
 
 from measure.devices import cpu_governor, device_for, host_info
+from measure.energy import EnergyMeter
 from measure.memory import BYTES_PER_MB, current_rss_mb, memory_stats
 from measure.profile import THREAD_ENV_VARS, _energy_meter, _pin_threads, _validate
+from measure.timing import latency_stats, measure_latency
 from paretoscope.core.errors import InputError, UnavailableError
 from paretoscope.core.records import (
     AccuracyResult,
+    EnergyStats,
+    GenerationStats,
     MemoryStats,
     Provenance,
     RunRecord,
     RunSpec,
     ServingStats,
+    TimingBudget,
 )
 from paretoscope.core.timefmt import utc_now_iso
 
-__all__ = ["DEFAULT_CONTEXT", "LM_PRECISIONS", "TASK", "apply_precision", "profile_causal_lm"]
+__all__ = [
+    "DEFAULT_CONTEXT",
+    "LM_PRECISIONS",
+    "TASK",
+    "apply_precision",
+    "measure_generation",
+    "profile_causal_lm",
+]
 
 TASK = "causal-lm"
 #: Precisions a causal-LM run accepts (fp16 on a GPU only, int8 on a CPU only).
@@ -100,6 +114,91 @@ def apply_precision(model: Any, precision: str, device: str) -> tuple[Any, str |
             note += f"; {converted} Conv1D projections rewritten as nn.Linear first"
         return quantized, note
     raise InputError(f"precision {precision!r} is not one of {', '.join(LM_PRECISIONS)}")
+
+
+def measure_generation(
+    model: Any,
+    prompt: Any,
+    gen_len: int,
+    budget: TimingBudget,
+    *,
+    device: str = "cpu",
+    meter: EnergyMeter | None = None,
+    prompt_source: str = "random",
+) -> tuple[GenerationStats, EnergyStats | None]:
+    """Time generate calls under ``budget``; ``GenerationStats`` and the meter's energy.
+
+    TTFT decides the adaptive stop (one sample per call); TPOT collects
+    every decode step of the timed calls. ``energy_j_per_token`` is the
+    meter's energy over the timed calls divided by the tokens they
+    generated (batch × gen_len each), or None with the meter's reason.
+    Raises ``InputError`` when ``gen_len < 2`` (no decode step to time).
+    """
+    from measure.llm.generate import PhaseClock, cache_bytes, generate_once
+
+    if gen_len < 2:
+        raise InputError(f"gen_len must be >= 2 so a decode step is timed (got {gen_len})")
+    batch, prompt_len = int(prompt.shape[0]), int(prompt.shape[1])
+    clock = PhaseClock(device)
+    prefill: list[int] = []
+    tpot: list[int] = []
+    energy: EnergyStats | None = None
+
+    class _TtftClock:
+        name = "cuda_event" if clock.cuda else "perf_counter_ns"
+
+        def __call__(self, step: Callable[[], object]) -> int:
+            times = generate_once(model, prompt, gen_len, clock)
+            prefill.append(times.prefill_ns)
+            tpot.extend(times.tpot_ns)
+            return times.ttft_ns
+
+    def warm_step() -> None:
+        generate_once(model, prompt, gen_len, clock)
+
+    def start() -> None:
+        if meter is not None:
+            meter.start()
+
+    def stop(n_calls: int) -> None:
+        nonlocal energy
+        if meter is not None:
+            energy = meter.stop(items=n_calls * batch * gen_len)
+
+    ttft = measure_latency(
+        warm_step, None, budget, on_window_start=start, on_window_end=stop, clock=_TtftClock()
+    )
+    tpot_stats = latency_stats(
+        tpot,
+        warmup_iter=budget.warmup_iters * (gen_len - 1),
+        total_time_s=sum(tpot) / 1e9,
+        stop_reason=ttft.stop_reason,
+        timer=ttft.timer,
+    )
+    prefill_p50 = latency_stats(prefill).p50_ms
+    kv = cache_bytes(clock.last_cache) / BYTES_PER_MB
+    per_token, reason = _per_token(energy)
+    return (
+        GenerationStats(
+            prompt_len=prompt_len,
+            gen_len=gen_len,
+            ttft=ttft,
+            tpot=tpot_stats,
+            prefill_ms_p50=prefill_p50,
+            kv_cache_mb=kv,
+            energy_j_per_token=per_token,
+            energy_unavailable_reason=reason,
+            prompt_source=prompt_source,
+        ),
+        energy,
+    )
+
+
+def _per_token(energy: EnergyStats | None) -> tuple[float | None, str | None]:
+    """Energy per generated token (J), or None and why."""
+    if energy is not None and energy.energy_j_per_item is not None:
+        return energy.energy_j_per_item, None
+    return None, (energy.unavailable_reason if energy is not None else None) or "no energy meter"
 
 
 def _load(spec: RunSpec) -> tuple[Any, Any]:
@@ -181,7 +280,7 @@ def profile_causal_lm(
     stage("loading")
     import torch
 
-    from measure.llm.generate import measure_generation, prompt_ids
+    from measure.llm.generate import prompt_ids
 
     torch.set_num_threads(spec.threads)
     baseline_mb = current_rss_mb()
@@ -209,14 +308,6 @@ def profile_causal_lm(
 
     stage("evaluating")
     scores = _quality(spec, model, ids, accuracy)
-    provenance = Provenance(
-        runtime_version=torch.__version__,
-        library_versions=_versions(),
-        execution_provider=None,
-        input_shapes={"input_ids": [spec.batch_size, prompt_len]},
-        env={**_env(spec), **meter.provenance()},
-        notes=tuple(notes),
-    )
     record = RunRecord(
         run_id=spec.run_id,
         spec=spec,
@@ -225,7 +316,7 @@ def profile_causal_lm(
         finished_at=utc_now_iso(),
         host=host,
         device=device,
-        provenance=provenance,
+        provenance=_provenance(spec, torch.__version__, meter, notes),
         memory=memory,
         energy=energy,
         accuracy=scores,
@@ -236,6 +327,17 @@ def profile_causal_lm(
     )
     stage("done")
     return record
+
+
+def _provenance(spec: RunSpec, version: str, meter: EnergyMeter, notes: list[str]) -> Provenance:
+    return Provenance(
+        runtime_version=version,
+        library_versions=_versions(),
+        execution_provider=None,
+        input_shapes={"input_ids": [spec.batch_size, int(spec.dims["prompt_len"])]},
+        env={**_env(spec), **meter.provenance()},
+        notes=tuple(notes),
+    )
 
 
 def _state_size_mb(model: Any) -> float:
