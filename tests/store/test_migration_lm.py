@@ -112,3 +112,18 @@ def test_every_lm_metric_key_is_a_column_at_the_end_of_runs() -> None:
     # New columns come after every column the runs table had before.
     assert list(RUN_COLUMNS[-len(keys) :]) == keys
     assert RUN_COLUMNS.index("serving_unavailable_reason") < RUN_COLUMNS.index("perplexity")
+
+
+def test_a_bundle_carries_the_generation_record(tmp_path: Path) -> None:
+    from store.bundle import export_bundle, import_bundle
+
+    source = Store(tmp_path / "a.duckdb")
+    source.ingest(_lm_record("lm"))
+    export_bundle(source, tmp_path / "b.parquet")
+    dest = Store(tmp_path / "b.duckdb")
+    import_bundle(dest, tmp_path / "b.parquet")
+    got, sent = dest.get_record("lm"), source.get_record("lm")
+    assert got is not None and sent is not None and got.generation == sent.generation
+    row = dest.runs_frame().set_index("run_id").loc["lm"]
+    assert row["decode_tokens_per_s"] == 2 * 1000.0 / row["tpot_ms_p50"]
+    assert row["perplexity"] == 12.5
