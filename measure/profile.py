@@ -443,6 +443,10 @@ def profile_run(
         if on_stage is not None:
             on_stage(name)
 
+    if spec.model.task == "causal-lm":
+        from measure.profile_lm import profile_causal_lm
+
+        return profile_causal_lm(spec, on_stage=on_stage, accuracy=accuracy)
     started_at = utc_now_iso()
     _validate(spec)
     _pin_threads(spec)

@@ -37,6 +37,7 @@ from paretoscope.core.records import (
     to_dict,
 )
 from paretoscope.core.timefmt import format_utc, parse_utc
+from store.rows_lm import generation_columns, generation_from_row
 
 __all__ = ["REFERENCE_KEYS", "TABLES", "Row", "record_from_rows", "record_rows"]
 
@@ -195,6 +196,7 @@ def _run_row(rec: RunRecord, now: datetime) -> Row:
         "provenance": _json(prov),
         "spec": _json(spec),
         **_serving_columns(rec.serving),
+        **generation_columns(rec),
     }
 
 
@@ -348,6 +350,7 @@ def record_from_rows(
         origin=run["origin"],
         serving=_serving(run),
         op_profile=_op_profile(op_profile),
+        generation=generation_from_row(run),
     )
 
 

@@ -42,7 +42,9 @@ __all__ = [
 ]
 
 # Metrics measured on an evaluation set: runs scored on different sets do not share their axis.
-SCORED_METRICS = frozenset({"accuracy", "accuracy_top5", "mae", "rmse"})
+SCORED_METRICS = frozenset(
+    {"accuracy", "accuracy_top5", "mae", "rmse", "perplexity", "next_token_accuracy"}
+)
 # Run fields never pooled on one frontier: a latency on one device says nothing about
 # another's, and an accuracy on one data set nothing about another's.
 SEPARATE_FIELDS: tuple[str, ...] = ("device_name", "dataset")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paretoscope import __version__
+from paretoscope.cli.lm import add_lm_arguments, plan_lm, resolve_task
 from paretoscope.cli.serve import cmd_serve
 from paretoscope.core.errors import InputError, ParetoscopeError
 from paretoscope.core.metrics import METRICS
@@ -185,11 +186,25 @@ def _profile_parser(sub: Any) -> None:
     pr = sub.add_parser(
         "profile", help="measure your own ONNX (or trusted local PyTorch) model and its variants"
     )
-    pr.add_argument("model", metavar="MODEL", help="a .onnx file (PyTorch: a .pt2 file)")
-    pr.add_argument("--data", metavar="FILE", help="labelled evaluation data: .npz, .csv, .parquet")
+    pr.add_argument(
+        "model",
+        metavar="MODEL",
+        help="a .onnx file (PyTorch: a .pt2 file); a causal LM: a Hugging Face folder or "
+        "module:function",
+    )
+    pr.add_argument(
+        "--data",
+        metavar="FILE",
+        help="labelled evaluation data: .npz, .csv, .parquet (a causal LM: text, .txt or .jsonl)",
+    )
     pr.add_argument("--builtin-data", metavar="NAME", help="a scikit-learn set: digits, iris, ...")
     pr.add_argument("--label-column", metavar="COL", help="label column of a .csv/.parquet")
-    pr.add_argument("--task", choices=("classification", "regression"), default="classification")
+    pr.add_argument(
+        "--task",
+        choices=("classification", "regression", "causal-lm"),
+        default=None,
+        help="default classification; causal-lm for a folder whose config names one",
+    )
     pr.add_argument(
         "--runtime", default="ort", metavar="ort,torch", help="comma list of runtimes (default ort)"
     )
@@ -214,6 +229,7 @@ def _profile_parser(sub: Any) -> None:
     pr.add_argument(
         "--dim", action="append", default=[], metavar="NAME=VALUE", help="a symbolic dimension"
     )
+    add_lm_arguments(pr)
     pr.add_argument("--reported-accuracy", type=float, metavar="F", help="measured elsewhere")
     pr.add_argument(
         "--timeout", type=float, default=300.0, metavar="S", help="per run (each repeat), seconds"
@@ -359,12 +375,13 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     budget = TimingBudget()
     if args.quick:
         budget = TimingBudget(warmup_iters=3, min_iters=10, min_time_s=0.02, max_time_s=0.2)
+    task = resolve_task(args.task, args.model)
     request = ProfileRequest(
         model_path=args.model,
         data_path=args.data,
         builtin_data=args.builtin_data,
         label_column=args.label_column,
-        task=args.task,
+        task=task,  # type: ignore[arg-type]  # one of the choices
         runtimes=tuple(_csv_list(args.runtime)),
         precisions=tuple(_csv_list(args.precision)),
         devices=tuple(_csv_list(args.device)),
@@ -385,7 +402,11 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     resolve_devices(request.devices, offered_devices(), cluster=cluster)
     store = _open_store(args.store)
     print(f"store: {store.path}", file=sys.stderr)
-    plan = plan_profile(store, request, cluster=cluster)
+    plan = (
+        plan_lm(store, request, args, cluster=cluster)
+        if task == "causal-lm"
+        else plan_profile(store, request, cluster=cluster)
+    )
     print(
         f"profiling {plan.model.name} ({sweep_text(plan.request)}): "
         f"{len(plan.variants)} variant(s) to make, {plan.n_runs} run(s) to measure",

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     pass
 
 
-Task = Literal["classification", "regression"]
+Task = Literal["classification", "regression", "causal-lm"]
 
 
 TASKS: tuple[str, ...] = ("classification", "regression")

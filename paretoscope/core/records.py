@@ -124,7 +124,9 @@ class ArtifactRef:
     """A model file. ``path`` is where the measuring process finds it."""
 
     sha256: str
-    format: Literal["onnx", "torch-state", "pt2"]
+    # ``hf-causal-lm``: a Hugging Face folder (``path``) or ``builder`` returning
+    # ``(model, tokenizer)`` (issue 15).
+    format: Literal["onnx", "torch-state", "pt2", "hf-causal-lm"]
     path: str
     size_bytes: int
     precision: str = "fp32"

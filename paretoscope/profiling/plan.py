@@ -9,7 +9,7 @@ import dataclasses
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,6 +70,9 @@ class ProfilePlan:
     # How many of the data's first items calibrate int8-static (0: none).
     # ``dataset.items`` is then the rest, which every run scores.
     calib_items: int = 0
+    # Models whose runs make them at load time (a causal LM's int8, bf16), by
+    # precision: each is its own model with its parent's lineage.
+    models: dict[str, ModelRef] = field(default_factory=dict)
 
     @property
     def n_runs(self) -> int:

@@ -261,7 +261,7 @@ def _make_variants(
     from paretoscope.core.errors import ParetoscopeError
     from paretoscope.core.launcher import StopRequested
 
-    made = _Variants(artifacts={"fp32": plan.artifact}, models={"fp32": plan.model})
+    made = _Variants(artifacts={"fp32": plan.artifact}, models={"fp32": plan.model, **plan.models})
     for step in plan.variants:
         if cancel():
             made.cancelled = True
