@@ -214,6 +214,87 @@ _ALL: tuple[Metric, ...] = (
         "99th percentile of one batch end to end (inputs from host memory, outputs back).",
         log_scale_default=True,
     ),
+    # Causal language models (issue 15): quality on the user's text, generation by phase.
+    Metric(
+        "perplexity",
+        "Perplexity",
+        "",
+        "lower",
+        "exp of the mean negative log-likelihood of every predicted token of the evaluation "
+        "text, cut into consecutive non-overlapping windows of the run's context length "
+        "(Methodology: papers' perplexities use other windows and are not comparable unless "
+        "the convention matches).",
+        log_scale_default=True,
+        fmt=".4g",
+    ),
+    Metric(
+        "next_token_accuracy",
+        "Next-token accuracy",
+        "fraction",
+        "higher",
+        "Fraction of the evaluation text's predicted tokens whose arg-max prediction is right, "
+        "same windows as perplexity.",
+        fmt=".4f",
+    ),
+    Metric(
+        "ttft_ms_p50",
+        "TTFT p50",
+        "ms",
+        "lower",
+        "Time to first token: prompt submitted to the first new token (prefill plus one "
+        "token), median over generate calls.",
+        log_scale_default=True,
+    ),
+    Metric("ttft_ms_p90", "TTFT p90", "ms", "lower", "90th percentile of time to first token.",
+           log_scale_default=True),  # fmt: skip
+    Metric("ttft_ms_p99", "TTFT p99", "ms", "lower", "99th percentile of time to first token.",
+           log_scale_default=True),  # fmt: skip
+    Metric(
+        "tpot_ms_p50",
+        "TPOT p50",
+        "ms",
+        "lower",
+        "Time per output token: one decode step (a new token for every sequence of the "
+        "batch) with the KV cache, median over decode steps.",
+        log_scale_default=True,
+    ),
+    Metric("tpot_ms_p90", "TPOT p90", "ms", "lower", "90th percentile of time per output token.",
+           log_scale_default=True),  # fmt: skip
+    Metric("tpot_ms_p99", "TPOT p99", "ms", "lower", "99th percentile of time per output token.",
+           log_scale_default=True),  # fmt: skip
+    Metric(
+        "decode_tokens_per_s",
+        "Decode tokens/s",
+        "tokens/s",
+        "higher",
+        "Tokens generated per second during decode: batch × 1000 / tpot_ms_p50.",
+        log_scale_default=True,
+    ),
+    Metric(
+        "prefill_tokens_per_s",
+        "Prefill tokens/s",
+        "tokens/s",
+        "higher",
+        "Prompt tokens processed per second: batch × prompt length × 1000 / prefill time.",
+        log_scale_default=True,
+    ),
+    Metric(
+        "kv_cache_mb",
+        "KV-cache memory",
+        "MB",
+        "lower",
+        "Bytes of the key/value cache tensors held after the last decode step, in MB (10^6).",
+        log_scale_default=True,
+    ),
+    Metric(
+        "energy_j_per_token",
+        "Energy per token",
+        "J",
+        "lower",
+        "Energy from a hardware counter over generate calls divided by the tokens generated. "
+        "Unavailable (null, with a reason) where no counter covers the window.",
+        log_scale_default=True,
+    ),
 )
 
 METRICS: dict[str, Metric] = {m.key: m for m in _ALL}
