@@ -10,6 +10,7 @@ import streamlit as st
 
 from paretoscope.analysis.budget import BudgetAnswer
 from paretoscope.analysis.frontier import partition_fields
+from paretoscope.analysis.lm import lm_default_view, missing_metrics_text
 from paretoscope.analysis.selection import FrontierPoints, dominated_by
 from paretoscope.analysis.sweep import sweep_caption, sweep_points
 from paretoscope.core.fields import dim_columns, is_dim_key, run_field
@@ -26,6 +27,7 @@ __all__ = [
     "budget_controls",
     "frontier_caption",
     "frontier_controls",
+    "language_model_default",
     "more_controls",
     "pooling_sentence",
     "show_budget_answers",
@@ -60,6 +62,24 @@ def _short(key: str) -> str:
 _AXIS_HELP = (
     "Every metric's chart title says which way is better (latency: lower; accuracy: higher)."
 )
+
+
+def language_model_default(bound: Bound[FrontierView], runs: pd.DataFrame) -> FrontierView:
+    """The view to draw: perplexity against decode tokens/s for a store of language models only.
+
+    Only when the link names neither axis and no run has an accuracy
+    (``analysis.lm.lm_default_view``); ``bound`` then holds the new view, so
+    ``publish`` writes both axes into the URL and the shared link is explicit.
+    """
+    named = any(k in st.query_params for k in ("x", "y"))
+    view = lm_default_view(bound.view, runs, axes_named=named)
+    if view is not bound.view:
+        bound.view = view
+        st.caption(
+            "No run in this store has an accuracy; its language models are drawn as "
+            "perplexity against decode tokens/s."
+        )
+    return view
 
 
 def frontier_controls(bound: Bound[FrontierView], runs: pd.DataFrame) -> None:
@@ -278,8 +298,9 @@ def show_sweep(
         slot.markdown(f"**{markdown_text(sweep_headline(view.x, view.y))}**")
     if sp.points.empty:
         st.warning(
-            f"No run has both {markdown_text(sp.dimension)} and {METRICS[view.y].label} under "
-            "these filters."
+            missing_metrics_text(runs, [view.y])
+            or f"No run has both {markdown_text(sp.dimension)} and {METRICS[view.y].label} "
+            "under these filters."
         )
         return None, None, []
     chart = sweep_chart(sp)
