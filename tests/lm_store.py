@@ -92,7 +92,9 @@ def lm_columns(rec: RunRecord) -> dict[str, float | None]:
     return out
 
 
-def bridge_generation_columns(monkeypatch: pytest.MonkeyPatch, records: Iterable[RunRecord]) -> None:
+def bridge_generation_columns(
+    monkeypatch: pytest.MonkeyPatch, records: Iterable[RunRecord]
+) -> None:
     """Make ``Store.runs_frame``/``get_record``/``records`` return the contract's LM fields.
 
     Only what the store lacks is added (a column it has, or a ``generation`` it

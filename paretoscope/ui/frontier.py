@@ -55,7 +55,7 @@ def _short(key: str) -> str:
     """A metric option as the pickers show it: label and unit, the direction left to help."""
     if key in METRICS:
         m = METRICS[key]
-        return f"{m.label} ({m.unit})"
+        return f"{m.label} ({m.unit})" if m.unit else m.label  # perplexity has no unit
     return _label(key)
 
 

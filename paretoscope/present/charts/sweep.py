@@ -72,7 +72,7 @@ def sweep_chart(sp: SweepPoints) -> alt.LayerChart | alt.FacetChart:
         alt.Tooltip("batch_size:N", title="Batch"),
         alt.Tooltip("dataset:N", title="Data set"),
         alt.Tooltip("dim:Q", title=sp.dimension, format="d"),
-        alt.Tooltip("value:Q", title=f"{m.label} ({m.unit})", format=m.fmt),
+        alt.Tooltip("value:Q", title=f"{m.label} ({m.unit})" if m.unit else m.label, format=m.fmt),
         alt.Tooltip("run_id:N", title="Run"),
     ]
     base = alt.Chart(data)
