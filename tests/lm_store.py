@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,15 +98,27 @@ def bridge_generation_columns(
     """Make ``Store.runs_frame``/``get_record``/``records`` return the contract's LM fields.
 
     Only what the store lacks is added (a column it has, or a ``generation`` it
-    rebuilt, is left alone), from ``records`` by run id.
+    rebuilt, is left alone), from ``records`` by run id. Undone with ``monkeypatch``.
+    """
+    install_bridge(records, lambda name, fn: monkeypatch.setattr(Store, name, fn))
+
+
+def install_bridge(
+    records: Iterable[RunRecord], setter: Callable[[str, Any], None] | None = None
+) -> None:
+    """``bridge_generation_columns`` with any ``setter(name, function)`` (default: setattr).
+
+    A Streamlit server in another process (the browser tests) installs it
+    from ``sitecustomize`` (``tests/browser/lm_bridge``).
     """
     by_id = {r.run_id: r for r in records}
     runs_frame, get_record, many = Store.runs_frame, Store.get_record, Store.records
+    keys = list(lm_columns(next(iter(by_id.values()))))
 
     def frame(self: Store, status: str | None = "ok") -> pd.DataFrame:
         out = runs_frame(self, status)
         rows = [lm_columns(by_id[r]) if r in by_id else {} for r in out["run_id"].astype(str)]
-        for key in lm_columns(next(iter(by_id.values()))):
+        for key in keys:
             if key not in out.columns:
                 values = [row.get(key) for row in rows]
                 out[key] = pd.Series(
@@ -125,9 +137,10 @@ def bridge_generation_columns(
     def several(self: Store, run_ids: Iterable[str] | None = None) -> list[RunRecord]:
         return [r for r in map(fill, many(self, run_ids)) if r is not None]
 
-    monkeypatch.setattr(Store, "runs_frame", frame)
-    monkeypatch.setattr(Store, "get_record", one)
-    monkeypatch.setattr(Store, "records", several)
+    put = setter or (lambda name, fn: setattr(Store, name, fn))
+    put("runs_frame", frame)
+    put("get_record", one)
+    put("records", several)
 
 
 def build_lm_store(
