@@ -144,10 +144,15 @@ def install_bridge(
 
 
 def build_lm_store(
-    path: Path, monkeypatch: pytest.MonkeyPatch, extra: Sequence[RunRecord] = ()
+    path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    extra: Sequence[RunRecord] = (),
+    *,
+    base: bool = True,
 ) -> tuple[Store, list[RunRecord]]:
-    """A real store of ``lm_records()`` (and ``extra``), bridged where the store lacks LM fields."""
-    records = [*lm_records(), *extra]
+    """A real store of ``lm_records()`` (unless ``base`` is False) and ``extra``, bridged
+    where the store lacks LM fields."""
+    records = [*(lm_records() if base else []), *extra]
     store = Store(path)
     store.ingest_many(records)
     bridge_generation_columns(monkeypatch, records)

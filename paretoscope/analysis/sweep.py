@@ -49,7 +49,7 @@ class SweepPoints:
 
     @property
     def dimension(self) -> str:
-        """The dimension's name (``seq`` for ``dim_seq``)."""
+        """The dimension's name (``seq`` for ``dim_seq``; ``batch_size`` for the batch size)."""
         return self.view.x.removeprefix("dim_")
 
     @property
@@ -77,7 +77,9 @@ def sweep_points(frame: pd.DataFrame, view: FrontierView) -> SweepPoints:
     fields += [
         f
         for f in VARYING_FIELDS
-        if f in points.columns and points[f].astype("string").fillna("").nunique() > 1
+        if f != view.x
+        and f in points.columns
+        and points[f].astype("string").fillna("").nunique() > 1
     ]
     # Another dimension that varies (``gen_len`` when x is ``prompt_len``) splits lines too.
     fields += [

@@ -18,10 +18,12 @@ __all__ = [
     "CLI_GROUP_FIELDS",
     "DIM_PREFIX",
     "RUN_FIELDS",
+    "SWEEP_RUN_FIELDS",
     "VIEW_FIELDS",
     "RunField",
     "dim_columns",
     "is_dim_key",
+    "is_sweep_key",
     "run_field",
 ]
 
@@ -117,6 +119,15 @@ def is_dim_key(key: str) -> bool:
     """Whether ``key`` names a symbolic dimension's column (``dim_seq``)."""
     name = key.removeprefix(DIM_PREFIX)
     return key.startswith(DIM_PREFIX) and name.isidentifier()
+
+
+# Run fields a sweep view may take as x besides a dimension (issue 15: TTFT against batch size).
+SWEEP_RUN_FIELDS: tuple[str, ...] = ("batch_size",)
+
+
+def is_sweep_key(key: str) -> bool:
+    """Whether ``key`` may be a sweep view's x: a ``dim_<name>`` or a numeric run setting."""
+    return is_dim_key(key) or key in SWEEP_RUN_FIELDS
 
 
 def dim_columns(columns: Iterable[object]) -> list[str]:

@@ -15,7 +15,7 @@ from paretoscope.analysis.selection import FrontierPoints, dominated_by
 from paretoscope.analysis.sweep import sweep_caption, sweep_points
 from paretoscope.core.fields import dim_columns, is_dim_key, run_field
 from paretoscope.core.metrics import METRICS
-from paretoscope.present.charts.sweep import sweep_chart
+from paretoscope.present.charts.sweep import DIM_TITLES, dim_title, sweep_chart
 from paretoscope.present.headline import frontier_headline, sweep_headline
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import points_table
@@ -91,12 +91,12 @@ def frontier_controls(bound: Bound[FrontierView], runs: pd.DataFrame) -> None:
     """
     view, key, sync = bound.view, bound.key, bound.sync
     dims = dim_columns(runs.columns)
-    x_options = _with([k for k in METRICS if k != view.y] + dims, view.x)
+    x_options = _with([k for k in METRICS if k != view.y] + dims + ["batch_size"], view.x)
     fields = _with([*_GROUPINGS, *dims], view.by, view.facet)
     c = st.columns(3, vertical_alignment="bottom")
     c[0].selectbox("x axis", x_options, format_func=_short, key=key("x"), on_change=sync,
-                   args=("x",), help="A metric, or a sweep dimension (one line per "
-                   "configuration). " + _AXIS_HELP)  # fmt: skip
+                   args=("x",), help="A metric, or a sweep dimension or the batch size (one "
+                   "line per configuration). " + _AXIS_HELP)  # fmt: skip
     c[1].selectbox("y axis", [k for k in METRICS if k != view.x], format_func=_short,
                    key=key("y"), on_change=sync, args=("y",), help=_AXIS_HELP)  # fmt: skip
     c[2].selectbox(
@@ -307,6 +307,10 @@ def show_sweep(
     st.altair_chart(chart, width="stretch")
     st.caption(markdown_text(sweep_caption(sp)))
     table = points_table(sp.points, [view.y, view.cost])
-    table.insert(2, f"{sp.dimension} (dimension)", sp.points[view.x].to_numpy())
+    header = (
+        dim_title(sp.dimension) if sp.dimension in DIM_TITLES else f"{sp.dimension} (dimension)"
+    )
+    if header not in table.columns:
+        table.insert(2, header, sp.points[view.x].to_numpy())
     show_table(table)
     return chart, table, sp.points["run_id"].astype(str).tolist()

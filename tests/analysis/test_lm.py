@@ -160,3 +160,18 @@ def test_lm_delta_columns_are_empty_for_classifiers() -> None:
     assert lm_delta_columns(_classifier_frame(), ["b"], "a").empty
     cols = lm_delta_columns(_lm_frame(), ["small-int8-32-16"], "small-fp32-32-16")
     assert "run_id" not in cols.columns and cols["decode_speedup_x"].iloc[0] == 2.0
+
+
+def test_batch_size_is_a_sweep_axis_and_round_trips_through_the_url() -> None:
+    view, notices = FrontierView.from_query({"x": "batch_size", "y": "ttft_ms_p50"})
+    assert not notices and view.sweep and view.x == "batch_size" and not view.log_x
+    assert view.to_query() == {"x": "batch_size", "y": "ttft_ms_p50"}
+    frame = _lm_frame()
+    frame = pd.concat([frame, frame.assign(batch_size=4, run_id=frame["run_id"] + "-b4")])
+    sp = sweep_points(frame, view)
+    assert "batch_size" not in sp.fields  # the x axis never splits a line
+    assert {"dim_prompt_len", "dim_gen_len"} <= set(sp.fields)
+    assert len(sp.lines) == 2 * 2 * 3 * 2  # models × precisions × prompt lengths × gen lengths
+    assert "Batch size" in str(sweep_chart(sp).to_dict())
+    bad, notices = FrontierView.from_query({"x": "threads"})
+    assert bad.x == "latency_ms_p50" and "batch_size or dim_<name>" in notices[0]

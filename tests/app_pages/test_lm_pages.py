@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from store import Store
 from tests.app_pages.conftest import RunApp
 from tests.app_pages.hostile import live_in, markdown_bodies, shown
-from tests.factories import make_record
+from tests.factories import make_lm_record, make_record
 from tests.lm_store import HOSTILE_LM, PROMPT_LENS, build_lm_store, run_of
 
 
@@ -153,3 +153,23 @@ def test_compare_of_classifiers_keeps_its_columns(tmp_path: Path, run_app: RunAp
     store.ingest_many([a, b])
     at = run_app(store, page="compare", query={"run": [a.run_id, b.run_id]})
     assert not any("Decode speed-up (×)" in d.value.columns for d in at.dataframe)
+
+
+def test_ttft_against_batch_size_one_line_per_variant_and_prompt_length(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_app: RunApp
+) -> None:
+    extra = [
+        make_lm_record(model="gpt2-w64-d2", batch_size=b, prompt_len=n, ttft_ms=1 + 0.01 * b * n)
+        for b in (1, 4, 16)
+        for n in (32, 128)
+    ]
+    store, _ = build_lm_store(tmp_path / "lm.duckdb", monkeypatch, extra=extra, base=False)
+    at = run_app(store)
+    assert "Batch size" in at.selectbox(key="frontier.x").options
+    at.selectbox(key="frontier.x").set_value("batch_size").run()
+    assert at.query_params["x"] == "batch_size"
+    at = run_app(store, query={"x": "batch_size", "y": "ttft_ms_p50"})
+    (spec,) = _specs(at)
+    assert "Batch size (sequences or items per call)" in json.dumps(spec)
+    assert "6 runs, 2 lines" in _text(at)  # one line per prompt length
+    assert not at.warning

@@ -24,6 +24,7 @@ SWEEP_HEIGHT_PX = 420
 DIM_TITLES: dict[str, str] = {
     "prompt_len": "Prompt length (tokens)",
     "gen_len": "Generated length (tokens)",
+    "batch_size": "Batch size (sequences or items per call)",
 }
 _TEXT_FIELDS = ("run_id", "model", "runtime", "precision", "device_name", "batch_size", "dataset")
 
