@@ -41,6 +41,7 @@ __all__ = [
     "PERPLEXITY_NOT_COMPARABLE",
     "generation_rows",
     "has_values",
+    "lm_companion",
     "lm_default_view",
     "lm_delta_columns",
     "lm_deltas",
@@ -213,3 +214,18 @@ def lm_delta_columns(frame: pd.DataFrame, run_ids: Sequence[str], baseline: str)
     if not (has_values(chosen, "decode_tokens_per_s") or has_values(chosen, "perplexity")):
         return pd.DataFrame()
     return lm_deltas(frame, run_ids, baseline).drop(columns="run_id")
+
+
+def lm_companion(frame: pd.DataFrame, view: FrontierView) -> tuple[int, dict[str, str]] | None:
+    """Language-model runs a view of other metrics leaves out, and the query that shows them.
+
+    None when the view has a language-model metric among its objectives or no
+    run has a perplexity. Else (how many runs have a perplexity, the Frontier
+    query for perplexity against decode tokens/s), so a store of classifiers
+    and language models (the demo) offers both frontiers.
+    """
+    if view.sweep or set(view.objectives) & LM_METRICS or not has_values(frame, LM_DEFAULT_Y):
+        return None
+    n = int(pd.to_numeric(frame[LM_DEFAULT_Y], errors="coerce").notna().sum())
+    x = next(k for k in _LM_X_CHOICES if k == DEFAULT_X or has_values(frame, k))
+    return n, {"x": x, "y": LM_DEFAULT_Y}

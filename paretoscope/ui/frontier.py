@@ -10,7 +10,7 @@ import streamlit as st
 
 from paretoscope.analysis.budget import BudgetAnswer
 from paretoscope.analysis.frontier import partition_fields
-from paretoscope.analysis.lm import lm_default_view, missing_metrics_text
+from paretoscope.analysis.lm import lm_companion, lm_default_view, missing_metrics_text
 from paretoscope.analysis.selection import FrontierPoints, dominated_by
 from paretoscope.analysis.sweep import sweep_caption, sweep_points
 from paretoscope.core.fields import dim_columns, is_dim_key, run_field
@@ -28,6 +28,7 @@ __all__ = [
     "frontier_caption",
     "frontier_controls",
     "language_model_default",
+    "language_model_link",
     "more_controls",
     "pooling_sentence",
     "show_budget_answers",
@@ -80,6 +81,24 @@ def language_model_default(bound: Bound[FrontierView], runs: pd.DataFrame) -> Fr
             "perplexity against decode tokens/s."
         )
     return view
+
+
+def language_model_link(runs: pd.DataFrame, view: FrontierView) -> None:
+    """A link to the language models' frontier when this view's metrics leave them out."""
+    found = lm_companion(runs, view)
+    if found is None:
+        return
+    n, query = found
+    st.caption(
+        f"{n} run{'s' if n != 1 else ''} of language models {'are' if n != 1 else 'is'} "
+        "measured by perplexity, not accuracy: see them on their own frontier."
+    )
+    st.page_link(
+        "app_pages/frontier.py",
+        label="Language models: perplexity against decode tokens/s",
+        icon=":material/scatter_plot:",
+        query_params=query,
+    )
 
 
 def frontier_controls(bound: Bound[FrontierView], runs: pd.DataFrame) -> None:

@@ -175,3 +175,16 @@ def test_batch_size_is_a_sweep_axis_and_round_trips_through_the_url() -> None:
     assert "Batch size" in str(sweep_chart(sp).to_dict())
     bad, notices = FrontierView.from_query({"x": "threads"})
     assert bad.x == "latency_ms_p50" and "batch_size or dim_<name>" in notices[0]
+
+
+def test_lm_companion_offers_the_lm_frontier_only_where_the_view_leaves_them_out() -> None:
+    from paretoscope.analysis.lm import lm_companion
+
+    mixed = pd.concat([_lm_frame(), _classifier_frame()], ignore_index=True)
+    assert lm_companion(mixed, FrontierView()) == (
+        len(_lm_frame()),
+        {"x": "decode_tokens_per_s", "y": "perplexity"},
+    )
+    assert lm_companion(mixed, FrontierView(x="decode_tokens_per_s", y="perplexity")) is None
+    assert lm_companion(mixed, FrontierView(z=("kv_cache_mb",))) is None
+    assert lm_companion(_classifier_frame(), FrontierView()) is None

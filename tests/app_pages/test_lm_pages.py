@@ -173,3 +173,21 @@ def test_ttft_against_batch_size_one_line_per_variant_and_prompt_length(
     assert "Batch size (sequences or items per call)" in json.dumps(spec)
     assert "6 runs, 2 lines" in _text(at)  # one line per prompt length
     assert not at.warning
+
+
+def test_store_of_classifiers_and_lms_links_to_the_lm_frontier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_app: RunApp
+) -> None:
+    classifiers = [make_record(model=f"mlp-{i}", latency_ms=1.0 + i) for i in range(3)]
+    store, records = build_lm_store(tmp_path / "mixed.duckdb", monkeypatch, extra=classifiers)
+    at = run_app(store)
+    assert dict(at.query_params) == {}  # the classifiers' default view, as before
+    assert "3 runs plotted" in _text(at)
+    links = [e.proto for e in at.get("page_link")]
+    lm_link = next(p for p in links if "Language models" in p.label)
+    assert "x=decode_tokens_per_s" in lm_link.query_string
+    assert "y=perplexity" in lm_link.query_string
+    assert f"{len(records) - 3} runs of language models" in _text(at)
+    at = run_app(store, query={"x": "decode_tokens_per_s", "y": "perplexity"})
+    assert f"{len(records) - 3} runs plotted" in _text(at)
+    assert not any("Language models" in e.proto.label for e in at.get("page_link"))

@@ -90,6 +90,7 @@ if pick is not None and pick != st.session_state.get(bound.key("last_pick")):
         st.rerun()
 st.caption(ui.frontier_caption(fp, view))
 st.caption(ui.pooling_sentence(fp, runs))
+ui.language_model_link(runs, view)  # classifiers and LMs (the demo): the LMs' own frontier
 
 if view.selected is not None:
     ui.show_selected_run(fp, view, view.selected)
