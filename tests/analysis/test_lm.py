@@ -188,3 +188,13 @@ def test_lm_companion_offers_the_lm_frontier_only_where_the_view_leaves_them_out
     assert lm_companion(mixed, FrontierView(x="decode_tokens_per_s", y="perplexity")) is None
     assert lm_companion(mixed, FrontierView(z=("kv_cache_mb",))) is None
     assert lm_companion(_classifier_frame(), FrontierView()) is None
+
+
+def test_run_detail_header_names_lm_quality_and_counts_predicted_tokens() -> None:
+    from paretoscope.analysis.rundetail import header_rows
+    from tests.factories import make_lm_record
+
+    rows = dict(header_rows(make_lm_record(perplexity=35.0, next_token_accuracy=0.33)))
+    assert rows["Perplexity"] == "35.0000 on 4000 predicted tokens"
+    assert rows["Next-token accuracy"].startswith("0.3300 (95% CI ")
+    assert not any(k.startswith("Accuracy (") for k in rows)

@@ -112,6 +112,7 @@ def test_run_detail_of_an_lm_run_shows_prefill_and_decode_apart(
     specs = _specs(at)
     titles = json.dumps(specs)
     assert len(specs) == 2  # no per-batch latency for a generating run: TTFT and TPOT only
+    assert "No latency was measured" not in _text(at)  # its phases are the latency
     assert "Prompt submitted to the first new token (ms)" in titles
     assert "One decode step, a new token per sequence (ms)" in titles
     gen = rec.generation

@@ -53,7 +53,8 @@ if rec.status != "ok":
 for warning in measurement_warnings(rec):
     st.warning(markdown_text(warning))
 ui.show_header(rec)
-ui.show_latency(rec)
+if rec.generation is None or rec.latency is not None:
+    ui.show_latency(rec)
 generation.show_generation(rec)  # a causal language model: prefill and decode apart
 st.subheader("Accuracy")
 ui.show_accuracy(rec)
