@@ -30,8 +30,7 @@ from paretoscope.analysis.compare import same_items
 from paretoscope.core.errors import InputError
 from paretoscope.core.metrics import METRICS
 from paretoscope.core.records import GenerationStats
-from paretoscope.views import FrontierView
-from paretoscope.views.state import DEFAULT_X, DEFAULT_Y
+from paretoscope.views import DEFAULT_X, DEFAULT_Y, FrontierView
 
 __all__ = [
     "LM_DEFAULT_X",

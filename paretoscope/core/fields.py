@@ -125,6 +125,13 @@ def is_dim_key(key: str) -> bool:
 SWEEP_RUN_FIELDS: tuple[str, ...] = ("batch_size",)
 
 
+# Labels of the dimensions a causal-LM run has (issue 15); others read "<name> (dimension)".
+_DIM_LABELS = {
+    "prompt_len": "prompt length (tokens, dimension)",
+    "gen_len": "generated length (tokens, dimension)",
+}
+
+
 def is_sweep_key(key: str) -> bool:
     """Whether ``key`` may be a sweep view's x: a ``dim_<name>`` or a numeric run setting."""
     return is_dim_key(key) or key in SWEEP_RUN_FIELDS
@@ -141,7 +148,7 @@ def run_field(key: str) -> RunField:
         return RUN_FIELDS[key]
     if is_dim_key(key):
         name = key.removeprefix(DIM_PREFIX)
-        return RunField(key, f"{name} (dimension)", header=name)
+        return RunField(key, _DIM_LABELS.get(name, f"{name} (dimension)"), header=name)
     try:
         return RUN_FIELDS[key]
     except KeyError:

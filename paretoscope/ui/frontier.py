@@ -10,7 +10,12 @@ import streamlit as st
 
 from paretoscope.analysis.budget import BudgetAnswer
 from paretoscope.analysis.frontier import partition_fields
-from paretoscope.analysis.lm import lm_companion, lm_default_view, missing_metrics_text
+from paretoscope.analysis.lm import (
+    has_values,
+    lm_companion,
+    lm_default_view,
+    missing_metrics_text,
+)
 from paretoscope.analysis.selection import FrontierPoints, dominated_by
 from paretoscope.analysis.sweep import sweep_caption, sweep_points
 from paretoscope.core.fields import dim_columns, is_dim_key, run_field
@@ -325,7 +330,9 @@ def show_sweep(
     chart = sweep_chart(sp)
     st.altair_chart(chart, width="stretch")
     st.caption(markdown_text(sweep_caption(sp)))
-    table = points_table(sp.points, [view.y, view.cost])
+    # The cost column only where a run has it (a language model has no per-batch latency).
+    costs = [view.cost] if has_values(sp.points, view.cost) else []
+    table = points_table(sp.points, [view.y, *costs])
     header = (
         dim_title(sp.dimension) if sp.dimension in DIM_TITLES else f"{sp.dimension} (dimension)"
     )

@@ -97,6 +97,10 @@ def test_prompt_length_sweep_one_line_per_model_variant(
     assert f"{4 * len(PROMPT_LENS)} runs, 4 lines" in caption  # 3 models + the int8 variant
     assert "one per model, runtime, precision, device name" in caption
     assert "model · runtime · precision · device name" in text  # the colour legend's title
+    table = next(d.value for d in at.dataframe if "Prompt length (tokens)" in d.value.columns)
+    assert sorted(set(table["Prompt length (tokens)"])) == list(PROMPT_LENS)
+    assert "Latency p50 (ms)" not in table.columns  # no empty per-batch latency column
+    assert "TTFT p50 against prompt length (tokens, dimension)" in _text(at)
     _no_live_markup(at)
     at = run_app(store, query={"x": "dim_prompt_len", "y": "perplexity"})
     assert _specs(at)

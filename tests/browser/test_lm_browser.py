@@ -49,6 +49,15 @@ def test_frontier_of_language_models_in_a_browser(page: Any, tmp_path: Path) -> 
         shots = Path(os.environ.get("PARETOSCOPE_SHOTS", str(tmp_path)))
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / "frontier-lm.png"), full_page=True)
+        # The scaling view: TTFT against prompt length, one line per model variant.
+        page.goto(f"{server.url}/?x=dim_prompt_len&y=ttft_ms_p50", wait_until="domcontentloaded")
+        sweep = page.locator(".vega-embed svg").first
+        sweep.wait_for(timeout=60_000)
+        page.get_by_text("Prompt length (tokens)").first.wait_for(timeout=30_000)
+        lines = ".vega-embed svg g.mark-line.role-mark path"
+        page.wait_for_function(f"document.querySelectorAll('{lines}').length >= 4", timeout=30_000)
+        assert "TTFT p50 (ms, lower is better" in (sweep.text_content() or "")
+        page.screenshot(path=str(shots / "sweep-lm.png"), full_page=True)
         assert page.console_errors == []
     finally:
         stop_server(server)
