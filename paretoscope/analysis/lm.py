@@ -44,6 +44,7 @@ __all__ = [
     "lm_default_view",
     "lm_delta_columns",
     "lm_deltas",
+    "lm_run_order",
     "missing_metrics_text",
 ]
 
@@ -228,3 +229,17 @@ def lm_companion(frame: pd.DataFrame, view: FrontierView) -> tuple[int, dict[str
     n = int(pd.to_numeric(frame[LM_DEFAULT_Y], errors="coerce").notna().sum())
     x = next(k for k in _LM_X_CHOICES if k == DEFAULT_X or has_values(frame, k))
     return n, {"x": x, "y": LM_DEFAULT_Y}
+
+
+def lm_run_order(frame: pd.DataFrame) -> list[str]:
+    """Run ids of the language-model runs (a perplexity or a decode rate), fastest decode first.
+
+    The Compare picker offers these after the classifiers' frontier and fastest
+    runs, which a language model (no accuracy, no per-batch latency) is never among.
+    """
+    if not (has_values(frame, LM_DEFAULT_Y) or has_values(frame, LM_DEFAULT_X)):
+        return []
+    rate, ppl = _num(frame, LM_DEFAULT_X), _num(frame, LM_DEFAULT_Y)
+    lm = frame[rate.notna() | ppl.notna()].assign(_rate=rate)
+    lm = lm.sort_values("_rate", ascending=False, kind="stable", na_position="last")
+    return lm["run_id"].astype(str).tolist()

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from paretoscope.analysis.compare import delta_table, frontier_shift, paired_accuracy
-from paretoscope.analysis.lm import LM_DELTA_COLUMNS, lm_delta_columns
+from paretoscope.analysis.lm import LM_DELTA_COLUMNS, lm_delta_columns, lm_run_order
 from paretoscope.analysis.selection import frontier_points
 from paretoscope.core.fields import dim_columns, run_field
 from paretoscope.core.metrics import METRICS
@@ -58,10 +58,15 @@ DELTA_COLUMNS = {
 
 
 def run_options(pool: pd.DataFrame, chosen: Sequence[str], limit: int) -> list[str]:
-    """Run ids to offer: the chosen ones, then frontier runs (per batch size), then the fastest."""
+    """Run ids to offer: the chosen ones, then frontier runs (per batch size), then the fastest,
+    then language models (fastest decode first), then any other run, up to ``limit``."""
     fp = frontier_points(pool, FrontierView())
     order = fp.points.sort_values(["on_frontier", "latency_ms_p50"], ascending=[False, True])
-    return list(dict.fromkeys([*chosen, *order["run_id"].astype(str).head(limit)]))
+    ranked = order["run_id"].astype(str).head(limit).tolist()
+    if len(ranked) < limit:  # then language models (no accuracy or latency), then the rest
+        more = [*lm_run_order(pool), *pool["run_id"].astype(str).tolist()]
+        ranked = list(dict.fromkeys([*ranked, *more]))[:limit]
+    return list(dict.fromkeys([*chosen, *ranked]))
 
 
 def run_positions(runs: pd.DataFrame) -> dict[str, int]:

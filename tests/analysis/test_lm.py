@@ -198,3 +198,12 @@ def test_run_detail_header_names_lm_quality_and_counts_predicted_tokens() -> Non
     assert rows["Perplexity"] == "35.0000 on 4000 predicted tokens"
     assert rows["Next-token accuracy"].startswith("0.3300 (95% CI ")
     assert not any(k.startswith("Accuracy (") for k in rows)
+
+
+def test_lm_run_order_fastest_decode_first_and_nothing_for_classifiers() -> None:
+    from paretoscope.analysis.lm import lm_run_order
+
+    frame = _lm_frame()
+    order = lm_run_order(frame)
+    assert set(order) == set(frame["run_id"]) and order[0].startswith("small-int8")
+    assert lm_run_order(_classifier_frame()) == []

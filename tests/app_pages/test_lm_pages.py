@@ -140,6 +140,9 @@ def test_compare_int8_variant_against_its_fp32_parent(
     parent = run_of(records, model="gpt2-w64-d2", precision="fp32", prompt_len=128)
     child = run_of(records, model="gpt2-w64-d2", precision="int8", prompt_len=128)
     assert child.spec.model.parent_model_id == parent.spec.model.model_id
+    at = run_app(store, page="compare")  # the picker offers language models too
+    offered = at.multiselect(key="compare.runs").options
+    assert len(offered) == len(records)
     at = run_app(store, page="compare", query={"run": [parent.run_id, child.run_id]})
     table = next(d.value for d in at.dataframe if "Decode speed-up (×)" in d.value.columns)
     row = table[table["Run"] == child.run_id].iloc[0]
