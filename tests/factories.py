@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 from typing import Any
 
+from paretoscope.core.intervals import wilson_interval
 from paretoscope.core.legacy import upgrade_record
 from paretoscope.core.records import (
     AccuracyResult,
@@ -16,6 +17,7 @@ from paretoscope.core.records import (
     DatasetRef,
     DeviceInfo,
     EnergyStats,
+    GenerationStats,
     HostInfo,
     LatencyStats,
     MemoryStats,
@@ -119,3 +121,108 @@ def make_record(
     )
     # Today's record shape (accuracy intervals filled), as a measured run has.
     return upgrade_record(dataclasses.replace(rec, **overrides) if overrides else rec)
+
+
+def generation_stats(
+    *,
+    prompt_len: int = 32,
+    gen_len: int = 16,
+    ttft_ms: float = 8.0,
+    tpot_ms: float = 2.0,
+    kv_cache_mb: float | None = 0.25,
+    energy_j_per_token: float | None = None,
+    energy_unavailable_reason: str | None = "no NVML on this test host",
+) -> GenerationStats:
+    """A causal LM's generation by phase (issue 15): TTFT samples per call, TPOT per step."""
+
+    def stats(p50: float, n: int) -> LatencyStats:
+        samples = tuple(p50 * (0.9 + 0.2 * i / max(1, n - 1)) for i in range(n))
+        return LatencyStats(
+            mean_ms=p50, p50_ms=p50, p90_ms=p50 * 1.08, p99_ms=p50 * 1.1, std_ms=p50 * 0.05,
+            min_ms=p50 * 0.9, max_ms=p50 * 1.1, ci_low_ms=p50 * 0.99, ci_high_ms=p50 * 1.01,
+            n_iter=n, warmup_iter=2, total_time_s=0.5, stop_reason="ci_target",
+            timer="perf_counter_ns", samples_ms=samples,
+        )  # fmt: skip
+
+    return GenerationStats(
+        prompt_len=prompt_len,
+        gen_len=gen_len,
+        ttft=stats(ttft_ms, 20),
+        tpot=stats(tpot_ms, 20 * (gen_len - 1)),
+        prefill_ms_p50=ttft_ms - tpot_ms,
+        kv_cache_mb=kv_cache_mb,
+        energy_j_per_token=energy_j_per_token,
+        energy_unavailable_reason=None
+        if energy_j_per_token is not None
+        else energy_unavailable_reason,
+        prompt_source="data",
+    )
+
+
+def make_lm_record(
+    *,
+    model: str = "gpt2-w64-d2",
+    precision: str = "fp32",
+    runtime: str = "torch",
+    batch_size: int = 1,
+    prompt_len: int = 32,
+    gen_len: int = 16,
+    ttft_ms: float = 8.0,
+    tpot_ms: float = 2.0,
+    perplexity: float | None = 40.0,
+    next_token_accuracy: float | None = 0.3,
+    text_id: str = "pydoc-topics",
+    parent_model_id: str | None = None,
+    **kwargs: Any,
+) -> RunRecord:
+    """A causal LM run: ``generation``, perplexity/next-token accuracy, dims prompt_len/gen_len.
+
+    Quality entries follow the contract: ``perplexity`` (value, n = predicted
+    tokens) and ``next_token_accuracy`` (a fraction), on the text ``text_id``.
+    """
+    rec = make_record(
+        model=model,
+        family="gpt2",
+        runtime=runtime,
+        precision=precision,
+        batch_size=batch_size,
+        latency_ms=None,
+        accuracy=None,
+        parent_model_id=parent_model_id,
+        **kwargs,
+    )
+    ds = DatasetRef(
+        text_id,
+        text_id,
+        "text",
+        "/nonexistent.txt",
+        4000,
+        text_id.encode().hex()[:64].ljust(64, "0"),
+    )
+    accs: list[AccuracyResult] = []
+    if perplexity is not None:
+        accs.append(AccuracyResult("perplexity", perplexity, ds.dataset_id, 4000))
+    if next_token_accuracy is not None:
+        lo, hi = wilson_interval(round(next_token_accuracy * 4000), 4000)
+        accs.append(
+            AccuracyResult(
+                "next_token_accuracy",
+                next_token_accuracy,
+                ds.dataset_id,
+                4000,
+                ci_low=lo,
+                ci_high=hi,
+            )
+        )
+    spec = dataclasses.replace(
+        rec.spec, dataset=ds, dims={"prompt_len": prompt_len, "gen_len": gen_len}
+    )
+    gen = generation_stats(prompt_len=prompt_len, gen_len=gen_len, ttft_ms=ttft_ms, tpot_ms=tpot_ms)
+    out = dataclasses.replace(
+        rec,
+        spec=spec,
+        accuracy=tuple(accs) if rec.status == "ok" else (),
+        generation=gen if rec.status == "ok" else None,
+        throughput_per_s=None,
+    )
+    return upgrade_record(out)

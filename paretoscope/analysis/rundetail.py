@@ -188,12 +188,17 @@ def memory_text(rec: RunRecord) -> str:
     return f"unavailable: {mem.unavailable_reason or 'no reason stored'}"
 
 
+# A causal language model's quality entries (issue 15) and their row labels.
+_LM_QUALITY = {"perplexity": "Perplexity", "next_token_accuracy": "Next-token accuracy"}
+
+
 def accuracy_text(acc: AccuracyResult) -> str:
     """An accuracy with its 95% interval and the items scored, e.g. ``0.9533 (95% CI …)``."""
     text = f"{acc.value:.4f}"
     if acc.ci_low is not None and acc.ci_high is not None:
         text += f" (95% CI {acc.ci_low:.4f}–{acc.ci_high:.4f}, Wilson)"
-    text += f" on {acc.n_samples} items"
+    # A language model's quality (issue 15) is over the text's predicted tokens.
+    text += f" on {acc.n_samples} {'predicted tokens' if acc.metric in _LM_QUALITY else 'items'}"
     if acc.items:
         text += f" (items {acc.items})"
     return text + (" — reported, not measured here" if acc.origin == "reported" else "")
@@ -219,7 +224,10 @@ def header_rows(rec: RunRecord) -> list[tuple[str, str]]:
     ]
     if mem is not None and mem.peak_host_mem_mb is not None:
         rows.append(("Peak host memory (MB)", f"{mem.peak_host_mem_mb:.4g}"))
-    rows += [(f"Accuracy ({a.metric})", accuracy_text(a)) for a in rec.accuracy]
+    rows += [
+        (_LM_QUALITY.get(a.metric, f"Accuracy ({a.metric})"), accuracy_text(a))
+        for a in rec.accuracy
+    ]
     return rows
 
 

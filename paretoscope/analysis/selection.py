@@ -128,6 +128,8 @@ class FrontierPoints:
     def frontier(self) -> pd.DataFrame:
         """The runs on the frontier, by group, in order along x (best x first)."""
         on = self.points[self.points["on_frontier"]]
+        if on.empty:  # a metric no run has may be no column at all (an older store)
+            return on
         mx = METRICS[self.view.x]
         return on.sort_values(
             ["group", self.view.x, self.view.y],

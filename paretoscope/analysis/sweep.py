@@ -3,9 +3,10 @@
 When a Frontier view's x is a ``dim_<name>`` (``FrontierView.sweep``), the page
 draws the y metric against that dimension's value with one line per
 configuration: model, runtime, precision and device name, and the batch
-size and data set too where they differ among the runs (a line never joins
-two batch sizes or two data sets). There is no frontier: a dimension is a
-setting, not a cost.
+size, data set and every other dimension too where they differ among the
+runs (a line never joins two batch sizes, two data sets, or, for a language
+model swept over prompt length, two generated lengths). There is no frontier:
+a dimension is a setting, not a cost.
 
 Pure: pandas, no Streamlit, DuckDB or torch. O(n log n) for the sort.
 """
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from paretoscope.analysis.selection import filter_runs, group_labels
+from paretoscope.core.fields import dim_columns
 from paretoscope.core.metrics import METRICS
 from paretoscope.views import FrontierView
 
@@ -47,7 +49,7 @@ class SweepPoints:
 
     @property
     def dimension(self) -> str:
-        """The dimension's name (``seq`` for ``dim_seq``)."""
+        """The dimension's name (``seq`` for ``dim_seq``; ``batch_size`` for the batch size)."""
         return self.view.x.removeprefix("dim_")
 
     @property
@@ -75,11 +77,21 @@ def sweep_points(frame: pd.DataFrame, view: FrontierView) -> SweepPoints:
     fields += [
         f
         for f in VARYING_FIELDS
-        if f in points.columns and points[f].astype("string").fillna("").nunique() > 1
+        if f != view.x
+        and f in points.columns
+        and points[f].astype("string").fillna("").nunique() > 1
+    ]
+    # Another dimension that varies (``gen_len`` when x is ``prompt_len``) splits lines too.
+    fields += [
+        d
+        for d in dim_columns(points.columns)
+        if d != view.x and points[d].astype("string").fillna("").nunique() > 1
     ]
     line = pd.Series("", index=points.index, dtype=object)
     for i, name in enumerate(fields):
         part = group_labels(points, name).astype(str)
+        if name.startswith("dim_"):  # "gen_len 32", not a bare number
+            part = name.removeprefix("dim_") + " " + part
         line = part if i == 0 else line + " · " + part
     points["line"] = line.astype(object) if fields else "all"
     points = points.sort_values(["line", view.x], kind="stable")
@@ -100,7 +112,7 @@ def sweep_caption(sp: SweepPoints) -> str:
     parts = [
         f"{label} against {sp.dimension}: {n} run{'s' if n != 1 else ''}, "
         f"{len(sp.lines)} line{'s' if len(sp.lines) != 1 else ''} (one per "
-        + ", ".join(f.replace("_", " ") for f in sp.fields)
+        + ", ".join(f.removeprefix("dim_").replace("_", " ") for f in sp.fields)
         + ")"
     ]
     if sp.n_filtered_out:

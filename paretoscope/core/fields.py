@@ -18,10 +18,12 @@ __all__ = [
     "CLI_GROUP_FIELDS",
     "DIM_PREFIX",
     "RUN_FIELDS",
+    "SWEEP_RUN_FIELDS",
     "VIEW_FIELDS",
     "RunField",
     "dim_columns",
     "is_dim_key",
+    "is_sweep_key",
     "run_field",
 ]
 
@@ -119,6 +121,22 @@ def is_dim_key(key: str) -> bool:
     return key.startswith(DIM_PREFIX) and name.isidentifier()
 
 
+# Run fields a sweep view may take as x besides a dimension (issue 15: TTFT against batch size).
+SWEEP_RUN_FIELDS: tuple[str, ...] = ("batch_size",)
+
+
+# Labels of the dimensions a causal-LM run has (issue 15); others read "<name> (dimension)".
+_DIM_LABELS = {
+    "prompt_len": "prompt length (tokens, dimension)",
+    "gen_len": "generated length (tokens, dimension)",
+}
+
+
+def is_sweep_key(key: str) -> bool:
+    """Whether ``key`` may be a sweep view's x: a ``dim_<name>`` or a numeric run setting."""
+    return is_dim_key(key) or key in SWEEP_RUN_FIELDS
+
+
 def dim_columns(columns: Iterable[object]) -> list[str]:
     """The ``dim_<name>`` names among ``columns`` (names, or a frame: it iterates its columns)."""
     return sorted(str(c) for c in columns if is_dim_key(str(c)))
@@ -130,7 +148,7 @@ def run_field(key: str) -> RunField:
         return RUN_FIELDS[key]
     if is_dim_key(key):
         name = key.removeprefix(DIM_PREFIX)
-        return RunField(key, f"{name} (dimension)", header=name)
+        return RunField(key, _DIM_LABELS.get(name, f"{name} (dimension)"), header=name)
     try:
         return RUN_FIELDS[key]
     except KeyError:

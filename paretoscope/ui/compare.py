@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from paretoscope.analysis.compare import delta_table, frontier_shift, paired_accuracy
+from paretoscope.analysis.lm import LM_DELTA_COLUMNS, lm_delta_columns, lm_run_order
 from paretoscope.analysis.selection import frontier_points
 from paretoscope.core.fields import dim_columns, run_field
 from paretoscope.core.metrics import METRICS
@@ -57,10 +58,15 @@ DELTA_COLUMNS = {
 
 
 def run_options(pool: pd.DataFrame, chosen: Sequence[str], limit: int) -> list[str]:
-    """Run ids to offer: the chosen ones, then frontier runs (per batch size), then the fastest."""
+    """Run ids to offer: the chosen ones, then frontier runs (per batch size), then the fastest,
+    then language models (fastest decode first), then any other run, up to ``limit``."""
     fp = frontier_points(pool, FrontierView())
     order = fp.points.sort_values(["on_frontier", "latency_ms_p50"], ascending=[False, True])
-    return list(dict.fromkeys([*chosen, *order["run_id"].astype(str).head(limit)]))
+    ranked = order["run_id"].astype(str).head(limit).tolist()
+    if len(ranked) < limit:  # then language models (no accuracy or latency), then the rest
+        more = [*lm_run_order(pool), *pool["run_id"].astype(str).tolist()]
+        ranked = list(dict.fromkeys([*ranked, *more]))[:limit]
+    return list(dict.fromkeys([*chosen, *ranked]))
 
 
 def run_positions(runs: pd.DataFrame) -> dict[str, int]:
@@ -96,11 +102,21 @@ def run_labels(runs: pd.DataFrame) -> Callable[[str], str]:
 
 def show_deltas(runs: pd.DataFrame, present: Sequence[str], base: str) -> None:
     """The chosen runs side by side, each against the baseline run."""
-    show_table(delta_table(runs, list(present), base).rename(columns=DELTA_COLUMNS))
+    table = delta_table(runs, list(present), base)
+    lm = lm_delta_columns(runs, list(present), base)  # language models only (issue 15)
+    table = pd.concat([table, lm], axis=1) if not lm.empty else table
+    show_table(table.rename(columns={**DELTA_COLUMNS, **LM_DELTA_COLUMNS}))
     st.caption(
         "Speed-up is baseline latency ÷ run latency (> 1 is faster); accuracy change in "
         "percentage points, only between runs scored on the same data set and items; memory "
         "and size as run ÷ baseline. Empty where a run lacks the metric."
+        + (
+            " Language models: decode speed-up is run ÷ baseline decode tokens/s (> 1 is "
+            "faster); perplexity change is run − baseline and relative (lower is better), "
+            "only between runs scored on the same text."
+            if not lm.empty
+            else ""
+        )
     )
 
 

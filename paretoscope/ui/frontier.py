@@ -10,11 +10,17 @@ import streamlit as st
 
 from paretoscope.analysis.budget import BudgetAnswer
 from paretoscope.analysis.frontier import partition_fields
+from paretoscope.analysis.lm import (
+    has_values,
+    lm_companion,
+    lm_default_view,
+    missing_metrics_text,
+)
 from paretoscope.analysis.selection import FrontierPoints, dominated_by
 from paretoscope.analysis.sweep import sweep_caption, sweep_points
 from paretoscope.core.fields import dim_columns, is_dim_key, run_field
 from paretoscope.core.metrics import METRICS
-from paretoscope.present.charts.sweep import sweep_chart
+from paretoscope.present.charts.sweep import DIM_TITLES, dim_title, sweep_chart
 from paretoscope.present.headline import frontier_headline, sweep_headline
 from paretoscope.present.markup import markdown_text
 from paretoscope.present.tables import points_table
@@ -26,6 +32,8 @@ __all__ = [
     "budget_controls",
     "frontier_caption",
     "frontier_controls",
+    "language_model_default",
+    "language_model_link",
     "more_controls",
     "pooling_sentence",
     "show_budget_answers",
@@ -53,13 +61,49 @@ def _short(key: str) -> str:
     """A metric option as the pickers show it: label and unit, the direction left to help."""
     if key in METRICS:
         m = METRICS[key]
-        return f"{m.label} ({m.unit})"
+        return f"{m.label} ({m.unit})" if m.unit else m.label  # perplexity has no unit
     return _label(key)
 
 
 _AXIS_HELP = (
     "Every metric's chart title says which way is better (latency: lower; accuracy: higher)."
 )
+
+
+def language_model_default(bound: Bound[FrontierView], runs: pd.DataFrame) -> FrontierView:
+    """The view to draw: perplexity against decode tokens/s for a store of language models only.
+
+    Only when the link names neither axis and no run has an accuracy
+    (``analysis.lm.lm_default_view``); ``bound`` then holds the new view, so
+    ``publish`` writes both axes into the URL and the shared link is explicit.
+    """
+    named = any(k in st.query_params for k in ("x", "y"))
+    view = lm_default_view(bound.view, runs, axes_named=named)
+    if view is not bound.view:
+        bound.view = view
+        st.caption(
+            "No run in this store has an accuracy; its language models are drawn as "
+            "perplexity against decode tokens/s."
+        )
+    return view
+
+
+def language_model_link(runs: pd.DataFrame, view: FrontierView) -> None:
+    """A link to the language models' frontier when this view's metrics leave them out."""
+    found = lm_companion(runs, view)
+    if found is None:
+        return
+    n, query = found
+    st.caption(
+        f"{n} run{'s' if n != 1 else ''} of language models {'are' if n != 1 else 'is'} "
+        "measured by perplexity, not accuracy: see them on their own frontier."
+    )
+    st.page_link(
+        "app_pages/frontier.py",
+        label="Language models: perplexity against decode tokens/s",
+        icon=":material/scatter_plot:",
+        query_params=query,
+    )
 
 
 def frontier_controls(bound: Bound[FrontierView], runs: pd.DataFrame) -> None:
@@ -71,12 +115,12 @@ def frontier_controls(bound: Bound[FrontierView], runs: pd.DataFrame) -> None:
     """
     view, key, sync = bound.view, bound.key, bound.sync
     dims = dim_columns(runs.columns)
-    x_options = _with([k for k in METRICS if k != view.y] + dims, view.x)
+    x_options = _with([k for k in METRICS if k != view.y] + dims + ["batch_size"], view.x)
     fields = _with([*_GROUPINGS, *dims], view.by, view.facet)
     c = st.columns(3, vertical_alignment="bottom")
     c[0].selectbox("x axis", x_options, format_func=_short, key=key("x"), on_change=sync,
-                   args=("x",), help="A metric, or a sweep dimension (one line per "
-                   "configuration). " + _AXIS_HELP)  # fmt: skip
+                   args=("x",), help="A metric, or a sweep dimension or the batch size (one "
+                   "line per configuration). " + _AXIS_HELP)  # fmt: skip
     c[1].selectbox("y axis", [k for k in METRICS if k != view.x], format_func=_short,
                    key=key("y"), on_change=sync, args=("y",), help=_AXIS_HELP)  # fmt: skip
     c[2].selectbox(
@@ -278,14 +322,21 @@ def show_sweep(
         slot.markdown(f"**{markdown_text(sweep_headline(view.x, view.y))}**")
     if sp.points.empty:
         st.warning(
-            f"No run has both {markdown_text(sp.dimension)} and {METRICS[view.y].label} under "
-            "these filters."
+            missing_metrics_text(runs, [view.y])
+            or f"No run has both {markdown_text(sp.dimension)} and {METRICS[view.y].label} "
+            "under these filters."
         )
         return None, None, []
     chart = sweep_chart(sp)
     st.altair_chart(chart, width="stretch")
     st.caption(markdown_text(sweep_caption(sp)))
-    table = points_table(sp.points, [view.y, view.cost])
-    table.insert(2, f"{sp.dimension} (dimension)", sp.points[view.x].to_numpy())
+    # The cost column only where a run has it (a language model has no per-batch latency).
+    costs = [view.cost] if has_values(sp.points, view.cost) else []
+    table = points_table(sp.points, [view.y, *costs])
+    header = (
+        dim_title(sp.dimension) if sp.dimension in DIM_TITLES else f"{sp.dimension} (dimension)"
+    )
+    if header not in table.columns:
+        table.insert(2, header, sp.points[view.x].to_numpy())
     show_table(table)
     return chart, table, sp.points["run_id"].astype(str).tolist()

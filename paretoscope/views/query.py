@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from paretoscope.core.errors import InputError
-from paretoscope.core.fields import DIM_PREFIX, VIEW_FIELDS, is_dim_key
+from paretoscope.core.fields import DIM_PREFIX, VIEW_FIELDS, is_dim_key, is_sweep_key
 from paretoscope.core.metrics import METRICS
 
 __all__ = [
@@ -182,14 +182,15 @@ class QueryReader:
         return values[-1]
 
     def metric(self, key: str, default: str, *, dims: bool = False) -> str:
-        """A metric key (or, with ``dims``, a ``dim_<name>`` too); else a notice and ``default``."""
+        """A metric key (or, with ``dims``, a sweep key: ``dim_<name>``, ``batch_size``); else
+        a notice and ``default``."""
         value = self._single(key)
         if value is None:
             return default
-        if dims and is_dim_key(value) and len(value) <= 64 + len(DIM_PREFIX):
+        if dims and is_sweep_key(value) and len(value) <= 64 + len(DIM_PREFIX):
             return value
         if value not in METRICS:
-            extra = " or dim_<name>" if dims else ""
+            extra = ", batch_size or dim_<name>" if dims else ""
             self.notices.append(
                 f"Ignored {key}={shown(value)}: not a metric. Choose one of "
                 f"{', '.join(METRICS)}{extra}."

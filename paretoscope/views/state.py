@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from paretoscope.core.errors import InputError
-from paretoscope.core.fields import VIEW_FIELDS, is_dim_key
+from paretoscope.core.fields import VIEW_FIELDS, is_sweep_key
 from paretoscope.core.metrics import METRICS, metric
 from paretoscope.views.filters import (
     DIM_KEY,
@@ -66,7 +66,8 @@ STATUSES: tuple[str, ...] = ("ok", "failed")
 # URL key -> what it holds. docs/url.md has a row for each (a test checks it).
 FRONTIER_KEYS: dict[str, str] = {
     "x": f"metric key on the x axis (default `{DEFAULT_X}`), or `dim_<name>` to draw the y "
-    "metric against a symbolic dimension (one line per configuration)",
+    "metric against a symbolic dimension (one line per configuration), or `batch_size` to "
+    "draw it against the batch size",
     "y": f"metric key on the y axis (default `{DEFAULT_Y}`)",
     "xlog": "`1` for a log x axis, `0` for linear (default: the metric's registry default)",
     **FILTER_KEYS,
@@ -140,7 +141,7 @@ class FrontierView:
 
     def __post_init__(self) -> None:
         my = metric(self.y)
-        x_log_default = False if is_dim_key(self.x) else metric(self.x).log_scale_default
+        x_log_default = False if is_sweep_key(self.x) else metric(self.x).log_scale_default
         if self.x == my.key:
             raise InputError(f"x and y are both {my.key!r}; choose two different metrics")
         if self.x_log is not None and bool(self.x_log) == x_log_default:
@@ -165,8 +166,9 @@ class FrontierView:
 
     @property
     def sweep(self) -> bool:
-        """Whether x is a symbolic dimension (``dim_seq``): y is drawn against it, no frontier."""
-        return is_dim_key(self.x)
+        """Whether x is a symbolic dimension (``dim_seq``) or the batch size: y is drawn against
+        it, one line per configuration, no frontier."""
+        return is_sweep_key(self.x)
 
     @property
     def log_x(self) -> bool:

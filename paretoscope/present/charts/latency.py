@@ -11,9 +11,17 @@ import pandas as pd
 __all__ = ["latency_chart"]
 
 
-def latency_chart(samples_ms: Sequence[float], quantiles_ms: Sequence[float]) -> alt.Chart | None:
+def latency_chart(
+    samples_ms: Sequence[float],
+    quantiles_ms: Sequence[float],
+    *,
+    what: str = "Latency of one batch",
+    counted: str = "Timed iterations",
+) -> alt.Chart | None:
     """A histogram of a run's stored latency samples (ms), else a box plot of its quantiles.
 
+    ``what`` names the timed quantity on the x axis (a language model's
+    prefill or decode step, issue 15), ``counted`` the samples on the y axis.
     Returns None when the run stored neither.
     """
     if len(samples_ms) >= 2:
@@ -29,9 +37,9 @@ def latency_chart(samples_ms: Sequence[float], quantiles_ms: Sequence[float]) ->
                 x=alt.X(
                     "latency_ms:Q",
                     bin=alt.Bin(maxbins=40),
-                    title="Latency of one batch (ms), samples up to their p99",
+                    title=f"{what} (ms), samples up to their p99",
                 ),
-                y=alt.Y("count():Q", title="Timed iterations"),
+                y=alt.Y("count():Q", title=counted),
             )
             .properties(height=240, width="container")
         )
@@ -41,7 +49,7 @@ def latency_chart(samples_ms: Sequence[float], quantiles_ms: Sequence[float]) ->
         return (
             alt.Chart(data)
             .mark_boxplot(extent="min-max")
-            .encode(x=alt.X("latency_ms:Q", title="Latency of one batch (ms), stored quantiles"))
+            .encode(x=alt.X("latency_ms:Q", title=f"{what} (ms), stored quantiles"))
             .properties(height=120, width="container")
         )
     return None

@@ -17,10 +17,21 @@ from paretoscope.core.metrics import METRICS
 from paretoscope.present.charts.scales import axis_scale, axis_title, svg_usermeta
 from paretoscope.present.display import texts
 
-__all__ = ["SWEEP_HEIGHT_PX", "sweep_chart", "sweep_chart_data"]
+__all__ = ["DIM_TITLES", "SWEEP_HEIGHT_PX", "dim_title", "sweep_chart", "sweep_chart_data"]
 
 SWEEP_HEIGHT_PX = 420
+# Titles of the x axis for dimensions whose unit is known (the rest: "<name> (dimension value)").
+DIM_TITLES: dict[str, str] = {
+    "prompt_len": "Prompt length (tokens)",
+    "gen_len": "Generated length (tokens)",
+    "batch_size": "Batch size (sequences or items per call)",
+}
 _TEXT_FIELDS = ("run_id", "model", "runtime", "precision", "device_name", "batch_size", "dataset")
+
+
+def dim_title(dimension: str) -> str:
+    """The x axis title of a dimension: with its unit where known (``prompt_len``: tokens)."""
+    return DIM_TITLES.get(dimension, f"{dimension} (dimension value)")
 
 
 def sweep_chart_data(sp: SweepPoints) -> pd.DataFrame:
@@ -46,12 +57,14 @@ def sweep_chart(sp: SweepPoints) -> alt.LayerChart | alt.FacetChart:
     data = sweep_chart_data(sp)
     x = alt.X(
         "dim:Q",
-        title=f"{sp.dimension} (dimension value)",
+        title=dim_title(sp.dimension),
         scale=axis_scale(sp.view.log_x, 12),
         axis=alt.Axis(format="d"),
     )
     y = alt.Y("value:Q", title=axis_title(m, sp.view.log_y), scale=axis_scale(sp.view.log_y, 12))
-    colour = alt.Color("line:N", title=" · ".join(f.replace("_", " ") for f in sp.fields))
+    colour = alt.Color(
+        "line:N", title=" · ".join(f.removeprefix("dim_").replace("_", " ") for f in sp.fields)
+    )
     tooltip = [
         alt.Tooltip("model:N", title="Model"),
         alt.Tooltip("runtime:N", title="Runtime"),
@@ -60,7 +73,7 @@ def sweep_chart(sp: SweepPoints) -> alt.LayerChart | alt.FacetChart:
         alt.Tooltip("batch_size:N", title="Batch"),
         alt.Tooltip("dataset:N", title="Data set"),
         alt.Tooltip("dim:Q", title=sp.dimension, format="d"),
-        alt.Tooltip("value:Q", title=f"{m.label} ({m.unit})", format=m.fmt),
+        alt.Tooltip("value:Q", title=f"{m.label} ({m.unit})" if m.unit else m.label, format=m.fmt),
         alt.Tooltip("run_id:N", title="Run"),
     ]
     base = alt.Chart(data)

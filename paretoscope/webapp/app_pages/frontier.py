@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope.analysis.budget import budget_answers
+from paretoscope.analysis.lm import missing_metrics_text
 from paretoscope.analysis.selection import frontier_points, lineage_segments, unmatched_filters
 from paretoscope.present.charts import drawn_points, parallel_chart
 from paretoscope.present.charts.frontier_spec import frontier_spec
@@ -41,6 +42,7 @@ if runs.empty:
 
 demo.demo_banner(store, runs)  # while the demo measures: its progress; reruns as runs land
 
+view = ui.language_model_default(bound, runs)  # only LMs and no axis in the link: ppl vs tok/s
 bound.publish()
 ui.frontier_controls(bound, runs)  # x, y and grouping; the rest below, out of the chart's way
 ui.more_controls(bound, runs, budget=not view.sweep)
@@ -65,8 +67,9 @@ thinned = event = None
 if fp.points.empty:
     what = "both metrics" if not view.z else "every chosen metric"
     st.warning(
-        f"No run has {what} under these filters. Clear a filter under *Filters, scales, more "
-        "objectives and budgets*, or pick another metric."
+        missing_metrics_text(runs, view.objectives)  # no run in the store has one of them
+        or f"No run has {what} under these filters. Clear a filter under *Filters, scales, "
+        "more objectives and budgets*, or pick another metric."
     )
 else:
     thinned = drawn_points(fp, answer_ids)
@@ -87,6 +90,7 @@ if pick is not None and pick != st.session_state.get(bound.key("last_pick")):
         st.rerun()
 st.caption(ui.frontier_caption(fp, view))
 st.caption(ui.pooling_sentence(fp, runs))
+ui.language_model_link(runs, view)  # classifiers and LMs (the demo): the LMs' own frontier
 
 if view.selected is not None:
     ui.show_selected_run(fp, view, view.selected)

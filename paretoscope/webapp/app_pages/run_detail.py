@@ -10,7 +10,7 @@ import streamlit as st
 
 from paretoscope.analysis.rundetail import config_rows, measurement_warnings, sweep_text
 from paretoscope.present.markup import markdown_text
-from paretoscope.ui import binding
+from paretoscope.ui import binding, generation
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import run_detail as ui
 from paretoscope.ui import share_panel as share
@@ -53,7 +53,9 @@ if rec.status != "ok":
 for warning in measurement_warnings(rec):
     st.warning(markdown_text(warning))
 ui.show_header(rec)
-ui.show_latency(rec)
+if rec.generation is None or rec.latency is not None:
+    ui.show_latency(rec)
+generation.show_generation(rec)  # a causal language model: prefill and decode apart
 ui.show_op_profile(rec)
 st.subheader("Accuracy")
 ui.show_accuracy(rec)
