@@ -5,18 +5,14 @@ prompt lengths 32, 128 and 512 (TTFT grows with the prompt, TPOT barely), one
 generated length, batch 1; one model's name is hostile. Test fixtures only,
 never shown to users as measurements.
 
-``bridge_generation_columns``: the store side of the contract (run_summary
-columns for the LM metric keys, ``generation`` kept in the run's JSON,
-migration 10) is the core helper's. Until it is merged, this patches the
-store's two read paths, only where they lack it, to add exactly what the
-contract says they return; once the store has them the bridge does nothing.
+``build_lm_store`` checks that the store returns the run_summary columns the
+contract names (``lm_columns``) for each of its runs.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,57 +88,6 @@ def lm_columns(rec: RunRecord) -> dict[str, float | None]:
     return out
 
 
-def bridge_generation_columns(
-    monkeypatch: pytest.MonkeyPatch, records: Iterable[RunRecord]
-) -> None:
-    """Make ``Store.runs_frame``/``get_record``/``records`` return the contract's LM fields.
-
-    Only what the store lacks is added (a column it has, or a ``generation`` it
-    rebuilt, is left alone), from ``records`` by run id. Undone with ``monkeypatch``.
-    """
-    install_bridge(records, lambda name, fn: monkeypatch.setattr(Store, name, fn))
-
-
-def install_bridge(
-    records: Iterable[RunRecord], setter: Callable[[str, Any], None] | None = None
-) -> None:
-    """``bridge_generation_columns`` with any ``setter(name, function)`` (default: setattr).
-
-    A Streamlit server in another process (the browser tests) installs it
-    from ``sitecustomize`` (``tests/browser/lm_bridge``).
-    """
-    by_id = {r.run_id: r for r in records}
-    runs_frame, get_record, many = Store.runs_frame, Store.get_record, Store.records
-    keys = list(lm_columns(next(iter(by_id.values()))))
-
-    def frame(self: Store, status: str | None = "ok") -> pd.DataFrame:
-        out = runs_frame(self, status)
-        rows = [lm_columns(by_id[r]) if r in by_id else {} for r in out["run_id"].astype(str)]
-        for key in keys:
-            if key not in out.columns:
-                values = [row.get(key) for row in rows]
-                out[key] = pd.Series(
-                    [math.nan if v is None else v for v in values], index=out.index, dtype=float
-                )
-        return out
-
-    def fill(rec: RunRecord | None) -> RunRecord | None:
-        if rec is None or rec.generation is not None or rec.run_id not in by_id:
-            return rec
-        return dataclasses.replace(rec, generation=by_id[rec.run_id].generation)
-
-    def one(self: Store, run_id: str) -> RunRecord | None:
-        return fill(get_record(self, run_id))
-
-    def several(self: Store, run_ids: Iterable[str] | None = None) -> list[RunRecord]:
-        return [r for r in map(fill, many(self, run_ids)) if r is not None]
-
-    put = setter or (lambda name, fn: setattr(Store, name, fn))
-    put("runs_frame", frame)
-    put("get_record", one)
-    put("records", several)
-
-
 def build_lm_store(
     path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -150,12 +95,22 @@ def build_lm_store(
     *,
     base: bool = True,
 ) -> tuple[Store, list[RunRecord]]:
-    """A real store of ``lm_records()`` (unless ``base`` is False) and ``extra``, bridged
-    where the store lacks LM fields."""
+    """A real store of ``lm_records()`` (unless ``base`` is False) and ``extra``.
+
+    Checks that the store gives back the contract's LM columns (``lm_columns``)
+    for every run, so the dashboard's tests stand on what the store really returns.
+    """
     records = [*(lm_records() if base else []), *extra]
     store = Store(path)
     store.ingest_many(records)
-    bridge_generation_columns(monkeypatch, records)
+    frame = store.runs_frame().set_index("run_id")
+    for rec in records:
+        for key, want in lm_columns(rec).items():
+            got: Any = frame.loc[rec.run_id, key]
+            if want is None:
+                assert pd.isna(got), (rec.run_id, key, got)
+            else:
+                assert math.isclose(float(got), want, rel_tol=1e-9), (rec.run_id, key, got, want)
     return store, records
 
 

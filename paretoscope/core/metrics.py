@@ -245,10 +245,22 @@ _ALL: tuple[Metric, ...] = (
         "token), median over generate calls.",
         log_scale_default=True,
     ),
-    Metric("ttft_ms_p90", "TTFT p90", "ms", "lower", "90th percentile of time to first token.",
-           log_scale_default=True),  # fmt: skip
-    Metric("ttft_ms_p99", "TTFT p99", "ms", "lower", "99th percentile of time to first token.",
-           log_scale_default=True),  # fmt: skip
+    Metric(
+        "ttft_ms_p90",
+        "TTFT p90",
+        "ms",
+        "lower",
+        "90th percentile of time to first token.",
+        log_scale_default=True,
+    ),
+    Metric(
+        "ttft_ms_p99",
+        "TTFT p99",
+        "ms",
+        "lower",
+        "99th percentile of time to first token.",
+        log_scale_default=True,
+    ),
     Metric(
         "tpot_ms_p50",
         "TPOT p50",
@@ -258,10 +270,22 @@ _ALL: tuple[Metric, ...] = (
         "batch) with the KV cache, median over decode steps.",
         log_scale_default=True,
     ),
-    Metric("tpot_ms_p90", "TPOT p90", "ms", "lower", "90th percentile of time per output token.",
-           log_scale_default=True),  # fmt: skip
-    Metric("tpot_ms_p99", "TPOT p99", "ms", "lower", "99th percentile of time per output token.",
-           log_scale_default=True),  # fmt: skip
+    Metric(
+        "tpot_ms_p90",
+        "TPOT p90",
+        "ms",
+        "lower",
+        "90th percentile of time per output token.",
+        log_scale_default=True,
+    ),
+    Metric(
+        "tpot_ms_p99",
+        "TPOT p99",
+        "ms",
+        "lower",
+        "99th percentile of time per output token.",
+        log_scale_default=True,
+    ),
     Metric(
         "decode_tokens_per_s",
         "Decode tokens/s",

@@ -8,28 +8,21 @@ test's tmp folder) as ``frontier-lm.png``.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-from paretoscope.core.records import to_dict
 from store import Store
 from tests.browser.conftest import REPO, start_server, stop_server
 from tests.lm_store import lm_records
-
-BRIDGE = Path(__file__).resolve().parent / "lm_bridge"
 
 
 def test_frontier_of_language_models_in_a_browser(page: Any, tmp_path: Path) -> None:
     records = lm_records()
     store = Store(tmp_path / "lm.duckdb")
     store.ingest_many(records)
-    dump = tmp_path / "records.json"
-    dump.write_text(json.dumps([to_dict(r) for r in records]), encoding="utf-8")
     env = {
-        "PYTHONPATH": f"{BRIDGE}{os.pathsep}{REPO}",
-        "PARETOSCOPE_TEST_LM_RECORDS": str(dump),
+        "PYTHONPATH": str(REPO),
     }
     server = start_server(store.path, tmp_path / "server.log", extra_env=env)
     try:
