@@ -82,11 +82,11 @@ CHART_SIGNATURE = (
     " if (!c || !c.width || !c.height) return '';"
     # A 4x smaller copy: reading back every pixel of the full canvas on each animation
     # frame cost the page itself 10-50 ms per frame, which the clock then counted.
-    " const w = Math.ceil(c.width / 4), h = Math.ceil(c.height / 4);"
+    " const sw = Math.ceil(c.width / 4), sh = Math.ceil(c.height / 4);"
     " const s = window.__small || (window.__small = document.createElement('canvas'));"
-    " s.width = w; s.height = h; const x = s.getContext('2d', {willReadFrequently: true});"
-    " x.clearRect(0, 0, w, h); x.drawImage(c, 0, 0, w, h);"
-    " const d = new Uint32Array(x.getImageData(0, 0, w, h).data.buffer);"
+    " s.width = sw; s.height = sh; const x = s.getContext('2d', {willReadFrequently: true});"
+    " x.clearRect(0, 0, sw, sh); x.drawImage(c, 0, 0, sw, sh);"
+    " const d = new Uint32Array(x.getImageData(0, 0, sw, sh).data.buffer);"
     " let h = 0, ink = 0;"
     " for (let i = 0; i < d.length; i++) { const v = d[i]; if (v) ink++;"
     " h = (Math.imul(h, 31) + v) | 0; }"
