@@ -239,7 +239,7 @@ def quantize_onnx_int8(src: Path, dst: Path) -> Path:
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from measure.zoo import without_value_info
+    from measure.variants import without_value_info
 
     # onnxruntime logs a pre-processing suggestion on the root logger.
     root = logging.getLogger()

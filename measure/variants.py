@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -42,6 +43,7 @@ __all__ = [
     "make_variant",
     "make_variant_in_worker",
     "transformation_text",
+    "without_value_info",
 ]
 
 VARIANT_PRECISIONS: tuple[str, ...] = ("fp16", "int8", "int8-static")
@@ -110,6 +112,27 @@ def _calibration_feeds(calib_data: Path, n_items: int) -> list[dict[str, np.ndar
     ]
 
 
+def without_value_info(src: Path, dst: Path) -> Path:
+    """A copy of the ONNX file ``src`` at ``dst`` without intermediate shape annotations.
+
+    Some torch exporters (2.11's, seen on H100 and H200 machines) write
+    ``value_info`` shapes that onnx's shape inference, which the quantizer
+    runs, then rejects ("Inferred shape and existing shape differ"). The
+    annotations are optional: inference recomputes them. ``src`` itself is
+    returned when it has none, or keeps its weights in external data files
+    (a copy elsewhere would lose them).
+    """
+    import onnx
+
+    model = onnx.load(str(src), load_external_data=False)
+    external = any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+    if external or not len(model.graph.value_info):
+        return src
+    del model.graph.value_info[:]
+    onnx.save(model, str(dst))
+    return dst
+
+
 def make_variant(
     src: str | Path,
     precision: str,
@@ -143,8 +166,10 @@ def make_variant(
         elif precision == "int8":
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            with _quiet_root_logger():
-                quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+            with _quiet_root_logger(), tempfile.TemporaryDirectory(prefix="paretoscope-") as tmp:
+                # Stale shape annotations of some exporters fail the quantizer's inference.
+                bare = without_value_info(src, Path(tmp) / src.name)
+                quantize_dynamic(str(bare), str(dst), weight_type=QuantType.QInt8)
         else:
             if calib_data is None:
                 raise InputError("int8-static needs calibration data: give evaluation data")
@@ -164,9 +189,9 @@ def make_variant(
                 def get_next(self) -> dict[str, np.ndarray] | None:
                     return next(self._it, None)
 
-            with _quiet_root_logger():
+            with _quiet_root_logger(), tempfile.TemporaryDirectory(prefix="paretoscope-") as tmp:
                 quantize_static(
-                    str(src),
+                    str(without_value_info(src, Path(tmp) / src.name)),
                     str(dst),
                     Reader(),
                     quant_format=QuantFormat.QDQ,

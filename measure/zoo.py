@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from measure.datasets import IMAGE_SHAPE, N_CLASSES, DigitsSplit
+from measure.variants import without_value_info
 
 if TYPE_CHECKING:
     import numpy as np
@@ -422,22 +423,6 @@ class _DropPreprocessHint(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "pre-processing before quantization" not in record.getMessage()
-
-
-def without_value_info(src: Path, dst: Path) -> Path:
-    """A copy of the ONNX file ``src`` at ``dst`` without intermediate shape annotations.
-
-    Some torch exporters (2.11's, seen on an H100 machine) write
-    ``value_info`` shapes that onnx's shape inference, which the quantizer
-    runs, then rejects ("Inferred shape and existing shape differ"). The
-    annotations are optional: inference recomputes them.
-    """
-    import onnx
-
-    model = onnx.load(str(src))
-    del model.graph.value_info[:]
-    onnx.save(model, str(dst))
-    return dst
 
 
 def quantize_onnx_int8(src: Path, dst: Path) -> Path:
