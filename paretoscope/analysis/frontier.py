@@ -48,6 +48,16 @@ SCORED_METRICS = frozenset(
 # Run fields never pooled on one frontier: a latency on one device says nothing about
 # another's, and an accuracy on one data set nothing about another's.
 SEPARATE_FIELDS: tuple[str, ...] = ("device_name", "dataset")
+# A causal LM's generation figures hold for one prompt and generated length (the run's
+# dimensions); its perplexity for one window length. Never pooled across them (issue 15).
+GENERATION_METRICS = frozenset(
+    {
+        "ttft_ms_p50", "ttft_ms_p90", "ttft_ms_p99", "tpot_ms_p50", "tpot_ms_p90",
+        "tpot_ms_p99", "decode_tokens_per_s", "prefill_tokens_per_s", "kv_cache_mb",
+        "energy_j_per_token",
+    }
+)  # fmt: skip
+WINDOW_METRICS = frozenset({"perplexity", "next_token_accuracy"})
 
 
 def pareto_mask(values: np.ndarray, senses: Sequence[int] | None = None) -> np.ndarray:
@@ -196,11 +206,16 @@ def _as_list(by: str | Sequence[str] | None) -> list[str]:
 def partition_fields(metrics: Sequence[str], by: str | Sequence[str] | None = None) -> list[str]:
     """The fields one frontier is computed per: ``by`` (the caller's grouping), then the
     device name, then the data set when a metric in ``metrics`` is scored on data, then
-    the memory source when ``peak_mem_mb`` is one of them."""
+    the memory source when ``peak_mem_mb`` is one of them, then a language model's prompt
+    and generated lengths (generation metrics) and perplexity window (``dim_context``)."""
     fields = _as_list(by)
     implicit = ["device_name"]
     if SCORED_METRICS & set(metrics):
         implicit.append("dataset")
+    if GENERATION_METRICS & set(metrics):
+        implicit += ["dim_prompt_len", "dim_gen_len"]
+    if WINDOW_METRICS & set(metrics):
+        implicit.append("dim_context")
     if "peak_mem_mb" in metrics:
         # Device memory read by different means (torch's allocator, NVML's
         # per-process figure, the resident set) are different quantities.

@@ -67,3 +67,29 @@ def test_missing_reasons_count_each_combination_with_its_stored_reason() -> None
         "1 run without Energy per item (no RAPL)",
         "1 run without Accuracy and without Energy per item",
     ]
+
+
+def test_language_model_runs_of_different_lengths_are_never_pooled() -> None:
+    from paretoscope.analysis.frontier import frontier_mask, partition_fields
+
+    assert partition_fields(["decode_tokens_per_s", "perplexity"]) == [
+        "device_name",
+        "dataset",
+        "dim_prompt_len",
+        "dim_gen_len",
+        "dim_context",
+    ]
+    assert partition_fields(["latency_ms_p50", "accuracy"]) == ["device_name", "dataset"]
+    # A long prompt's slower decode must not be "dominated" by a short prompt's run.
+    frame = pd.DataFrame(
+        {
+            "device_name": ["cpu"] * 2,
+            "dataset": ["text-1"] * 2,
+            "dim_prompt_len": [32, 512],
+            "dim_gen_len": [32, 32],
+            "dim_context": [64, 64],
+            "decode_tokens_per_s": [900.0, 600.0],
+            "perplexity": [30.0, 30.0],
+        }
+    )
+    assert frontier_mask(frame, ["decode_tokens_per_s", "perplexity"]).tolist() == [True, True]
