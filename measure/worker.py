@@ -28,6 +28,7 @@ import dataclasses
 import gc
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -319,7 +320,10 @@ def _outcome_record(outcome: ChildOutcome, spec: RunSpec) -> tuple[RunRecord | N
         return None, f"timed out after {spec.timeout_s:g} s"
     if outcome.killed == "memory":
         return None, (
-            f"exceeded the memory limit of {spec.mem_limit_mb:g} MB (RSS {outcome.rss_mb:.0f} MB)"
+            # Rounded up: the kill means RSS was above the limit, so "RSS 450 MB" for a
+            # 450 MB limit would read as if it were not.
+            f"exceeded the memory limit of {spec.mem_limit_mb:g} MB "
+            f"(RSS {math.ceil(outcome.rss_mb or 0)} MB)"
         )
     record, problem = _read_result(outcome, spec)
     if record is not None:
