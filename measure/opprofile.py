@@ -170,7 +170,8 @@ def _torch_profile(spec: RunSpec, iterations: int) -> OpProfile:
         activities = [ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])]
         with session.timing_context():
             _passes(step, session.sync, WARMUP)
-            with profile(activities=activities) as prof:
+            # acc_events: one cycle here, and torch 2.11 warns without it (an error under pytest).
+            with profile(activities=activities, acc_events=True) as prof:
                 _passes(step, session.sync, iterations)
         times: OpTimes = {}
         for avg in prof.key_averages():
