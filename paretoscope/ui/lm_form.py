@@ -107,8 +107,7 @@ def _sweep_widgets() -> None:
     cols[0].text_input("Prompt lengths (tokens)", "32, 128", key=f"{KL}.prompt_len")
     cols[1].text_input("Generated lengths (tokens, ≥ 2)", "32", key=f"{KL}.gen_len")
     cols[2].number_input("Perplexity context (tokens)", 2, 1 << 16, 128, key=f"{KL}.context")
-    cols = st.columns(len(lm.LM_PRECISIONS))
-    for col, p in zip(cols, lm.LM_PRECISIONS, strict=True):
+    for col, p in zip(st.columns(len(lm.LM_PRECISIONS)), lm.LM_PRECISIONS, strict=True):
         col.checkbox(p, value=p == "fp32", key=f"{KL}.p.{p}")
     st.caption("fp16 needs a GPU; int8 (dynamic, linear layers) runs on a CPU only.")
     st.multiselect("Batch sizes", lm.LM_BATCH_CHOICES, default=[1], key=f"{KL}.batches")

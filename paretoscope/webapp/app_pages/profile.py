@@ -5,9 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope import profiling
-from paretoscope.ui import access, job_list
+from paretoscope.ui import access, job_list, lm_form
 from paretoscope.ui import dashboard as dash
-from paretoscope.ui import lm_form
 from paretoscope.ui import profile_form as form
 
 store = dash.current_store()
@@ -28,8 +27,9 @@ if profiling.torch_uploads_allowed():
         "now: profile `.pt2` files with `paretoscope profile` on the command line."
     )
 st.caption(
-    f"One `.onnx` file or `.zip`, up to {limit_mb:g} MB (server setting `server.maxUploadSize`). PyTorch "
-    f"programs (`.pt2`, TorchScript) can run code when loaded, so browser uploads of them are off "
+    f"One `.onnx` file or `.zip`, up to {limit_mb:g} MB (server setting "
+    "`server.maxUploadSize`). PyTorch programs (`.pt2`, TorchScript) can run code when "
+    "loaded, so browser uploads of them are off "
     f"unless the server sets `{profiling.ALLOW_TORCH_UPLOADS_ENV}=1`; pickled `.pt`/`.pkl` files "
     "are always refused. Trusted local PyTorch models: `paretoscope profile` on the command line. "
     "A causal LM: a `.zip` of a folder saved with `save_pretrained` (`config.json`, "
