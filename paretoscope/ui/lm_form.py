@@ -58,13 +58,18 @@ def _checked(store: Store, model_file: Any, limit_mb: float) -> tuple[Any, LmZip
 
 
 def _show(info: LmZipInfo) -> None:
-    facts = lm.zip_facts(info)
+    # The architecture's name comes from the uploaded config.json: shown as text, escaped.
+    st.markdown(
+        f"A causal language model: **{markdown_text(info.architecture)}** "
+        f"(model type {markdown_text(info.model_type)}), safetensors weights."
+    )
+    facts = lm.zip_facts(info)[1:]
     for row in (facts[:4], facts[4:]):
-        for col, (label, value) in zip(st.columns(4), row, strict=True):
+        for col, (label, value) in zip(st.columns(4), row, strict=False):
             col.metric(label, value)
     st.caption(
-        "A causal language model (Hugging Face folder, safetensors weights). Parameters are "
-        "counted from the safetensors headers; the rest is read from config.json."
+        "Parameters are counted from the safetensors headers (tensor shapes); the rest is "
+        "read from config.json."
     )
 
 

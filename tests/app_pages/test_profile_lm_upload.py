@@ -8,6 +8,7 @@ through ``jobrunner.run_job``, the background runner's own path.
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,17 +21,24 @@ from paretoscope.jobs import runner as jobrunner
 from paretoscope.profiling import uploads
 from store import Store
 from tests.app_pages.conftest import APP
-from tests.app_pages.hostile import shown
+from tests.app_pages.hostile import hostile, live_markup, shown
 from tests.llm.conftest import _text, build_tiny_gpt2
 
 PAGE = "app_pages/profile.py"
 
 
-def _zip(folder: Path, extra: dict[str, bytes] | None = None) -> bytes:
+def _zip(
+    folder: Path, extra: dict[str, bytes] | None = None, config: dict[str, Any] | None = None
+) -> bytes:
+    """The folder zipped under ``tiny-gpt2/``, with ``extra`` entries; ``config`` replaces
+    config.json (then ``extra`` must not name it)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for p in sorted(folder.iterdir()):
-            zf.write(p, f"tiny-gpt2/{p.name}")
+            if config is not None and p.name == "config.json":
+                zf.writestr("tiny-gpt2/config.json", json.dumps(config))
+            else:
+                zf.write(p, f"tiny-gpt2/{p.name}")
         for name, data in (extra or {}).items():
             zf.writestr(name, data)
     return buf.getvalue()
@@ -76,7 +84,9 @@ def test_a_zipped_lm_is_checked_offered_its_options_and_run_as_a_job(
     at = upload(store, monkeypatch, "tiny gpt2.zip", _zip(tiny_folder))
     assert not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Architecture"] == "GPT2LMHeadModel" and metrics["Layers"] == "2"
+    page = shown("\n".join(str(m.value) for m in at.markdown))
+    assert "A causal language model: **GPT2LMHeadModel** (model type gpt2)" in page
+    assert metrics["Layers"] == "2"
     assert metrics["Parameters"] == "51,456" and metrics["Vocabulary"] == "300"
     # The LM options, not the ONNX ones: lengths, context, the LM precisions.
     assert {"profile.lm.prompt_len", "profile.lm.gen_len"} <= {t.key for t in at.text_input}
@@ -153,3 +163,15 @@ def test_a_zip_of_something_else_is_refused(
     at = upload(store, monkeypatch, "bert.zip", buf.getvalue())
     (error,) = [shown(e.value) for e in at.error]
     assert "names the architectures BertForMaskedLM, not a causal language model" in error
+
+
+def test_hostile_names_in_config_are_shown_as_text(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tiny_folder: Path
+) -> None:
+    config = json.loads((tiny_folder / "config.json").read_text())
+    config["architectures"] = [hostile("arch") + "ForCausalLM"]
+    config["model_type"] = hostile("type")
+    at = upload(store, monkeypatch, "m.zip", _zip(tiny_folder, config=config))
+    assert not at.error, [e.value for e in at.error]
+    body = "\n".join(str(m.value) for m in at.markdown)
+    assert "A causal language model" in body and live_markup(body) == []
