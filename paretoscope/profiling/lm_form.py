@@ -16,7 +16,7 @@ from typing import Any
 
 from paretoscope.core.errors import InputError
 from paretoscope.profiling.form import QUICK
-from paretoscope.profiling.hfzip import LmZipInfo, describe_lm_zip
+from paretoscope.profiling.hfzip import LmZipInfo, ZipLimits, describe_lm_zip
 from paretoscope.profiling.lm_plan import LM_PRECISIONS, LM_TASK, check_lm_request
 from paretoscope.profiling.request import DEFAULT_TIMEOUT_S, ProfileRequest
 from paretoscope.profiling.uploads import Upload, as_uploaded, parse_values
@@ -27,6 +27,7 @@ __all__ = [
     "TEXT_CHOICES",
     "TEXT_NONE",
     "TEXT_UPLOAD",
+    "UNPACK_FACTOR",
     "check_lm_upload",
     "check_text_upload",
     "is_lm_upload",
@@ -47,13 +48,22 @@ def is_lm_upload(name: str) -> bool:
     return name.lower().endswith(".zip")
 
 
-def check_lm_upload(saved: Upload) -> LmZipInfo:
+#: A browser upload may unpack to this many times the server's upload limit (safetensors
+#: weights barely compress, so a real model's zip is close to its unpacked size).
+UNPACK_FACTOR = 4
+
+
+def check_lm_upload(saved: Upload, limit_mb: float) -> LmZipInfo:
     """Every check of the uploaded zip, unpacked beside it in its quarantine folder and removed.
 
-    Raises ``InputError`` naming the file as uploaded; the caller removes
-    the upload then (nothing else was written).
+    ``limit_mb`` is the server's upload limit; the zip may unpack to
+    ``UNPACK_FACTOR`` times it. Raises ``InputError`` naming the file as
+    uploaded; the caller removes the upload then (nothing else was written).
     """
-    return describe_lm_zip(saved.path, name=saved.original_name, parent=saved.path.parent)
+    limits = ZipLimits(max_unpacked_bytes=int(UNPACK_FACTOR * limit_mb * (1 << 20)))
+    return describe_lm_zip(
+        saved.path, name=saved.original_name, parent=saved.path.parent, limits=limits
+    )
 
 
 def check_text_upload(saved: Upload) -> None:

@@ -44,7 +44,7 @@ def _checked(store: Store, model_file: Any, limit_mb: float) -> tuple[Any, LmZip
     if saved is not None and key not in st.session_state:
         with st.spinner(f"Checking {markdown_text(saved.original_name)}…"):
             try:
-                st.session_state[key] = (lm.check_lm_upload(saved), None)
+                st.session_state[key] = (lm.check_lm_upload(saved, limit_mb), None)
             except InputError as err:
                 uploads.remove_upload(store, saved.path)
                 st.session_state[key] = (None, str(err))
