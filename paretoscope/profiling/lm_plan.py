@@ -245,7 +245,10 @@ def plan_lm_profile(
         request, devices=devices, runtimes=("torch",), task=LM_TASK, repeats=1, dims=dims
     )
     if is_zip_source(request.model_path):
-        with unpacked_hf_zip(request.model_path, name=_zip_name(request)) as folder:
+        # Unpacked beside the store's files (the same disk the folder is copied to), then removed.
+        store.files_dir.mkdir(parents=True, exist_ok=True)
+        name = _zip_name(request)
+        with unpacked_hf_zip(request.model_path, name=name, parent=store.files_dir) as folder:
             return _plan(store, request, folder)
     return _plan(store, request, Path(request.model_path))
 

@@ -143,6 +143,7 @@ def test_the_cli_refuses_a_hostile_zip_and_stores_nothing(
     store = Store(db)
     assert store.runs_frame(status=None).empty
     assert not any((store.files_dir / "artifacts").glob("*"))
+    assert not list(store.files_dir.glob("paretoscope-hfzip-*")), "the unpacked copy is gone"
 
 
 def test_declared_sizes_over_the_limit_are_refused_before_unpacking(
@@ -207,8 +208,10 @@ def test_profile_a_zip_stores_the_same_model_as_its_folder(
     assert main(["profile", str(tiny_lm), *common, "--quick", "--store", str(db)]) == 0, (
         capsys.readouterr().err
     )
-    runs = Store(db).runs_frame(status=None)
+    store = Store(db)
+    runs = store.runs_frame(status=None)
     assert list(runs["status"]) == ["ok", "ok"]
+    assert not list(store.files_dir.glob("paretoscope-hfzip-*")), "the unpacked copy is gone"
     # The same files: one model (its id is the content hash), whichever door they came in by,
     # named after the zip that brought it first.
     assert runs["model_id"].nunique() == 1 and set(runs["model"]) == {"tiny"}
