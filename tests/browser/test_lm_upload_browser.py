@@ -1,10 +1,11 @@
 """A user profiles their own causal LM from the browser: a zipped folder in, an LM frontier out.
 
 The zip is a real tiny GPT-2 saved with ``save_pretrained`` (safetensors,
-a tokenizer trained here; ``tests.llm.conftest.build_tiny_gpt2``). It goes
-through the Profile page's file uploader with an evaluation text, the LM
-options are set, the job runs in the background runner, and its runs are
-seen on the Frontier (perplexity against decode tokens/s). Two runs (fp32
+a tokenizer trained here; ``tests.llm.conftest.build_tiny_gpt2``). A copy
+with a ``../`` entry is refused first. The good zip goes through the
+Profile page's file uploader with an evaluation text, the LM options are
+set, the job runs in the background runner, and its runs are seen on the
+Frontier (perplexity against decode tokens/s). Two runs (fp32
 and its int8 variant) keep it short on two cores. Screenshots go to
 ``$PARETOSCOPE_SHOTS`` (default: the test's tmp folder).
 """
@@ -14,12 +15,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from paretoscope.jobs import queue as jobs
+from paretoscope.profiling import uploads
 from store import Store
 from tests.browser.conftest import start_server, stop_server
 from tests.llm.conftest import _text, build_tiny_gpt2
@@ -28,13 +31,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def lm_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def lm_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     root = tmp_path_factory.mktemp("user-lm")
     build_tiny_gpt2(root / "my-gpt2")
     zipped = Path(shutil.make_archive(str(root / "my-gpt2"), "zip", root, "my-gpt2"))
     text = root / "held-out.txt"
     text.write_text(_text()[100_000:102_000], encoding="utf-8")
-    return zipped, text
+    bad = root / "bad-gpt2.zip"
+    shutil.copyfile(zipped, bad)
+    with zipfile.ZipFile(bad, "a") as zf:
+        zf.writestr("my-gpt2/../../escaped.txt", b"x")
+    return zipped, text, bad
 
 
 def _fill(page: Any, label: str, value: str) -> None:
@@ -44,9 +51,9 @@ def _fill(page: Any, label: str, value: str) -> None:
 
 
 def test_upload_a_zipped_lm_profile_it_and_see_its_frontier(
-    page: Any, lm_files: tuple[Path, Path], tmp_path: Path
+    page: Any, lm_files: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
-    zipped, text = lm_files
+    zipped, text, bad = lm_files
     shots = Path(os.environ.get("PARETOSCOPE_SHOTS", str(tmp_path)))
     shots.mkdir(parents=True, exist_ok=True)
     server = start_server(tmp_path / "lm-user.duckdb", tmp_path / "streamlit.log")
@@ -54,6 +61,15 @@ def test_upload_a_zipped_lm_profile_it_and_see_its_frontier(
         page.goto(server.url, wait_until="domcontentloaded")
         page.get_by_role("link", name="Profile").click()
         page.get_by_text("Profile a model").first.wait_for(timeout=30_000)
+
+        # A zip with a path-traversal entry first: refused, with the reason, and nothing kept.
+        page.locator("input[type=file]").first.set_input_files(str(bad))
+        page.get_by_text("refused bad-gpt2.zip").first.wait_for(timeout=60_000)
+        page.get_by_text("'..' component").first.wait_for(timeout=10_000)
+        page.screenshot(path=str(shots / "lm-0-refused.png"), full_page=True)
+        store = Store(server.store_path)
+        assert not list((store.files_dir / uploads.QUARANTINE).glob("*/*"))
+        assert jobs.list_jobs(store) == []
 
         page.locator("input[type=file]").first.set_input_files(str(zipped))
         page.get_by_text("GPT2LMHeadModel").first.wait_for(timeout=60_000)
@@ -84,7 +100,6 @@ def test_upload_a_zipped_lm_profile_it_and_see_its_frontier(
         link.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "lm-2-done.png"), full_page=True)
 
-        store = Store(server.store_path)
         (job,) = jobs.list_jobs(store)
         assert job.status == "done" and job.runs_ok == 2, job.message
         runs = store.runs_frame()
