@@ -189,8 +189,8 @@ def _profile_parser(sub: Any) -> None:
     pr.add_argument(
         "model",
         metavar="MODEL",
-        help="a .onnx file (PyTorch: a .pt2 file); a causal LM: a Hugging Face folder or "
-        "module:function",
+        help="a .onnx file (PyTorch: a .pt2 file); a causal LM: a Hugging Face folder, a .zip "
+        "of one, or module:function",
     )
     pr.add_argument(
         "--data",
@@ -203,7 +203,7 @@ def _profile_parser(sub: Any) -> None:
         "--task",
         choices=("classification", "regression", "causal-lm"),
         default=None,
-        help="default classification; causal-lm for a folder whose config names one",
+        help="default classification; causal-lm for a folder (or .zip) whose config names one",
     )
     pr.add_argument(
         "--runtime", default="ort", metavar="ort,torch", help="comma list of runtimes (default ort)"

@@ -24,6 +24,7 @@ from paretoscope.core.errors import InputError
 from paretoscope.core.modelinfo import ModelInfo
 from paretoscope.core.records import ArtifactRef, DatasetRef, ModelRef
 from paretoscope.profiling import devices as _devices
+from paretoscope.profiling.hfzip import is_causal_lm_zip, is_zip_source, unpacked_hf_zip
 from paretoscope.profiling.plan import ProfilePlan, remaining_sweep
 from paretoscope.profiling.request import (
     ProfileRequest,
@@ -40,8 +41,10 @@ __all__ = [
     "LM_PRECISIONS",
     "LM_TASK",
     "LM_TRANSFORMATIONS",
+    "check_lm_request",
     "is_causal_lm_source",
     "plan_lm_profile",
+    "plan_lm_request",
 ]
 
 LM_TASK: Final = "causal-lm"
@@ -59,10 +62,10 @@ DEFAULT_CONTEXT = 128
 
 
 def is_causal_lm_source(path: str) -> bool:
-    """Whether ``path`` is a folder holding config.json with a causal-LM architecture."""
+    """Whether ``path`` is a folder, or a ``.zip`` of one, whose config.json names a causal LM."""
     from measure.llm.load import is_causal_lm_folder
 
-    return is_causal_lm_folder(path)
+    return is_causal_lm_folder(path) or is_causal_lm_zip(path)
 
 
 def _folder_sha256(folder: Path) -> tuple[str, int, list[Path]]:
@@ -152,7 +155,9 @@ def _with_reason(point: SweepPoint) -> SweepPoint:
 
 
 def _model(request: ProfileRequest, sha: str, size: int) -> ModelRef:
-    name = request.name or Path(request.model_path.rstrip("/")).name.replace(":", ".")
+    path = Path(request.model_path.rstrip("/"))
+    base = path.stem if path.suffix.lower() == ".zip" else path.name
+    name = request.name or base.replace(":", ".")
     return ModelRef(
         model_id=f"{request.source}-{sha[:16]}",
         name=name,
@@ -176,6 +181,45 @@ def _variant(parent: ModelRef, precision: str) -> ModelRef:
     )
 
 
+def check_lm_request(request: ProfileRequest) -> None:
+    """Every check of a causal-LM request's options (``request.dims``), before any file is read.
+
+    Raises ``InputError`` for a precision that is not a causal-LM one, a
+    generated length below 2, a context below 2, a reported accuracy, a
+    built-in data set, a text that is not ``.txt``/``.jsonl``, and whatever
+    ``validate_options`` refuses in the batches, devices and limits.
+    """
+    _check_options(request, _dims(request))
+
+
+def _dims(request: ProfileRequest) -> dict[str, tuple[int, ...]]:
+    d = request.dims
+    return {
+        "prompt_len": tuple(d.get("prompt_len") or DEFAULT_PROMPT_LENS),
+        "gen_len": tuple(d.get("gen_len") or DEFAULT_GEN_LENS),
+        "context": tuple(d.get("context") or (DEFAULT_CONTEXT,))[:1],
+    }
+
+
+def plan_lm_request(
+    store: Store, request: ProfileRequest, *, cluster: bool | None = None
+) -> ProfilePlan:
+    """``plan_lm_profile`` with the lengths and context read from ``request.dims`` (a job's
+    stored request: ``prompt_len``, ``gen_len``, ``context``; the defaults where absent)."""
+    dims = _dims(request)
+    return plan_lm_profile(
+        store, request, prompt_lens=dims["prompt_len"], gen_lens=dims["gen_len"],
+        context=dims["context"][0], cluster=cluster,
+    )  # fmt: skip
+
+
+def _zip_name(request: ProfileRequest) -> str:
+    """The zip as its user knows it: an upload's quarantine copy is ``lm.zip``."""
+    if request.source == "upload" and request.name:
+        return f"{request.name}.zip"
+    return Path(request.model_path).name
+
+
 def plan_lm_profile(
     store: Store,
     request: ProfileRequest,
@@ -187,11 +231,11 @@ def plan_lm_profile(
 ) -> ProfilePlan:
     """Check everything, then store the folder and text; the plan of a causal-LM profile.
 
-    ``request.model_path`` is a folder or ``module:function``. Raises
+    ``request.model_path`` is a folder, a ``.zip`` of one (checked and
+    unpacked by ``hfzip.unpacked_hf_zip`` into a temporary folder, whose
+    files are then stored as a folder's are) or ``module:function``. Raises
     ``InputError`` for every refusal; nothing is stored before the last check.
     """
-    from measure.llm.load import check_folder
-
     dims = {"prompt_len": tuple(prompt_lens), "gen_len": tuple(gen_lens), "context": (context,)}
     _check_options(request, dims)
     if cluster is None:
@@ -200,8 +244,21 @@ def plan_lm_profile(
     request = dataclasses.replace(
         request, devices=devices, runtimes=("torch",), task=LM_TASK, repeats=1, dims=dims
     )
+    if is_zip_source(request.model_path):
+        # Unpacked beside the store's files (the same disk the folder is copied to), then removed.
+        store.files_dir.mkdir(parents=True, exist_ok=True)
+        name = _zip_name(request)
+        with unpacked_hf_zip(request.model_path, name=name, parent=store.files_dir) as folder:
+            return _plan(store, request, folder)
+    return _plan(store, request, Path(request.model_path))
+
+
+def _plan(store: Store, request: ProfileRequest, folder: Path) -> ProfilePlan:
+    """``plan_lm_profile`` once the model is a folder (or ``module:function``) on this disk."""
+    from measure.llm.load import check_folder
+
     source = request.model_path
-    folder = Path(source)
+    dims, devices = request.dims, request.devices
     builder = None
     if folder.is_dir():
         check_folder(folder)
@@ -211,8 +268,8 @@ def plan_lm_profile(
         sha, size, files = hashlib.sha256(source.encode("utf-8")).hexdigest(), 0, []
     else:
         raise InputError(
-            f"{source} is neither a Hugging Face folder nor module:function returning "
-            "(model, tokenizer)"
+            f"{source} is neither a Hugging Face folder (or a .zip of one) nor "
+            "module:function returning (model, tokenizer)"
         )
     notes: list[str] = ["causal LM: torch runs, repeats 1 (the harness's CI is per process)"]
     if request.data_path:
@@ -230,6 +287,8 @@ def plan_lm_profile(
     path = str(_store_folder(store, folder, sha, files)) if builder is None else source
     artifact = ArtifactRef(sha, "hf-causal-lm", path, size, builder=builder)
     dataset = _store_text(store, request.data_path)
+    if dataset is not None and request.data_name:  # an upload's quarantine copy is text.txt
+        dataset = dataclasses.replace(dataset, name=request.data_name)
     model = _model(request, sha, size)
     info = ModelInfo(path, sha, size, (), (), {}, 0, "transformers", None, format="hf-causal-lm")
     models = {p: _variant(model, p) for p in request.precisions if p != "fp32"}

@@ -21,6 +21,7 @@ from paretoscope.core.records import (
     new_run_id,
 )
 from paretoscope.present.progress import StepProgress
+from paretoscope.profiling.lm_plan import LM_TASK, plan_lm_request
 from paretoscope.profiling.plan import ProfilePlan, VariantStep, plan_profile
 from paretoscope.profiling.request import ProfileRequest, SweepPoint
 
@@ -87,7 +88,8 @@ def run_profile(
 ) -> ProfileSummary:
     """Generate the plan's variants and measure its sweep; store each record as it arrives.
 
-    A ``ProfileRequest`` is planned first (``plan_profile``). Variants are
+    A ``ProfileRequest`` is planned first (``plan_profile``; a causal LM's by
+    ``lm_plan.plan_lm_request``). Variants are
     made in worker processes; one that fails makes its runs failed records
     with the reason. Runs go through ``executor`` (a ``LocalExecutor`` by
     default) one at a time, each under the request's time and memory limits;
@@ -104,7 +106,8 @@ def run_profile(
     from measure.executor import LocalExecutor
 
     if isinstance(plan, ProfileRequest):
-        plan = plan_profile(store, plan)
+        # A causal LM (a job's stored request) is planned by its own planner (issue 15).
+        plan = plan_lm_request(store, plan) if plan.task == LM_TASK else plan_profile(store, plan)
     cancel = should_cancel or (lambda: False)
     # A run of N repeats is N steps: progress and the ETA move with each repeat.
     steps = _Steps(on_progress, _step_kinds(plan))

@@ -48,6 +48,13 @@ __all__ = [
 
 QUARANTINE = "quarantine"
 DATA_KINDS = frozenset({"npz", "csv", "parquet"})
+# What each role may be, by ``core.safety.sniff`` (pickles never): a causal LM is a zip of
+# its folder (``hfzip`` checks it); an evaluation text sniffs as a text table or as nothing.
+_ALLOWED: dict[str, frozenset[str]] = {
+    "model": frozenset({"onnx-candidate"}),
+    "lm": frozenset({"zip"}),
+    "text": frozenset({"csv", "onnx-candidate"}),
+}
 _STALE_S = 24 * 3600.0
 _CHUNK = 1 << 20
 
@@ -80,10 +87,12 @@ def save_upload(
 ) -> Upload:
     """Write an uploaded stream into a new quarantine folder and refuse what may not be used.
 
-    ``role`` is ``model`` or ``data``. ``limit_mb`` is the server's upload
-    limit (MB of 2^20 bytes, as Streamlit's ``server.maxUploadSize``).
+    ``role`` is ``model``, ``data``, ``lm`` (a zipped causal LM) or ``text``.
+    ``limit_mb`` is the server's upload limit (MB of 2^20 bytes, as
+    Streamlit's ``server.maxUploadSize``).
     Raises ``InputError`` for a file over the limit, an empty file, a pickle
-    (under any name) or, for data, anything but ``.npz``/``.csv``/``.parquet``;
+    (under any name), for data anything but ``.npz``/``.csv``/``.parquet``, for
+    ``lm`` anything but a zip;
     the refused file is removed before raising. ``quota``, when given, is the
     uploader's role's limits: a file over its ``upload_mb`` raises
     ``AccessError`` naming that limit and how to raise it.
@@ -106,10 +115,7 @@ def save_upload(
                 if written > limit_bytes:
                     raise InputError(_too_big(name, written, limit_mb))
                 out.write(block)
-        if role == "model":
-            refuse_untrusted(target, {"onnx-candidate"})
-        else:
-            refuse_untrusted(target, DATA_KINDS)
+        refuse_untrusted(target, _ALLOWED.get(role, DATA_KINDS))
     except InputError as err:
         shutil.rmtree(folder, ignore_errors=True)
         raise type(err)(as_uploaded(str(err), target, name)) from None
