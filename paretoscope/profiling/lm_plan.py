@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -154,6 +155,45 @@ def _with_reason(point: SweepPoint) -> SweepPoint:
     return dataclasses.replace(point, unavailable=reason) if reason else point
 
 
+def positions_of(folder: Path) -> int | None:
+    """The longest sequence the model takes, from its config.json (None if it does not say)."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for key in ("max_position_embeddings", "n_positions", "n_ctx"):
+        value = config.get(key) if isinstance(config, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def check_lengths(dims: dict[str, tuple[int, ...]], positions: int | None) -> None:
+    """Refuse prompt + generated lengths or a perplexity context the model cannot take.
+
+    A GPT-2 indexes its position table with every token: past its length a CPU
+    run raises and a GPU run dies on a device-side assert, so this is bad input.
+    """
+    if positions is None:
+        return
+    longest = max(dims["prompt_len"]) + max(dims["gen_len"])
+    problems = []
+    if longest > positions:
+        fit = positions - max(dims["gen_len"])
+        problems.append(
+            f"prompt {max(dims['prompt_len'])} + generated {max(dims['gen_len'])} tokens = "
+            f"{longest} is more than the model's {positions} positions (config.json); "
+            + (f"use --prompt-len {fit} or less" if fit >= 1 else "use a shorter --gen-len")
+        )
+    if dims["context"][0] > positions:
+        problems.append(
+            f"the perplexity context of {dims['context'][0]} tokens is more than the model's "
+            f"{positions} positions; use --context {positions} or less"
+        )
+    if problems:
+        raise InputError("cannot profile: " + "; ".join(problems))
+
+
 def _model(request: ProfileRequest, sha: str, size: int) -> ModelRef:
     path = Path(request.model_path.rstrip("/"))
     base = path.stem if path.suffix.lower() == ".zip" else path.name
@@ -262,6 +302,7 @@ def _plan(store: Store, request: ProfileRequest, folder: Path) -> ProfilePlan:
     builder = None
     if folder.is_dir():
         check_folder(folder)
+        check_lengths(dims, positions_of(folder))
         sha, size, files = _folder_sha256(folder)
     elif ":" in source and not folder.exists():
         builder = source

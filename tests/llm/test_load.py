@@ -69,3 +69,29 @@ def test_profile_refuses_and_stores_nothing(
     assert store.runs_frame(status=None).empty
     artifacts = store.files_dir / "artifacts"
     assert not artifacts.exists() or not any(artifacts.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ["--prompt-len", "32,128", "--gen-len", "32"],
+            "160 is more than the model's 128 positions",
+        ),
+        (["--prompt-len", "16", "--context", "256"], "use --context 128 or less"),
+    ],
+)
+def test_lengths_past_the_models_positions_are_refused(
+    tiny_lm: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], says: str
+) -> None:
+    # On the H200 a 128-position model asked for 128 + 32 tokens died on a device-side
+    # assert; a CPU raised IndexError. Both are bad input, refused before anything runs.
+    config = json.loads((tiny_lm / "config.json").read_text())
+    config["n_positions"] = 128
+    (tiny_lm / "config.json").write_text(json.dumps(config))
+    db = tmp_path / "store.duckdb"
+    code = main(["profile", str(tiny_lm), "--task", "causal-lm", "--store", str(db), *args])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert says in err, err
+    assert Store(db).runs_frame(status=None).empty
