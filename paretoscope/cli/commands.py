@@ -119,7 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--example",
         metavar="NAME",
-        help="import a committed example bundle instead of measuring (h100: CPU and H100 GPU)",
+        help=(
+            "import a committed example bundle instead of measuring (h100: the demo zoo on "
+            "CPU and H100 GPU; h200: tiny causal LMs and an ONNX MLP on CPU and H200 GPU)"
+        ),
     )
 
     runs = sub.add_parser("runs", help="list successful runs, one row each")

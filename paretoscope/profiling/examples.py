@@ -16,7 +16,7 @@ __all__ = ["EXAMPLE_BUNDLES", "example_bundle_path", "import_example"]
 # Result bundles measured elsewhere and committed as examples (name -> path in
 # the repository); `paretoscope demo --example NAME` imports one as imported runs.
 # The bundles are package data (paretoscope/profiling/bundles/), so a wheel install has them too.
-EXAMPLE_BUNDLES: dict[str, str] = {"h100": "h100-demo.parquet"}
+EXAMPLE_BUNDLES: dict[str, str] = {"h100": "h100-demo.parquet", "h200": "h200-example.parquet"}
 _BUNDLE_DIR = Path(__file__).resolve().parent / "bundles"
 
 

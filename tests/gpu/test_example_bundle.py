@@ -32,7 +32,7 @@ def test_the_bundle_is_small_and_known() -> None:
     # How it was measured is documented beside the probe script, and names the bundle's path.
     readme = Path(__file__).resolve().parents[2] / "examples" / "h100" / "README.md"
     assert "paretoscope/profiling/bundles/h100-demo.parquet" in readme.read_text()
-    assert set(EXAMPLE_BUNDLES) == {"h100"}
+    assert set(EXAMPLE_BUNDLES) == {"h100", "h200"}
 
 
 def test_unknown_example_is_an_input_error() -> None:
