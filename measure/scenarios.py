@@ -48,6 +48,8 @@ def attach_after_timing(record: RunRecord) -> RunRecord:
     if request is None or record.status != "ok" or not (request.offline or request.server):
         return record
     try:
+        if record.spec.model.task == "causal-lm":
+            raise ValueError("the scenarios apply to models other than causal LMs")
         stats = measure_scenarios(record.spec, request)
     except Exception as err:  # a scenario never fails the run; it says why it is missing
         why = f"scenarios not measured: {type(err).__name__}: {err}"
@@ -63,7 +65,7 @@ def _server_unavailable(request: ScenarioRequest, why: str) -> ServerStats:
         p99_bound_ms=request.server_p99_ms,
         max_batch=request.server_max_batch,
         max_delay_ms=request.server_max_delay_ms,
-        service_ms_p50=float("nan"),
+        service_ms_p50=None,
         unavailable_reason=why,
         seed=request.seed,
     )

@@ -1,4 +1,4 @@
-"""The server scenario (issue 16): Poisson arrivals, a FIFO server loop, the highest rate meeting p99.
+"""The server scenario (issue 16): Poisson arrivals, a FIFO server loop, the top rate at p99.
 
 As MLPerf's LoadGen does, the load generator is open-loop: request i
 arrives at its *scheduled* time (seeded exponential inter-arrival times),
@@ -158,7 +158,9 @@ def run_step(
                 f"{(now - sched[head]) / 1e6:.0f} ms"
             )
             break
-        k = batch_to_take(arrived - head, int(now - sched[head]), max_batch, max_delay_ns, arrived < n)
+        k = batch_to_take(
+            arrived - head, int(now - sched[head]), max_batch, max_delay_ns, arrived < n
+        )
         if k == 0:
             nxt = int(sched[arrived]) if arrived < n else int(sched[head]) + max_delay_ns
             clock.sleep_until(min(int(sched[head]) + max_delay_ns, nxt))
@@ -231,7 +233,7 @@ def server_scenario(
     plan: ServerPlan | None = None,
     clock: Clock | None = None,
 ) -> ServerStats:
-    """Step the offered rate up from 10% of ``capacity_qps``; the highest confirmed rate meeting p99.
+    """Step the offered rate up from 10% of ``capacity_qps``; the top confirmed rate at p99.
 
     ``serve(k)`` runs a batch of k one-item requests to completion.
     ``capacity_qps`` is the estimated rate the server sustains (the rates
@@ -281,9 +283,8 @@ def server_scenario(
     reason = None
     if best is None:
         reason = (
-            "no offered rate met p99 <= {:g} ms twice (a request alone takes {:.3g} ms)".format(
-                bound_ms, service_ms_p50
-            )
+            f"no offered rate met p99 <= {bound_ms:g} ms twice "
+            f"(a request alone takes {service_ms_p50:.3g} ms)"
         )
     return ServerStats(
         p99_bound_ms=bound_ms,

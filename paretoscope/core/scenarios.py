@@ -117,12 +117,12 @@ class ServerStep:
 
 @dataclass(frozen=True)
 class ServerStats:
-    """The server scenario: every step, the highest confirmed rate meeting the bound, or why none."""
+    """The server scenario: every step, the top confirmed rate meeting the bound, or why none."""
 
     p99_bound_ms: float
     max_batch: int
     max_delay_ms: float
-    service_ms_p50: float
+    service_ms_p50: float | None
     steps: tuple[ServerStep, ...] = ()
     max_qps_at_p99: float | None = None
     stop_reason: str = ""
@@ -148,9 +148,7 @@ def parse_scenarios(text: str) -> tuple[str, ...]:
     unknown = [n for n in names if n not in SCENARIOS]
     if not text.strip() or unknown:
         bad = ", ".join(repr(n) for n in unknown) if text.strip() else "nothing"
-        raise InputError(
-            f"--scenario takes a comma list of {', '.join(SCENARIOS)}; got {bad}"
-        )
+        raise InputError(f"--scenario takes a comma list of {', '.join(SCENARIOS)}; got {bad}")
     return tuple(s for s in SCENARIOS if s in names or s == "single-stream")
 
 

@@ -1,0 +1,103 @@
+"""A run's serving scenarios as tables and a latency-vs-load frame, for Run detail (issue 16).
+
+Pure pandas; the chart is ``present.charts.serving``, the page ``ui.scenarios``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from paretoscope.core.scenarios import OfflineStats, ServerStats
+
+__all__ = ["offline_table", "server_curve", "server_summary", "server_table"]
+
+
+def server_curve(stats: ServerStats) -> pd.DataFrame:
+    """Long form, one row per step and quantile: offered/achieved rate, ``quantile``, latency.
+
+    Steps are in the order measured; confirmations (re-measurements of a
+    candidate maximum with other arrivals) are marked ``confirm``.
+    """
+    rows = []
+    for i, s in enumerate(stats.steps, start=1):
+        for q, value in (("p50", s.p50_ms), ("p99", s.p99_ms)):
+            if value is None or not math.isfinite(value):
+                continue
+            rows.append(
+                {
+                    "step": i,
+                    "offered_qps": s.offered_qps,
+                    "achieved_qps": s.achieved_qps,
+                    "quantile": q,
+                    "latency_ms": value,
+                    "met": s.met,
+                    "measurement": "re-measured" if s.confirm else "stepping up",
+                    "n_requests": s.n_requests,
+                }
+            )
+    columns = ["step", "offered_qps", "achieved_qps", "quantile", "latency_ms", "met",
+               "measurement", "n_requests"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def server_table(stats: ServerStats) -> pd.DataFrame:
+    """Every step of the server scenario, as measured, with units in the headers."""
+    return pd.DataFrame(
+        [
+            {
+                "Offered (requests/s)": round(s.offered_qps, 1),
+                "Achieved (requests/s)": round(s.achieved_qps, 1),
+                "p50 (ms)": s.p50_ms,
+                "p99 (ms)": s.p99_ms,
+                "Requests": s.n_requests,
+                "Served": s.n_served,
+                "Met the bound": "yes" if s.met else "no",
+                "Mean batch": round(s.mean_batch, 2),
+                "Generator lateness p99 (ms)": s.lateness_ms_p99,
+                "Re-measurement": "yes" if s.confirm else "",
+                "Note": s.note,
+            }
+            for s in stats.steps
+        ]
+    )
+
+
+def server_summary(stats: ServerStats) -> str:
+    """One sentence: the maximum rate at the bound, or why there is none (plain text)."""
+    batching = (
+        f", dynamic batching up to {stats.max_batch} requests and {stats.max_delay_ms:g} ms"
+        if stats.max_batch > 1
+        else ", one request at a time"
+    )
+    if stats.max_qps_at_p99 is None:
+        why = stats.unavailable_reason or "no rate met the bound"
+        return f"Server scenario (p99 <= {stats.p99_bound_ms:g} ms{batching}): {why}."
+    service = (
+        f"; a request alone took {stats.service_ms_p50:.3g} ms (p50)"
+        if stats.service_ms_p50 is not None
+        else ""
+    )
+    return (
+        f"Server scenario: at most {stats.max_qps_at_p99:.4g} requests/s with p99 <= "
+        f"{stats.p99_bound_ms:g} ms{batching} (met twice, with different arrivals){service}. "
+        f"Stepping stopped: {stats.stop_reason}."
+    )
+
+
+def offline_table(stats: OfflineStats) -> pd.DataFrame:
+    """Throughput per batch size of the offline scenario, the best marked."""
+    return pd.DataFrame(
+        [
+            {
+                "Batch": p.batch_size,
+                "Throughput (items/s)": round(p.throughput_per_s, 1),
+                "Latency p50 (ms)": p.latency_ms_p50,
+                "Latency mean (ms)": p.latency_ms_mean,
+                "Timed batches": p.n_iter,
+                "Best": "yes" if p.batch_size == stats.best_batch else "",
+            }
+            for p in stats.points
+        ]
+    )
