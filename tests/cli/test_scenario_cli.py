@@ -1,4 +1,4 @@
-"""``paretoscope profile --scenario``: parse errors exit 2; the scenarios reach the store's columns."""
+"""``paretoscope profile --scenario``: parse errors exit 2; scenarios reach the store's columns."""
 
 from __future__ import annotations
 

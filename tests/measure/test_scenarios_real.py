@@ -8,6 +8,7 @@ in benchmarks/server_scenario.py.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def test_the_offline_scenario_keeps_its_best_batch(record: RunRecord) -> None:
     off = record.scenarios.offline
     assert off.throughput_per_s is not None and off.best_batch is not None
     sizes = [p.batch_size for p in off.points]
-    assert sizes[0] == 1 and all(b == 2 * a for a, b in zip(sizes, sizes[1:], strict=False))
+    assert sizes[0] == 1 and all(b == 2 * a for a, b in itertools.pairwise(sizes))
     assert max(sizes) <= 16
     best = max(off.points, key=lambda p: p.throughput_per_s)
     assert (best.batch_size, best.throughput_per_s) == (off.best_batch, off.throughput_per_s)

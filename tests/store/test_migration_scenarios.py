@@ -1,4 +1,4 @@
-"""Migration 11 adds the serving-scenario columns: NULL for runs of older stores, kept for new ones."""
+"""Migration 11 adds the serving-scenario columns: NULL for older runs, kept for new ones."""
 
 from __future__ import annotations
 
