@@ -75,7 +75,7 @@ def test_run_detail_draws_the_latency_vs_load_curve(store: Store, run_app: RunAp
     spec = _curve_spec(at)
     text = json.dumps(spec)
     # Axes with units; the bound and the maximum as rules, labelled; p50 and p99 lines.
-    assert "Offered rate (requests/s" in text and "Latency, queueing included (ms" in text
+    assert "Offered rate (requests/s" in text and "Latency incl. queueing (ms" in text
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
     assert marks.count("rule") == 2 and marks.count("text") == 2 and "line" in marks
     summary = " ".join(t.value for t in at.text)

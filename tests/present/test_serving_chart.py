@@ -51,7 +51,7 @@ def test_the_chart_draws_the_bound_and_the_maximum_with_units() -> None:
     assert {"p99 bound 20 ms", "max 400 requests/s at the bound"} <= labels
     line = layers[2]["encoding"]
     assert line["x"]["title"] == "Offered rate (requests/s, Poisson arrivals)"
-    assert line["y"]["title"] == "Latency, queueing included (ms, log scale)"
+    assert line["y"]["title"] == "Latency incl. queueing (ms, log scale)"
     assert line["y"]["scale"]["type"] == "log"
 
 

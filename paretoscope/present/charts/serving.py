@@ -23,7 +23,7 @@ def latency_load_chart(
     x = alt.X("offered_qps:Q", title="Offered rate (requests/s, Poisson arrivals)")
     y = alt.Y(
         "latency_ms:Q",
-        title="Latency, queueing included (ms, log scale)",
+        title="Latency incl. queueing (ms, log scale)",
         scale=alt.Scale(type="log"),
     )
     color = alt.Color(
@@ -51,8 +51,8 @@ def latency_load_chart(
     bound = alt.Chart(rule).mark_rule(strokeDash=[6, 4], color="#444").encode(y="bound_ms:Q")
     bound_text = (
         alt.Chart(rule)
-        .mark_text(align="left", dx=4, dy=-6, color="#444")
-        .encode(y="bound_ms:Q", x=alt.value(0), text="label:N")
+        .mark_text(align="right", dx=-4, dy=-6, color="#444")
+        .encode(y="bound_ms:Q", x=alt.value("width"), text="label:N")
     )
     layers: list[alt.Chart] = [bound, bound_text, lines, again]
     if max_qps is not None:
@@ -64,7 +64,7 @@ def latency_load_chart(
         )
         layers.append(
             alt.Chart(mark)
-            .mark_text(align="right", dx=-4, y=8, color="#54a24b")
+            .mark_text(align="left", dx=4, y=8, color="#54a24b")
             .encode(x="max_qps:Q", text="label:N")
         )
     return alt.layer(*layers, usermeta=svg_usermeta()).properties(height=300, width="container")
