@@ -92,7 +92,17 @@ def measure_scenarios(spec: RunSpec, request: ScenarioRequest) -> ScenarioStats:
             if request.offline
             else None
         )
-        server = _server(session, step, request) if request.server else None
+        server = None
+        if request.server:
+            # Every batch of the server is a slice of one (views, no copies): up to 256
+            # sizes of their own would hold 256 times the inputs.
+            top = _server_batch(session, request)
+            full, _notes = input_batch(session, dataclasses.replace(spec, batch_size=top))
+
+            def sliced(k: int) -> Callable[[], object]:
+                return session.e2e_step_fn({name: a[:k] for name, a in full.items()})
+
+            server = _server(session, sliced, request)
         return ScenarioStats(offline=offline, server=server)
     finally:
         session.close()
@@ -147,18 +157,21 @@ def measure_offline(
     return OfflineStats(tuple(points), top.batch_size, top.throughput_per_s, stop)
 
 
+def _server_batch(session: Session, request: ScenarioRequest) -> int:
+    """The server's largest batch: the one asked for, 1 for a model whose batch is fixed."""
+    return 1 if _fixed_batch(session) is not None else request.server_max_batch
+
+
 def _server(
     session: Session, step: Callable[[int], Callable[[], object]], request: ScenarioRequest
 ) -> ServerStats:
     """The server scenario of one-item requests, capacity estimated from 30 timed requests."""
     fixed = _fixed_batch(session)
-    max_batch = request.server_max_batch
     if fixed is not None and fixed != 1:
         return _server_unavailable(
             request, f"the model's batch dimension is fixed at {fixed}: one-item requests need 1"
         )
-    if fixed == 1 and max_batch > 1:
-        max_batch = 1  # the model cannot batch; noted in the stats' max_batch
+    max_batch = _server_batch(session, request)  # 1 where the model cannot batch (in the stats)
     budget = TimingBudget(warmup_iters=5, min_iters=30, max_iters=30, min_time_s=0, max_time_s=2)
     one = measure_latency(step(1), None, budget)
     capacity = 1000.0 / one.p50_ms
