@@ -42,6 +42,11 @@ def server_curve(stats: ServerStats) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def _ms(value: float | None) -> float | None:
+    """Milliseconds to the microsecond; None (a figure stored as JSON null) stays None."""
+    return None if value is None else round(value, 3)
+
+
 def server_table(stats: ServerStats) -> pd.DataFrame:
     """Every step of the server scenario, as measured, with units in the headers."""
     return pd.DataFrame(
@@ -49,13 +54,13 @@ def server_table(stats: ServerStats) -> pd.DataFrame:
             {
                 "Offered (requests/s)": round(s.offered_qps, 1),
                 "Achieved (requests/s)": round(s.achieved_qps, 1),
-                "p50 (ms)": s.p50_ms,
-                "p99 (ms)": s.p99_ms,
+                "p50 (ms)": _ms(s.p50_ms),
+                "p99 (ms)": _ms(s.p99_ms),
                 "Requests": s.n_requests,
                 "Served": s.n_served,
                 "Met the bound": "yes" if s.met else "no",
                 "Mean batch": round(s.mean_batch, 2),
-                "Generator lateness p99 (ms)": s.lateness_ms_p99,
+                "Generator lateness p99 (ms)": _ms(s.lateness_ms_p99),
                 "Re-measurement": "yes" if s.confirm else "",
                 "Note": s.note,
             }
@@ -93,8 +98,8 @@ def offline_table(stats: OfflineStats) -> pd.DataFrame:
             {
                 "Batch": p.batch_size,
                 "Throughput (items/s)": round(p.throughput_per_s, 1),
-                "Latency p50 (ms)": p.latency_ms_p50,
-                "Latency mean (ms)": p.latency_ms_mean,
+                "Latency p50 (ms)": _ms(p.latency_ms_p50),
+                "Latency mean (ms)": _ms(p.latency_ms_mean),
                 "Timed batches": p.n_iter,
                 "Best": "yes" if p.batch_size == stats.best_batch else "",
             }
