@@ -280,18 +280,7 @@ def server_scenario(
         if measure(rate, seed + 1000 + k, confirm=True).met:
             best = rate
             break
-    reason = None
-    if best is None and passed:
-        tried = min(len(passed), plan.confirmations)
-        reason = (
-            f"{len(passed)} offered rate(s) met p99 <= {bound_ms:g} ms once, but none of the "
-            f"{tried} measured again with other arrivals met it again (other load on the machine?)"
-        )
-    elif best is None:
-        reason = (
-            f"no offered rate met p99 <= {bound_ms:g} ms "
-            f"(a request alone takes {service_ms_p50:.3g} ms)"
-        )
+    reason = None if best is not None else _why_none(len(passed), plan, bound_ms, service_ms_p50)
     return ServerStats(
         p99_bound_ms=bound_ms,
         max_batch=max_batch,
@@ -303,3 +292,14 @@ def server_scenario(
         unavailable_reason=reason,
         seed=seed,
     )
+
+
+def _why_none(passed: int, plan: ServerPlan, bound_ms: float, service_ms: float) -> str:
+    """Why no maximum rate is reported, after ``passed`` rates met the bound once."""
+    if passed:
+        return (
+            f"{passed} offered rate(s) met p99 <= {bound_ms:g} ms once, but none of the "
+            f"{min(passed, plan.confirmations)} measured again with other arrivals met it "
+            "again (other load on the machine?)"
+        )
+    return f"no offered rate met p99 <= {bound_ms:g} ms (a request alone takes {service_ms:.3g} ms)"

@@ -18,7 +18,9 @@ from measure.worker import run_in_worker
 from paretoscope.core.records import RunRecord
 from paretoscope.core.scenarios import parse_scenarios, scenario_request
 
-BOUND_MS = 50.0
+# Generous: on a shared 2-core machine the worker can lose its core for tens of ms
+# at any rate; only a queue that grows fails this bound.
+BOUND_MS = 200.0
 
 
 @pytest.fixture(scope="module")
