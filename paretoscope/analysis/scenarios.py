@@ -11,7 +11,13 @@ import pandas as pd
 
 from paretoscope.core.scenarios import OfflineStats, ServerStats
 
-__all__ = ["offline_table", "server_curve", "server_summary", "server_table"]
+__all__ = [
+    "lateness_warning",
+    "offline_table",
+    "server_curve",
+    "server_summary",
+    "server_table",
+]
 
 
 def server_curve(stats: ServerStats) -> pd.DataFrame:
@@ -88,6 +94,22 @@ def server_summary(stats: ServerStats) -> str:
         f"Server scenario: at most {stats.max_qps_at_p99:.4g} requests/s with p99 <= "
         f"{stats.p99_bound_ms:g} ms{batching} (met twice, with different arrivals){service}. "
         f"Stepping stopped: {stats.stop_reason}."
+    )
+
+
+#: Generator lateness (p99 of a step, ms) above which Run detail warns.
+LATE_MS = 1.0
+
+
+def lateness_warning(stats: ServerStats) -> str | None:
+    """A warning when the idle server woke late for arrivals (a busy machine), else None."""
+    worst = max((s.lateness_ms_p99 for s in stats.steps), default=0.0)
+    if worst <= LATE_MS:
+        return None
+    return (
+        f"The server woke up to {worst:.3g} ms late for arrivals (p99 of a step): other load "
+        "on the machine took its core. That delay is counted in every latency, so these "
+        "figures are pessimistic; measure again on a quieter machine for a tighter maximum."
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from paretoscope.analysis.scenarios import (
+    lateness_warning,
     offline_table,
     server_curve,
     server_summary,
@@ -26,6 +27,9 @@ def show_scenarios(rec: RunRecord) -> None:
         server = stats.server
         st.markdown("**Server** (latency against offered load)")
         st.text(server_summary(server))
+        late = lateness_warning(server)
+        if late:
+            st.warning(late)
         chart = latency_load_chart(server_curve(server), server.p99_bound_ms, server.max_qps_at_p99)
         if chart is not None:
             st.altair_chart(chart, width="stretch")

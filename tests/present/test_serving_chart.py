@@ -7,6 +7,7 @@ import dataclasses
 import pandas as pd
 
 from paretoscope.analysis.scenarios import (
+    lateness_warning,
     offline_table,
     server_curve,
     server_summary,
@@ -74,3 +75,11 @@ def test_tables_and_summary_say_what_was_measured() -> None:
     assert "dynamic batching up to 8 requests and 2 ms" in server_summary(batched)
     assert stats.offline is not None
     assert list(offline_table(stats.offline)["Batch"]) == [1, 2]
+
+
+def test_a_late_generator_is_warned_about() -> None:
+    server = _server()
+    assert lateness_warning(server) is None  # 0.05 ms at most in the record
+    late = dataclasses.replace(server.steps[0], lateness_ms_p99=6.5)
+    text = lateness_warning(dataclasses.replace(server, steps=(late, *server.steps[1:])))
+    assert text is not None and "6.5 ms late" in text and "pessimistic" in text
