@@ -19,6 +19,7 @@ from paretoscope.core.errors import InputError
 __all__ = [
     "DEFAULT_OFFLINE_MAX_BATCH",
     "DEFAULT_SERVER_P99_MS",
+    "MAX_SERVER_BATCH",
     "SCENARIOS",
     "OfflinePoint",
     "OfflineStats",
