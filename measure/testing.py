@@ -316,3 +316,15 @@ def make_spec(
         timeout_s=timeout_s,
         mem_limit_mb=mem_limit_mb,
     )
+
+
+def millisecond_mlp_onnx(path: Path) -> ArtifactRef:
+    """``tiny_mlp(1024, 4096)`` exported to ONNX at ``path``: about 1 ms a pass on one CPU thread.
+
+    Random weights (efficiency only): the serving-scenario test and benchmark use it.
+    """
+    import torch
+
+    torch.manual_seed(0)
+    export_onnx(tiny_mlp(1024, 4096), path, np.zeros((2, 1024), np.float32))
+    return artifact_ref(path, "onnx")

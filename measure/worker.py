@@ -42,6 +42,7 @@ from typing import BinaryIO
 from measure.devices import cpu_device, host_info
 from measure.memory import current_rss_mb, process_rss_mb, reset_peak_rss, trim_heap
 from measure.profile import THREAD_ENV_VARS, profile_run
+from measure.scenarios import attach_after_timing
 from paretoscope.core.errors import InputError
 from paretoscope.core.launcher import (
     ChildOutcome,
@@ -363,11 +364,8 @@ def _profile_or_failed(spec: RunSpec, accuracy: bool) -> RunRecord:
     started_at = utc_now_iso()
     try:
         record = profile_run(spec, on_stage=_status_writer(), accuracy=accuracy)
-        if spec.op_profile and accuracy:  # once a run: by its first repeat, after its timing
-            from measure.opprofile import attach_op_profile
-
-            record = attach_op_profile(record)
-        return record
+        # Op profile and scenarios (issue 16): once a run, by its first repeat, after its timing.
+        return attach_after_timing(record) if accuracy else record
     except BaseException as err:
         # Everything, SystemExit and KeyboardInterrupt included, becomes a
         # failed record: the parent must learn why, not just that we died.

@@ -15,6 +15,7 @@ from typing import Any
 from paretoscope.core.errors import SchemaError
 from paretoscope.core.timefmt import utc_now
 from store.schema_lm import M010_LM
+from store.schema_scenarios import M011_SCENARIOS
 from store.schema_sql import (
     M001_CORE,
     M002_RUN_SUMMARY,
@@ -53,6 +54,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "serving costs: load_ms, first_run_ms, end-to-end latency", M008_SERVING),
     Migration(9, "op_profiles: per-operator profiles of runs", M009_OP_PROFILES),
     Migration(10, "causal language models: generation columns, perplexity", M010_LM),
+    Migration(11, "serving scenarios: offline throughput, server max rate at p99", M011_SCENARIOS),
 )
 
 _BOOKKEEPING = """

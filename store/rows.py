@@ -38,6 +38,7 @@ from paretoscope.core.records import (
 )
 from paretoscope.core.timefmt import format_utc, parse_utc
 from store.rows_lm import generation_columns, generation_from_row
+from store.rows_scenarios import scenario_columns, scenarios_from_row
 
 __all__ = ["REFERENCE_KEYS", "TABLES", "Row", "record_from_rows", "record_rows"]
 
@@ -197,6 +198,7 @@ def _run_row(rec: RunRecord, now: datetime) -> Row:
         "spec": _json(spec),
         **_serving_columns(rec.serving),
         **generation_columns(rec),
+        **scenario_columns(rec),
     }
 
 
@@ -351,6 +353,7 @@ def record_from_rows(
         serving=_serving(run),
         op_profile=_op_profile(op_profile),
         generation=generation_from_row(run),
+        scenarios=scenarios_from_row(run),
     )
 
 

@@ -175,3 +175,22 @@ def test_warm_workers_script_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert result["compared"] == 2
     assert [row["config"] for row in result["configs"]] == ["mlp-w32-d1 ort", "mlp-w32-d1 torch"]
     assert all(row["old"]["ci_ms"][0] <= row["old"]["p50_ms"] for row in result["configs"])
+
+
+server_bench = _load("server_scenario")
+
+
+def test_server_scenario_report_says_whether_p99_rose_and_the_maximum_held() -> None:
+    import dataclasses as dc
+
+    from tests.store.test_migration_scenarios import scenario_record
+
+    rec = scenario_record("bench")
+    assert rec.scenarios is not None and rec.scenarios.server is not None
+    at_max = [s for s in rec.scenarios.server.steps if s.confirm]
+    text, ok = server_bench.report(rec, at_max, "cmd", (0.5, 0.7))
+    assert ok and "**rose**" in text and "met p99 <= 20 ms: **yes**" in text
+    assert "load average 0.50 before and 0.70 after" in text and "`cmd`" in text
+    missed = [dc.replace(at_max[0], p99_ms=25.0, met=False)]
+    text, ok = server_bench.report(rec, missed, "cmd", (0.5, 0.7))
+    assert not ok and "**no**" in text

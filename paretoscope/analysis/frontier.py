@@ -207,7 +207,8 @@ def partition_fields(metrics: Sequence[str], by: str | Sequence[str] | None = No
     """The fields one frontier is computed per: ``by`` (the caller's grouping), then the
     device name, then the data set when a metric in ``metrics`` is scored on data, then
     the memory source when ``peak_mem_mb`` is one of them, then a language model's prompt
-    and generated lengths (generation metrics) and perplexity window (``dim_context``)."""
+    and generated lengths (generation metrics) and perplexity window (``dim_context``), and
+    the p99 bound of a server scenario's maximum rate (``server_p99_bound_ms``)."""
     fields = _as_list(by)
     implicit = ["device_name"]
     if SCORED_METRICS & set(metrics):
@@ -216,6 +217,8 @@ def partition_fields(metrics: Sequence[str], by: str | Sequence[str] | None = No
         implicit += ["dim_prompt_len", "dim_gen_len"]
     if WINDOW_METRICS & set(metrics):
         implicit.append("dim_context")
+    if "server_max_qps_at_p99" in metrics:
+        implicit.append("server_p99_bound_ms")  # a max rate holds for its own p99 bound
     if "peak_mem_mb" in metrics:
         # Device memory read by different means (torch's allocator, NVML's
         # per-process figure, the resident set) are different quantities.

@@ -15,6 +15,7 @@ from typing import Any
 
 from paretoscope import __version__
 from paretoscope.cli.lm import add_lm_arguments, plan_lm, resolve_task
+from paretoscope.cli.scenarios import add_scenario_arguments, scenario_from_args
 from paretoscope.cli.serve import cmd_serve
 from paretoscope.core.errors import InputError, ParetoscopeError
 from paretoscope.core.metrics import METRICS
@@ -233,6 +234,7 @@ def _profile_parser(sub: Any) -> None:
         "--dim", action="append", default=[], metavar="NAME=VALUE", help="a symbolic dimension"
     )
     add_lm_arguments(pr)
+    add_scenario_arguments(pr)
     pr.add_argument("--reported-accuracy", type=float, metavar="F", help="measured elsewhere")
     pr.add_argument(
         "--timeout", type=float, default=300.0, metavar="S", help="per run (each repeat), seconds"
@@ -399,6 +401,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         budget=budget,
         repeats=args.repeats if args.repeats is not None else 1 if args.quick else DEFAULT_REPEATS,
         op_profile=args.op_profile,
+        scenarios=scenario_from_args(args),
     )
     # A device this host lacks is refused before the store is even opened.
     cluster = bool(getattr(args, "cluster", None)) or cluster_configured()

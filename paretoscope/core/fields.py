@@ -102,6 +102,9 @@ _ALL: tuple[RunField, ...] = (
     RunField("latency_e2e_ms_p50_ci_low", "End-to-end p50 CI low (ms)"),
     RunField("latency_e2e_ms_p50_ci_high", "End-to-end p50 CI high (ms)"),
     RunField("serving_unavailable_reason", "Serving figures unavailable because"),
+    # Issue 16: what a serving scenario's figure means nothing without.
+    RunField("offline_best_batch", "Offline best batch", header="Offline batch"),
+    RunField("server_p99_bound_ms", "Server p99 bound (ms)", header="p99 bound (ms)"),
 )
 
 RUN_FIELDS: dict[str, RunField] = {f.key: f for f in _ALL}

@@ -319,6 +319,27 @@ _ALL: tuple[Metric, ...] = (
         "Unavailable (null, with a reason) where no counter covers the window.",
         log_scale_default=True,
     ),
+    # Issue 16: serving scenarios as MLPerf names them (``profile --scenario``).
+    Metric(
+        "offline_throughput_per_s",
+        "Offline throughput",
+        "items/s",
+        "higher",
+        "Offline scenario: the best throughput over batch sizes 1, 2, 4, ... (items over the "
+        "mean end-to-end latency of a batch); the batch it was reached at is "
+        "offline_best_batch.",
+        log_scale_default=True,
+    ),
+    Metric(
+        "server_max_qps_at_p99",
+        "Server max rate at p99",
+        "requests/s",
+        "higher",
+        "Server scenario: the highest offered rate of one-item requests with Poisson arrivals "
+        "whose p99 latency (queueing included) met the bound in server_p99_bound_ms, twice "
+        "(a second time with other arrivals). Compare runs at the same bound.",
+        log_scale_default=True,
+    ),
 )
 
 METRICS: dict[str, Metric] = {m.key: m for m in _ALL}

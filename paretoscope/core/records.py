@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from paretoscope.core.scenarios import ScenarioRequest, ScenarioStats
+
 __all__ = [
     "MEMORY_SOURCES",
     "PRECISIONS",
@@ -194,6 +196,8 @@ class RunSpec:
     repeats: int = 1
     # A per-operator profile after the timed window (``--op-profile``): ``OpProfile``.
     op_profile: bool = False
+    # Offline and server scenarios after the timing (``--scenario``, issue 16).
+    scenarios: ScenarioRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -421,6 +425,7 @@ class RunRecord:
     # Its quality is in ``accuracy`` (metrics "perplexity", "next_token_accuracy").
     generation: GenerationStats | None = None
     op_profile: OpProfile | None = None
+    scenarios: ScenarioStats | None = None  # issue 16: offline and server
 
 
 T = TypeVar("T")

@@ -60,6 +60,33 @@ BUDGET_COLUMNS: dict[str, str] = {
 }
 
 
+_SCENARIOS = """- **Serving scenarios** (`profile --scenario`, as MLPerf's LoadGen names
+  them), measured once a run in its worker process after its timing, on a
+  session of their own, timing the end-to-end call (inputs from host
+  memory, outputs back). *Single-stream* is the measurement above.
+  *Offline* (`offline_throughput_per_s`) is the best throughput over batch
+  sizes 1, 2, 4, ... (items over the mean latency of a short timed window
+  each), stopping when two sizes in a row gain under 2%, at the largest
+  size asked for (64 by default) or when a batch fails; the size reached
+  is `offline_best_batch`. *Server* (`server_max_qps_at_p99`) sends
+  one-item requests whose arrivals are a seeded Poisson process (open
+  loop: a busy server does not slow the arrivals) to a server loop in the
+  same thread that serves them first in, first out, one at a time or, with
+  dynamic batching, up to a maximum batch, waiting at most a maximum delay
+  for one to fill. A request's latency runs from its scheduled arrival to
+  its completion, so queueing counts; how late the idle server woke for an
+  arrival (clock and scheduler noise) is recorded and counted in the
+  latency, never subtracted. Offered rates start at a tenth of the rate
+  one request at a time sustains (30 timed requests) and step up (25%, 40%,
+  ... 150%, then x1.25) until p99 exceeds the bound (`server_p99_bound_ms`,
+  100 ms by default) or the queue explodes; each step is at most 1 000
+  requests and about 2 s of arrivals. The highest rate that met the bound
+  is measured again with other arrivals and reported only if it meets the
+  bound again (else the next lower one is tried), so the figure held twice.
+  Runs are comparable only at the same bound; frontiers never pool them.
+"""  # issue 16: offline and server scenarios
+
+
 def harness_markdown() -> str:
     """The measuring procedure, as Markdown (fixed text: no value from a store)."""
     b = _B
@@ -136,7 +163,7 @@ dashboard.
   with the same harness and budget after the device-resident passes. On a
   GPU the gap between the two latencies is mostly the copies; on a CPU it is
   the hand-over and output copy. Energy covers the device-resident passes only.
-- **Provenance**: host, device, runtime and its version, execution provider,
+{_SCENARIOS}- **Provenance**: host, device, runtime and its version, execution provider,
   threads, batch size, precision, times and origin (measured here or
   imported) are stored with every run and shown beside every number.
 """.strip()

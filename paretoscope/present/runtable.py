@@ -86,6 +86,11 @@ _SERVING = (
     "serving_unavailable_reason",
 )
 _PLACED = _FIRST_METRICS + _SECOND_METRICS + _TRUST + _SERVING
+# Issue 16: columns a later metric means nothing without, right after that metric.
+_CONTEXT: dict[str, tuple[str, ...]] = {
+    "offline_throughput_per_s": ("offline_best_batch",),
+    "server_max_qps_at_p99": ("server_p99_bound_ms",),
+}
 RUN_COLUMNS: tuple[str, ...] = (
     _ID_COLUMNS
     + _FIRST_METRICS
@@ -93,7 +98,7 @@ RUN_COLUMNS: tuple[str, ...] = (
     + _SECOND_METRICS
     + _TRUST
     + _SERVING
-    + tuple(k for k in metric_keys() if k not in _PLACED)
+    + tuple(c for k in metric_keys() if k not in _PLACED for c in (k, *_CONTEXT.get(k, ())))
 )
 
 # Run fields a frontier may be grouped by (``--by``), from the run-field registry.

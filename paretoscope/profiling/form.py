@@ -21,6 +21,7 @@ from paretoscope.profiling.request import (
     sweep_points,
     sweep_text,
 )
+from paretoscope.profiling.scenario_form import scenarios_from_answers
 from paretoscope.profiling.uploads import Upload, parse_values
 
 __all__ = [
@@ -119,6 +120,7 @@ def request_from_answers(
         timeout_s=float(answers.get("timeout_s", DEFAULT_TIMEOUT_S)),
         data_name=data.original_name if data else None,
         op_profile=bool(answers.get("op_profile", False)),
+        scenarios=scenarios_from_answers(answers),
     )
 
 

@@ -132,6 +132,8 @@ def _check_options(request: ProfileRequest, dims: dict[str, tuple[int, ...]]) ->
         problems.append("a reported accuracy does not apply to a causal LM")
     if request.builtin_data:
         problems.append("give the evaluation text with --data FILE.txt or .jsonl")
+    if request.scenarios is not None:
+        problems.append("--scenario offline/server applies to models other than causal LMs")
     if request.data_path and Path(request.data_path).suffix.lower() not in (".txt", ".jsonl"):
         problems.append("the evaluation text of a causal LM is a .txt or .jsonl file")
     if problems:

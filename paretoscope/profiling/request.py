@@ -11,6 +11,7 @@ from typing import Literal
 from paretoscope.core.errors import InputError
 from paretoscope.core.modelinfo import BUILTIN_DATASETS, TASKS, Task
 from paretoscope.core.records import PRECISIONS, RUNTIMES, TimingBudget
+from paretoscope.core.scenarios import ScenarioRequest
 
 #: Precisions a profile can generate and measure (``bf16`` is torch-only and not offered).
 PROFILE_PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "int8-static")
@@ -85,6 +86,8 @@ class ProfileRequest:
     devices: tuple[str, ...] = ("cpu",)
     # Each run also gets a per-operator profile (``--op-profile``; ``measure.opprofile``).
     op_profile: bool = False
+    # Offline and server scenarios of each run (``--scenario``, issue 16); None: single-stream.
+    scenarios: ScenarioRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,8 @@ def sweep_text(request: ProfileRequest) -> str:
         parts.append(f"{request.repeats} repeats")
     if request.op_profile:
         parts.append("op profile")
+    if request.scenarios is not None:
+        parts.append(" + ".join(request.scenarios.scenarios))
     return " · ".join(parts)
 
 
@@ -260,6 +265,8 @@ def validate_options(request: ProfileRequest) -> None:
             )
         elif not (0.0 <= value <= 1.0):
             problems.append(f"a reported accuracy is a fraction in [0, 1], got {value}")
+    if request.scenarios is not None and request.task == "causal-lm":
+        problems.append("--scenario offline/server applies to models other than causal LMs")
     if "int8-static" in request.precisions and not (request.data_path or request.builtin_data):
         problems.append("int8-static is calibrated on your data: give --data or a built-in set")
     if not 1 <= int(request.repeats) <= MAX_REPEATS:

@@ -386,6 +386,7 @@ def _run_spec(plan: ProfilePlan, variants: _Variants, point: SweepPoint) -> RunS
         job_id=request.job_id,
         repeats=request.repeats,
         op_profile=request.op_profile,
+        scenarios=request.scenarios,
     )
 
 

@@ -22,6 +22,7 @@ from paretoscope.jobs import runner as jobrunner
 from paretoscope.present.markup import markdown_text
 from paretoscope.profiling import form, uploads
 from paretoscope.ui import access
+from paretoscope.ui.scenario_form import scenario_widgets
 from store import Store
 
 __all__ = [
@@ -214,6 +215,7 @@ def sweep_widgets() -> None:
         "PyTorch's profiler; Run detail then shows the top operators by time. It does not "
         "change the timed numbers, and adds a second or so a run.",
     )
+    scenario_widgets(K)
 
 
 def _time_limit_widget() -> None:

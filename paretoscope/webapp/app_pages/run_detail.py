@@ -10,7 +10,7 @@ import streamlit as st
 
 from paretoscope.analysis.rundetail import config_rows, measurement_warnings, sweep_text
 from paretoscope.present.markup import markdown_text
-from paretoscope.ui import binding, generation
+from paretoscope.ui import binding, generation, scenarios
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import run_detail as ui
 from paretoscope.ui import share_panel as share
@@ -57,6 +57,7 @@ if rec.generation is None or rec.latency is not None:
     ui.show_latency(rec)
 generation.show_generation(rec)  # a causal language model: prefill and decode apart
 ui.show_op_profile(rec)
+scenarios.show_scenarios(rec)  # offline and server (issue 16)
 st.subheader("Accuracy")
 ui.show_accuracy(rec)
 ui.show_parent_test(store, dash.load_runs(store), rec)
