@@ -41,7 +41,7 @@ def _config(row: pd.Series) -> str:
     parts += [str(row.get("precision", "?")), f"batch {row.get('batch_size', '?')}"]
     threads = row.get("threads")
     if threads is not None and not pd.isna(threads):
-        parts.append(f"{int(threads)} thr")
+        parts.append(f"threads {int(threads)}")
     return " · ".join(parts)
 
 
@@ -179,9 +179,14 @@ def _markdown(report: CheckReport) -> str:
         lines.append("| " + " | ".join(table.columns) + " |")
         lines.append("|" + "---|" * len(table.columns))
         for _, row in table.iterrows():
-            lines.append("| " + " | ".join(markdown_text(v) for v in row.tolist()) + " |")
+            # Only the configuration carries text from the runs (model names): escaped.
+            cells = [markdown_text(row["Configuration"]), f"`{row['Metric']}`"]
+            cells += [str(v) for v in row.tolist()[2:-1]]
+            verdict = str(row["Verdict"])
+            cells.append(f"**{verdict}**" if verdict == "regression" else verdict)
+            lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    lines += [f"<sub>{markdown_text(METHOD)}</sub>", ""]
+    lines += [f"<sub>{METHOD}</sub>", ""]
     return "\n".join(lines)
 
 

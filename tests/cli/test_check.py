@@ -109,7 +109,7 @@ def test_markdown_report(measured: dict[str, Path]) -> None:
                            str(measured["slowed"]), "--format", "md")  # fmt: skip
     assert code == 1
     assert out.startswith("### Paretoscope regression check: **Regression**")
-    assert "| Configuration |" in out and "latency\\_ms\\_p50" in out
+    assert "| Configuration |" in out and "| `latency_ms_p50 (ms)` |" in out and "**regression**" in out
 
 
 def test_baseline_store_is_not_written(measured: dict[str, Path]) -> None:
