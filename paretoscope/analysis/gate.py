@@ -136,9 +136,7 @@ def regressions_against_previous(
     """
     by_id = frame.set_index(frame["run_id"].astype(str), drop=False)
     prev = pd.Series(previous.to_numpy(), index=by_id.index)
-    pairs = [
-        (r, str(prev[r])) for r in run_ids if r in prev.index and isinstance(prev[r], str)
-    ]
+    pairs = [(r, str(prev[r])) for r in run_ids if r in prev.index and isinstance(prev[r], str)]
     out: dict[str, list[str]] = {r: [] for r in run_ids}
     if not pairs:
         return out

@@ -1,4 +1,4 @@
-"""The regression gate's statistics: per metric, the change between two runs, its interval, a verdict.
+"""The regression gate's statistics: per metric, the change between two runs, its interval, verdict.
 
 For each metric of the registry that both runs have, the change (absolute
 and relative to the baseline) and a 95% interval of it, by the best test the
@@ -45,8 +45,8 @@ from paretoscope.core.metrics import METRICS, metric
 __all__ = [
     "DEFAULT_TOLERANCE_PCT",
     "QUALITY_METRICS",
-    "Tolerance",
     "VERDICTS",
+    "Tolerance",
     "all_changes",
     "default_tolerance",
     "metric_changes",
@@ -87,7 +87,9 @@ class Tolerance:
     given: bool = False
 
     def allowed(self, baseline: np.ndarray) -> np.ndarray:
-        return self.value * np.abs(baseline) if self.relative else np.full_like(baseline, self.value)
+        return (
+            self.value * np.abs(baseline) if self.relative else np.full_like(baseline, self.value)
+        )
 
     def text(self, key: str) -> str:
         sign = "+" if metric(key).direction == "lower" else "-"
@@ -188,6 +190,33 @@ def _newcombe(base: pd.DataFrame, cur: pd.DataFrame, key: str) -> tuple[np.ndarr
     return low, high
 
 
+def _relative_interval(
+    base: pd.DataFrame, cur: pd.DataFrame, key: str, point: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """95% interval of the change of ``key`` as a fraction of the baseline (NaN where none).
+
+    ``point``: the relative change itself, used as a zero-width interval for
+    exact metrics and for interval-less metrics that a tolerance gates.
+    """
+    kind = test_kind(key)
+    b, c = _num(base, key), _num(cur, key)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "ratio-ci":
+            rl, rh = _ratio_interval(base, cur, key)
+            return rl - 1.0, rh - 1.0
+        if kind == "ratio-ci (from p50)":
+            rl, rh = _ratio_interval(base, cur, _DERIVED[key])
+            r50 = _num(cur, _DERIVED[key]) / _num(base, _DERIVED[key])
+            t = c / b
+            return t * r50 / rh - 1.0, t * r50 / rl - 1.0
+        if kind == "newcombe":
+            al, ah = _newcombe(base, cur, key)
+            return al / np.abs(b), ah / np.abs(b)
+    if point is not None:
+        return point, point
+    return np.full(len(b), np.nan), np.full(len(b), np.nan)
+
+
 def metric_changes(
     base: pd.DataFrame,
     cur: pd.DataFrame,
@@ -216,22 +245,7 @@ def metric_changes(
         change = c - b
         rel = np.where(b != 0, change / np.abs(b), np.nan)
     kind = test_kind(key)
-    low = high = np.full(n, np.nan)  # relative interval of the change
-    if kind == "ratio-ci":
-        rl, rh = _ratio_interval(base, cur, key)
-        low, high = rl - 1.0, rh - 1.0
-    elif kind == "ratio-ci (from p50)":
-        rl, rh = _ratio_interval(base, cur, _DERIVED[key])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r50 = _num(cur, _DERIVED[key]) / _num(base, _DERIVED[key])
-            t = c / b
-            low, high = t * r50 / rh - 1.0, t * r50 / rl - 1.0
-    elif kind == "newcombe":
-        al, ah = _newcombe(base, cur, key)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            low, high = al / np.abs(b), ah / np.abs(b)
-    elif kind == "exact" or tol.given:
-        low, high = rel, rel
+    low, high = _relative_interval(base, cur, key, rel if kind == "exact" or tol.given else None)
     has_ci = np.isfinite(low) & np.isfinite(high)
     sig = np.where(has_ci, (low > 0) | (high < 0), False)
     if kind == "exact" or (kind == "point" and tol.given):

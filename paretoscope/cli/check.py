@@ -35,12 +35,11 @@ def add_check_parser(sub: Any) -> None:
     )
     ck.add_argument(
         "--store",
-        "--against",
-        dest="store",
         metavar="PATH",
         help="the current store (default: $PARETOSCOPE_STORE, else "
-        "~/.local/share/paretoscope/paretoscope.duckdb); --against is the same option",
+        "~/.local/share/paretoscope/paretoscope.duckdb); --against PATH is the same option",
     )
+    ck.add_argument("--against", dest="store", metavar="PATH", help=argparse.SUPPRESS)
     ck.add_argument(
         "--tolerance",
         action="append",
@@ -106,5 +105,5 @@ def cmd_check(args: argparse.Namespace) -> int:
         names = sorted(set(report.regressions["metric"]))
         print(f"paretoscope check: regression in {', '.join(names)}", file=sys.stderr)
     elif report.n_matched == 0:
-        print("paretoscope check: nothing matched the baseline; nothing was tested", file=sys.stderr)
+        print("paretoscope check: nothing matched the baseline, nothing tested", file=sys.stderr)
     return code

@@ -130,6 +130,9 @@ def _plain(row: dict[Any, Any]) -> dict[str, Any]:
     return out
 
 
+_LABELS = ("model", "runtime", "device", "device_name", "precision", "batch_size", "threads")
+
+
 def _json(report: CheckReport) -> str:
     ch = report.changes
     matched = []
@@ -140,8 +143,7 @@ def _json(report: CheckReport) -> str:
                 "key": first.get("key"),
                 "baseline_run": first["baseline_run"],
                 "current_run": str(run),
-                **{c: _plain({c: first.get(c)})[c] for c in ("model", "runtime", "device",
-                   "device_name", "precision", "batch_size", "threads")},  # fmt: skip
+                **{c: _plain({c: first.get(c)})[c] for c in _LABELS},
                 "metrics": [_change(r) for r in group.to_dict(orient="records")],
             }
         )
@@ -159,7 +161,7 @@ def _json(report: CheckReport) -> str:
     return json.dumps(obj, indent=2, allow_nan=False) + "\n"
 
 
-def _change(row: dict[str, Any]) -> dict[str, Any]:
+def _change(row: dict[Any, Any]) -> dict[str, Any]:
     keep = ("metric", "baseline_run", "current_run", "model", "baseline", "current", "change",
             "change_pct", "ci_low_pct", "ci_high_pct", "test", "significant", "worse",
             "tolerance", "verdict")  # fmt: skip

@@ -92,12 +92,17 @@ def show_mark(runs: pd.DataFrame, run_id: str) -> None:
         )
 
 
+def _label(key: str) -> str:
+    m = METRICS[key]
+    return f"{m.label} ({m.unit})" if m.unit else m.label
+
+
 def show_history(runs: pd.DataFrame, run_id: str, key: str = "run_detail.history") -> None:
     """The History section: the configuration's runs over time for one metric, with intervals."""
     st.subheader("History of this configuration")
     if runs.empty:
         return
-    keys, prev = _index(runs)
+    keys, _ = _index(runs)
     hist = config_history(runs, keys, run_id)
     if len(hist) < 2:
         st.caption(
@@ -108,9 +113,8 @@ def show_history(runs: pd.DataFrame, run_id: str, key: str = "run_detail.history
     present = [k for k in METRICS if k in hist.columns and hist[k].notna().any()]
     default = "latency_ms_p50" if "latency_ms_p50" in present else present[0]
     choice = st.selectbox(
-        "Metric", present, index=present.index(default), key=key,
-        format_func=lambda k: f"{METRICS[k].label} ({METRICS[k].unit})" if METRICS[k].unit else METRICS[k].label,
-    )  # fmt: skip
+        "Metric", present, index=present.index(default), key=key, format_func=_label
+    )
     ids = hist["run_id"].astype(str).tolist()
     found = regressed_metrics(runs, ids)
     regressed = [r for r, ms in found.items() if choice in ms]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ def test_keys_ignore_run_id_host_time_and_versions() -> None:
     [{"threads": 2}, {"batch_size": 8}, {"precision": "int8"}, {"device_name": "CPU Y"},
      {"runtime": "torch"}, {"dataset_sha256": "e" * 64}, {"model": "other"}, {"dim_seq": 128}],
 )  # fmt: skip
-def test_every_configuration_field_separates(change: dict[str, object]) -> None:
+def test_every_configuration_field_separates(change: dict[str, Any]) -> None:
     a, b = frame(run("a")), frame(run("b", **change))
     dims = [c for c in b.columns if c.startswith("dim_")]
     assert config_keys(a, dims=dims).iloc[0] != config_keys(b, dims=dims).iloc[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -19,7 +20,7 @@ LATENCIES_MS = (1.0, 1.01, 3.0, 3.02)
 EVIL = hostile("model")
 
 
-def _at(i: int) -> dict[str, str]:
+def _at(i: int) -> dict[str, Any]:
     stamp = f"2026-11-2{i}T10:00:00.000000+00:00"
     return {"started_at": stamp, "finished_at": stamp}
 

@@ -75,7 +75,9 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _profile(paths["same"], fast)
     _profile(paths["slowed"], slow)
     paths["bundle"] = tmp / "baseline.parquet"
-    code, _, err = run_cli("export", "--store", str(paths["baseline"]), "--out", str(paths["bundle"]))
+    code, _, err = run_cli(
+        "export", "--store", str(paths["baseline"]), "--out", str(paths["bundle"])
+    )
     assert code == 0, err
     return paths
 
@@ -109,7 +111,11 @@ def test_markdown_report(measured: dict[str, Path]) -> None:
                            str(measured["slowed"]), "--format", "md")  # fmt: skip
     assert code == 1
     assert out.startswith("### Paretoscope regression check: **Regression**")
-    assert "| Configuration |" in out and "| `latency_ms_p50 (ms)` |" in out and "**regression**" in out
+    assert (
+        "| Configuration |" in out
+        and "| `latency_ms_p50 (ms)` |" in out
+        and "**regression**" in out
+    )
 
 
 def test_baseline_store_is_not_written(measured: dict[str, Path]) -> None:
@@ -132,8 +138,9 @@ def test_baseline_store_is_not_written(measured: dict[str, Path]) -> None:
     ],
 )
 def test_bad_tolerance_is_exit_2(tmp_path: Path, tolerance: str, needle: str) -> None:
-    code, out, err = run_cli("check", "--baseline", str(tmp_path / "b.parquet"),
-                             "--store", str(tmp_path / "s.duckdb"), "--tolerance", tolerance)  # fmt: skip
+    missing = str(tmp_path / "b.parquet")
+    argv = ["--store", str(tmp_path / "s.duckdb"), "--tolerance", tolerance]
+    code, out, err = run_cli("check", "--baseline", missing, *argv)
     assert code == 2 and needle in err and out == ""
 
 

@@ -31,7 +31,8 @@ def history_chart_data(
     m = METRICS[key]
     out = pd.DataFrame(index=runs.index)
     out["started_at"] = pd.to_datetime(runs["started_at"], errors="coerce")
-    out["value"] = pd.to_numeric(runs.get(key), errors="coerce").astype(float)
+    values = runs[key] if key in runs.columns else pd.Series(np.nan, index=runs.index)
+    out["value"] = pd.to_numeric(values, errors="coerce").astype(float)
     lo = hi = pd.Series(np.nan, index=runs.index)
     if m.ci_keys is not None and set(m.ci_keys) <= set(runs.columns):
         lo, hi = (pd.to_numeric(runs[k], errors="coerce").astype(float) for k in m.ci_keys)
@@ -45,7 +46,7 @@ def history_chart_data(
     return out[out["value"].notna()].reset_index(drop=True)
 
 
-def history_chart(data: pd.DataFrame, key: str) -> alt.LayerChart:
+def history_chart(data: pd.DataFrame, key: str) -> alt.LayerChart | alt.FacetChart:
     """The metric ``key`` of ``data`` (``history_chart_data``) against time."""
     m = METRICS[key]
     x = alt.X("started_at:T", title="Run started (UTC)")
