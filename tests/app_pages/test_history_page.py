@@ -66,7 +66,7 @@ def test_run_detail_marks_and_draws_the_history(store: Store, run_app: RunApp) -
     assert any("History of this configuration" in s.value for s in at.subheader)
     assert at.selectbox(key="run_detail.history").value == "latency_ms_p50"
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-    history = [s for s in specs if "Run started (UTC)" in json.dumps(s)]
+    history = [s for s in specs if "Runs of this configuration, oldest first" in json.dumps(s)]
     assert len(history) == 1
     assert "Latency p50 (ms, lower is better)" in json.dumps(history[0])
     caption = " ".join(c.value for c in at.caption)

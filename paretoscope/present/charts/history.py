@@ -1,6 +1,8 @@
 """One configuration's metric over time: a point per run with its 95% interval, regressions marked.
 
-x is when the run started (UTC), y the metric with its unit and direction
+x is the run's place in its configuration's history (1 = oldest, by start
+time, which the tooltip gives: runs often come in bursts, so a time axis
+would crowd them), y the metric with its unit and direction
 from the registry; where the metric has a stored interval (``Metric.ci_keys``)
 each point carries an error bar. Runs that regressed against the run before
 them (``analysis.gate``) are drawn as red triangles, the run being looked at
@@ -16,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from paretoscope.core.metrics import METRICS
-from paretoscope.present.charts.scales import axis_title, svg_usermeta
+from paretoscope.present.charts.scales import axis_scale, axis_title, svg_usermeta
 
 __all__ = ["HISTORY_HEIGHT_PX", "history_chart", "history_chart_data"]
 
@@ -27,7 +29,10 @@ _MARKS = {"regressed": "red", "no regression": "steelblue", "first run": "gray"}
 def history_chart_data(
     runs: pd.DataFrame, key: str, regressed: Collection[str], first: str | None, selected: str
 ) -> pd.DataFrame:
-    """The chart's rows: ``started_at`` (UTC), ``value``, ``lo``/``hi``, ``mark``, ``run_id``."""
+    """The chart's rows: ``n`` (1 = oldest), ``started_at`` (UTC), ``value``, ``lo``/``hi``, ...
+
+    ... ``mark`` (against the run before) and ``run_id``; ``runs`` oldest first.
+    """
     m = METRICS[key]
     out = pd.DataFrame(index=runs.index)
     out["started_at"] = pd.to_datetime(runs["started_at"], errors="coerce")
@@ -43,14 +48,21 @@ def history_chart_data(
         ids.isin(list(regressed)), "regressed", np.where(ids == first, "first run", "no regression")
     )
     out["selected"] = ids == selected
+    out["n"] = np.arange(1, len(out) + 1)
     return out[out["value"].notna()].reset_index(drop=True)
 
 
 def history_chart(data: pd.DataFrame, key: str) -> alt.LayerChart | alt.FacetChart:
     """The metric ``key`` of ``data`` (``history_chart_data``) against time."""
     m = METRICS[key]
-    x = alt.X("started_at:T", title="Run started (UTC)")
-    y = alt.Y("value:Q", title=axis_title(m, False), scale=alt.Scale(zero=False))
+    x = alt.X(
+        "n:O",
+        title="Runs of this configuration, oldest first (start time in the tooltip)",
+        axis=alt.Axis(labelAngle=0),
+    )
+    # Log where the registry says so (latencies): a 100x slowdown and the noise both read.
+    log = m.log_scale_default and bool((data["value"] > 0).all())
+    y = alt.Y("value:Q", title=axis_title(m, log), scale=axis_scale(log, 8))
     colour = alt.Color(
         "mark:N",
         title="Against the run before",
@@ -62,6 +74,7 @@ def history_chart(data: pd.DataFrame, key: str) -> alt.LayerChart | alt.FacetCha
         scale=alt.Scale(domain=list(_MARKS), range=["triangle-up", "circle", "circle"]),
     )
     tooltip = [
+        alt.Tooltip("n:O", title="Run of this configuration"),
         alt.Tooltip("started_at:T", title="Started (UTC)", format="%Y-%m-%d %H:%M:%S"),
         alt.Tooltip("value:Q", title=f"{m.label} ({m.unit})" if m.unit else m.label, format=m.fmt),
         alt.Tooltip("lo:Q", title="95% CI low", format=m.fmt),
@@ -81,8 +94,8 @@ def history_chart(data: pd.DataFrame, key: str) -> alt.LayerChart | alt.FacetCha
     )
     layers: list[alt.Chart] = [line, points, ring]
     if data["lo"].notna().any():
-        bars = base.mark_errorbar(ticks=True).encode(
-            x=x, y=alt.Y("lo:Q", title=axis_title(m, False)), y2="hi:Q", color=colour
+        bars = base.mark_rule(strokeWidth=2).encode(
+            x=x, y=alt.Y("lo:Q", title=axis_title(m, log)), y2="hi:Q", color=colour
         )
         layers.insert(1, bars.transform_filter("isValid(datum.lo) && isValid(datum.hi)"))
     chart = alt.layer(*layers, usermeta=svg_usermeta())
