@@ -32,7 +32,8 @@ def _index(runs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """(configuration key, previous run id) per row of ``runs``, once per frame object."""
 
     def build() -> tuple[pd.Series, pd.Series]:
-        keys = config_keys(runs)
+        # Integer codes: comparing them is far cheaper than comparing the key strings.
+        keys = pd.Series(pd.factorize(config_keys(runs))[0], index=runs.index)
         return keys, previous_runs(runs, keys)
 
     result: tuple[pd.Series, pd.Series] = per_frame(runs, "regression_index", build)
