@@ -60,6 +60,20 @@ BUDGET_COLUMNS: dict[str, str] = {
 }
 
 
+_GATE = """- **Regression gate** (`paretoscope check`, and the marks in Runs and Run
+  detail): runs are matched by configuration (model, runtime, device and its
+  name, precision, batch, threads, dimensions, data set), never by run id.
+  Median latency changes are tested as a ratio of medians whose 95% interval
+  combines both runs' stored intervals on the log scale (between repeats where
+  a run had several, which is what makes an unchanged re-measurement pass);
+  throughput follows from it; accuracy uses Newcombe's interval of the
+  difference, or McNemar's exact test on the same items; model size and
+  parameters are exact. A regression is a significant worsening beyond the
+  tolerance (default 5% for efficiency metrics, 0 for quality metrics);
+  metrics without a stored interval (p90, p99, memory, energy) gate only when
+  a tolerance names them."""
+
+
 def harness_markdown() -> str:
     """The measuring procedure, as Markdown (fixed text: no value from a store)."""
     b = _B
@@ -136,18 +150,7 @@ dashboard.
   with the same harness and budget after the device-resident passes. On a
   GPU the gap between the two latencies is mostly the copies; on a CPU it is
   the hand-over and output copy. Energy covers the device-resident passes only.
-- **Regression gate** (`paretoscope check`, and the marks in Runs and Run
-  detail): runs are matched by configuration (model, runtime, device and its
-  name, precision, batch, threads, dimensions, data set), never by run id.
-  Median latency changes are tested as a ratio of medians whose 95% interval
-  combines both runs' stored intervals on the log scale (between repeats where
-  a run had several, which is what makes an unchanged re-measurement pass);
-  throughput follows from it; accuracy uses Newcombe's interval of the
-  difference, or McNemar's exact test on the same items; model size and
-  parameters are exact. A regression is a significant worsening beyond the
-  tolerance (default 5% for efficiency metrics, 0 for quality metrics);
-  metrics without a stored interval (p90, p99, memory, energy) gate only when
-  a tolerance names them.
+{_GATE}
 - **Provenance**: host, device, runtime and its version, execution provider,
   threads, batch size, precision, times and origin (measured here or
   imported) are stored with every run and shown beside every number.

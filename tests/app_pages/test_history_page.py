@@ -68,7 +68,7 @@ def test_run_detail_marks_and_draws_the_history(store: Store, run_app: RunApp) -
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     history = [s for s in specs if "Runs of this configuration, oldest first" in json.dumps(s)]
     assert len(history) == 1
-    assert "Latency p50 (ms, lower is better)" in json.dumps(history[0])
+    assert "Latency p50 (ms, lower is better; log scale)" in json.dumps(history[0])
     caption = " ".join(c.value for c in at.caption)
     assert "4 runs of this configuration" in caption and "1 run(s) regressed" in caption
     at.selectbox(key="run_detail.history").set_value("peak_mem_mb").run()
