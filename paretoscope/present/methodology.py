@@ -60,7 +60,8 @@ BUDGET_COLUMNS: dict[str, str] = {
 }
 
 
-_GATE = """- **Regression gate** (`paretoscope check`, and the marks in Runs and Run
+_GATE = """
+- **Regression gate** (`paretoscope check`, and the marks in Runs and Run
   detail): runs are matched by configuration (model, runtime, device and its
   name, precision, batch, threads, dimensions, data set), never by run id.
   Median latency changes are tested as a ratio of medians whose 95% interval
@@ -150,10 +151,9 @@ dashboard.
   with the same harness and budget after the device-resident passes. On a
   GPU the gap between the two latencies is mostly the copies; on a CPU it is
   the hand-over and output copy. Energy covers the device-resident passes only.
-{_GATE}
 - **Provenance**: host, device, runtime and its version, execution provider,
   threads, batch size, precision, times and origin (measured here or
-  imported) are stored with every run and shown beside every number.
+  imported) are stored with every run and shown beside every number.{_GATE}
 """.strip()
 
 
