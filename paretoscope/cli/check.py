@@ -16,6 +16,7 @@ from typing import Any
 
 from paretoscope.analysis.configs import MATCHES
 from paretoscope.analysis.regression import DEFAULT_TOLERANCE_PCT, Tolerance, parse_tolerance
+from paretoscope.core.errors import InputError
 
 __all__ = ["add_check_parser", "cmd_check"]
 
@@ -86,7 +87,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from store.baseline import baseline_store, check_columns
 
     tolerances = _tolerances(args.tolerance)  # bad syntax: InputError, exit 2, before any I/O
-    current = Store(resolve_store_path(args.store))
+    path = resolve_store_path(args.store)
+    if not path.is_file():
+        # A gate must not pass on a mistyped path by creating an empty store there.
+        raise InputError(f"no current store at {path}: the file does not exist (--store PATH).")
+    current = Store(path)
     cur = check_columns(current, current.runs_frame(status="ok"))
     with baseline_store(args.baseline) as base_store:
         base = check_columns(base_store, base_store.runs_frame(status="ok"))

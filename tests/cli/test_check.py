@@ -173,6 +173,14 @@ def test_unreadable_baselines_are_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "other.duckdb.files").exists()
 
 
+def test_a_missing_current_store_is_exit_2_and_not_created(tmp_path: Path) -> None:
+    base = tmp_path / "a.duckdb"
+    Store(base).ingest(make_record())
+    code, _, err = run_cli("check", "--baseline", str(base), "--store", str(tmp_path / "typo"))
+    assert code == 2 and "no current store at" in err
+    assert not (tmp_path / "typo").exists()
+
+
 def test_nothing_matched_passes_and_says_so(tmp_path: Path) -> None:
     a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
     Store(a).ingest(make_record(model="one"))
