@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paretoscope import __version__
+from paretoscope.cli.check import add_check_parser, cmd_check
 from paretoscope.cli.lm import add_lm_arguments, plan_lm, resolve_task
 from paretoscope.cli.scenarios import add_scenario_arguments, scenario_from_args
 from paretoscope.cli.serve import cmd_serve
@@ -172,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _share_parsers(sub)
     _profile_parser(sub)
+    add_check_parser(sub)
     return parser
 
 
@@ -451,6 +453,7 @@ _COMMANDS = {
     "runs": _cmd_runs,
     "frontier": _cmd_frontier,
     "serve": cmd_serve,
+    "check": cmd_check,
 }
 
 

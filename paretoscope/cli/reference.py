@@ -108,7 +108,7 @@ def cli_options(parser: argparse.ArgumentParser | None = None) -> str:
                 continue
             shown = action.default not in (None, False, [], argparse.SUPPRESS)
             default = f"`{action.default}`" if shown else ""
-            meaning = _cell(action.help or "")
+            meaning = _cell((action.help or "").replace("%%", "%"))  # argparse's escape
             rows.append(f"| `{name}` | `{_cell(token.strip('[]'))}` | {default} | {meaning} |")
     return "\n".join(rows)
 

@@ -85,6 +85,19 @@ _SCENARIOS = """- **Serving scenarios** (`profile --scenario`, as MLPerf's LoadG
   bound again (else the next lower one is tried), so the figure held twice.
   Runs are comparable only at the same bound; frontiers never pool them.
 """  # issue 16: offline and server scenarios
+_GATE = """
+- **Regression gate** (`paretoscope check`, and the marks in Runs and Run
+  detail): runs are matched by configuration (model, runtime, device and its
+  name, precision, batch, threads, dimensions, data set), never by run id.
+  Median latency changes are tested as a ratio of medians whose 95% interval
+  combines both runs' stored intervals on the log scale (between repeats where
+  a run had several, which is what makes an unchanged re-measurement pass);
+  throughput follows from it; accuracy uses Newcombe's interval of the
+  difference, or McNemar's exact test on the same items; model size and
+  parameters are exact. A regression is a significant worsening beyond the
+  tolerance (default 5% for efficiency metrics, 0 for quality metrics);
+  metrics without a stored interval (p90, p99, memory, energy) gate only when
+  a tolerance names them."""
 
 
 def harness_markdown() -> str:
@@ -165,7 +178,7 @@ dashboard.
   the hand-over and output copy. Energy covers the device-resident passes only.
 {_SCENARIOS}- **Provenance**: host, device, runtime and its version, execution provider,
   threads, batch size, precision, times and origin (measured here or
-  imported) are stored with every run and shown beside every number.
+  imported) are stored with every run and shown beside every number.{_GATE}
 """.strip()
 
 

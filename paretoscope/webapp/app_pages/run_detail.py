@@ -10,7 +10,7 @@ import streamlit as st
 
 from paretoscope.analysis.rundetail import config_rows, measurement_warnings, sweep_text
 from paretoscope.present.markup import markdown_text
-from paretoscope.ui import binding, generation, scenarios
+from paretoscope.ui import binding, generation, history, scenarios
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import run_detail as ui
 from paretoscope.ui import share_panel as share
@@ -52,6 +52,8 @@ if rec.status != "ok":
     st.error(markdown_text(f"The run failed: {rec.error or 'no reason stored'}", multiline=True))
 for warning in measurement_warnings(rec):
     st.warning(markdown_text(warning))
+runs = dash.load_runs(store)
+history.show_mark(runs, rec.run_id)  # regressed against the previous run of its configuration
 ui.show_header(rec)
 if rec.generation is None or rec.latency is not None:
     ui.show_latency(rec)
@@ -60,7 +62,8 @@ ui.show_op_profile(rec)
 scenarios.show_scenarios(rec)  # offline and server (issue 16)
 st.subheader("Accuracy")
 ui.show_accuracy(rec)
-ui.show_parent_test(store, dash.load_runs(store), rec)
+ui.show_parent_test(store, runs, rec)
+history.show_history(runs, rec.run_id)
 st.subheader("Configuration and provenance")
 rows = pd.DataFrame(ui.measurement_rows(rec) + config_rows(rec), columns=["What", "Value"])
 st.dataframe(rows, hide_index=True, width="stretch")

@@ -6,8 +6,7 @@ import streamlit as st
 
 from paretoscope.analysis.selection import select_runs, unmatched_filters
 from paretoscope.present.markup import markdown_text
-from paretoscope.present.tables import runs_table
-from paretoscope.ui import binding, later
+from paretoscope.ui import binding, history, later
 from paretoscope.ui import dashboard as dash
 from paretoscope.ui import share_panel as share
 from paretoscope.ui.widgets import show_table
@@ -67,7 +66,7 @@ if pages > 1:
         key=bound.key("all_csv"),
         width="stretch",
     )
-show_table(runs_table(rows.iloc[start:stop]))
+show_table(history.marked_runs_table(runs, rows.iloc[start:stop]))
 share.share_panel(
     view.to_query(),
     store=store,
