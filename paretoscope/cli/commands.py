@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paretoscope import __version__
+from paretoscope.cli.decide import add_decide_parser, cmd_decide
 from paretoscope.cli.lm import add_lm_arguments, plan_lm, resolve_task
 from paretoscope.cli.serve import cmd_serve
 from paretoscope.core.errors import InputError, ParetoscopeError
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _store_arg(fr)
     _format_arg(fr)
+    add_decide_parser(sub)
 
     serve = sub.add_parser(
         "serve",
@@ -445,6 +447,7 @@ _COMMANDS = {
     "runs": _cmd_runs,
     "frontier": _cmd_frontier,
     "serve": cmd_serve,
+    "decide": cmd_decide,
 }
 
 

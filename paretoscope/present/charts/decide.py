@@ -1,0 +1,173 @@
+"""The Decide chart (Altair): the runs over a cost and the objective, the feasible region shaded.
+
+The y axis is the decision's objective, the x axis a constrained metric (or
+one the view names). The region the constraints on these two axes allow is
+shaded; every run is coloured by its part in the answer (recommended, within
+noise of it, feasible, near-miss, infeasible), since constraints on other
+metrics are not visible as a region. The tooltip keeps each run's provenance.
+Pure: Altair and pandas, no Streamlit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from paretoscope.analysis.decide import Decision, DecisionResult
+from paretoscope.analysis.frontier import frontier_mask
+from paretoscope.core.metrics import METRICS
+from paretoscope.present.charts.scales import axis_title
+
+__all__ = ["MAX_DRAWN", "ROLES", "decision_axes", "decision_chart"]
+
+# Roles in legend order, with their colours.
+ROLES: dict[str, str] = {
+    "recommended": "#d62728",
+    "within noise of it": "#ff7f0e",
+    "feasible": "#2ca02c",
+    "near-miss": "#9467bd",
+    "infeasible": "#b0b0b0",
+}
+# Runs drawn at most: every feasible run and near-miss is kept, others are thinned.
+MAX_DRAWN = 3000
+_REGION = "#2ca02c"
+_TOOLTIP = (
+    ("model", "Model"),
+    ("runtime", "Runtime"),
+    ("runtime_version", "Runtime version"),
+    ("device_name", "Device name"),
+    ("host", "Host"),
+    ("precision", "Precision"),
+    ("batch_size", "Batch"),
+    ("threads", "Threads"),
+    ("started_at", "Started (UTC)"),
+    ("run_id", "Run"),
+)
+
+
+def decision_axes(decision: Decision, x: str | None = None) -> tuple[str, str]:
+    """(x, y) metrics of the chart: y the objective; x ``x``, else the first other constraint."""
+    y = decision.objective.metric
+    if x in METRICS and x != y:
+        return str(x), y
+    for c in decision.require:
+        if c.metric != y:
+            return c.metric, y
+    return ("latency_ms_p50" if y != "latency_ms_p50" else "accuracy"), y
+
+
+def _roles(pool: pd.DataFrame, result: DecisionResult) -> pd.Series:
+    ids = pool["run_id"].astype(str)
+    role = pd.Series("infeasible", index=pool.index, dtype=object)
+    role[ids.isin(set(result.feasible["run_id"].astype(str)))] = "feasible"
+    role[ids.isin({m.run_id for m in result.near_misses})] = "near-miss"
+    role[ids.isin(set(result.within_noise))] = "within noise of it"
+    if result.recommended_id is not None:
+        role[ids == result.recommended_id] = "recommended"
+    return role
+
+
+def _numbers(frame: pd.DataFrame, key: str) -> np.ndarray:
+    if key not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[key], errors="coerce").to_numpy(dtype=np.float64)
+
+
+def _region(
+    decision: Decision, x: str, y: str, xs: np.ndarray, ys: np.ndarray
+) -> dict[str, float] | None:
+    """The rectangle the constraints on x and y allow, within the drawn data's extent."""
+    if xs.size == 0:
+        return None
+    box = {"x": float(xs.min()), "x2": float(xs.max()), "y": float(ys.min()), "y2": float(ys.max())}
+    bounded = False
+    for c in decision.require:
+        for axis, key in (("x", x), ("y", y)):
+            if c.metric != key:
+                continue
+            bounded = True
+            if c.op == "<=":
+                box[f"{axis}2"] = min(box[f"{axis}2"], c.limit)
+            else:
+                box[axis] = max(box[axis], c.limit)
+    if not bounded or box["x"] > box["x2"] or box["y"] > box["y2"]:
+        return None
+    return box
+
+
+def decision_chart(
+    pool: pd.DataFrame, result: DecisionResult, x: str | None = None, *, height: int = 360
+) -> alt.LayerChart:
+    """The chart of ``result`` over ``pool`` (the runs the decision's filters kept)."""
+    dx, dy = decision_axes(result.decision, x)
+    mx, my = METRICS[dx], METRICS[dy]
+    role = _roles(pool, result)
+    xs, ys = _numbers(pool, dx), _numbers(pool, dy)
+    keep = np.isfinite(xs) & np.isfinite(ys)
+    if mx.log_scale_default:
+        keep &= xs > 0
+    if my.log_scale_default:
+        keep &= ys > 0
+    rows = np.flatnonzero(keep)
+    if rows.size > MAX_DRAWN:
+        important = rows[(role.to_numpy()[rows] != "infeasible")]
+        rest = rows[role.to_numpy()[rows] == "infeasible"]
+        step = max(1, -(-rest.size // max(1, MAX_DRAWN - important.size)))
+        rows = np.sort(np.concatenate([important, rest[::step]]))
+    cols = [c for c, _ in _TOOLTIP if c in pool.columns]
+    data = pool.iloc[rows][cols].copy()
+    data["x"], data["y"], data["role"] = xs[rows], ys[rows], role.to_numpy()[rows]
+    if "started_at" in data.columns:
+        data["started_at"] = data["started_at"].astype("string")
+    x_scale = alt.Scale(type="log" if mx.log_scale_default else "linear", zero=False, nice=False)
+    y_scale = alt.Scale(type="log" if my.log_scale_default else "linear", zero=False, nice=False)
+    x_enc = alt.X("x:Q", title=axis_title(mx, mx.log_scale_default), scale=x_scale)
+    y_enc = alt.Y("y:Q", title=axis_title(my, my.log_scale_default), scale=y_scale)
+    tooltip: list[Any] = [alt.Tooltip(c, title=t) for c, t in _TOOLTIP if c in data.columns]
+    tooltip[-1:-1] = [
+        alt.Tooltip("x:Q", title=mx.label, format=mx.fmt),
+        alt.Tooltip("y:Q", title=my.label, format=my.fmt),
+        alt.Tooltip("role:N", title="Decision"),
+    ]
+    colour = alt.Color(
+        "role:N",
+        title="Decision",
+        scale=alt.Scale(domain=list(ROLES), range=list(ROLES.values())),
+    )
+    points = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=60, opacity=0.85)
+        .encode(x=x_enc, y=y_enc, color=colour, tooltip=tooltip)
+    )
+    layers: list[Any] = []
+    box = _region(result.decision, dx, dy, xs[rows], ys[rows])
+    if box is not None:
+        layers.append(
+            alt.Chart(pd.DataFrame([box]))
+            .mark_rect(color=_REGION, opacity=0.12)
+            .encode(
+                x=alt.X("x:Q", scale=x_scale), x2="x2:Q", y=alt.Y("y:Q", scale=y_scale), y2="y2:Q"
+            )
+        )
+    feasible = data[data["role"] != "infeasible"]
+    feasible = feasible[feasible["role"] != "near-miss"]
+    if len(feasible) > 1:
+        on = frontier_mask(
+            feasible.rename(columns={"x": dx, "y": dy}), [dx, dy], separate=False
+        ).to_numpy()
+        line = feasible[on].sort_values("x")
+        layers.append(
+            alt.Chart(line)
+            .mark_line(color="#3b3b3b", strokeDash=[4, 3], interpolate="linear")
+            .encode(x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale))
+        )
+    layers.append(points)
+    return alt.layer(*layers).properties(
+        width="container",
+        height=height,
+        title=f"{my.label} against {mx.label.lower()}: the shaded area meets the constraints "
+        "on these two axes",
+    )
