@@ -24,7 +24,7 @@ from paretoscope.analysis.decide import (
     paired_evidence,
     where_mask,
 )
-from paretoscope.core.decision import Constraint, Decision, Objective, Where
+from paretoscope.core.decision import Constraint, Decision, Objective, Op, Where
 from paretoscope.core.errors import InputError
 from paretoscope.core.fields import CLI_GROUP_FIELDS, dim_columns
 from paretoscope.core.metrics import METRICS
@@ -82,7 +82,8 @@ def apply_edits(rows: Sequence[Mapping[str, Any]], state: Mapping[str, Any] | No
 def _constraints(rows: list[dict], notices: list[str]) -> tuple[Constraint, ...]:
     out = []
     for r in rows:
-        metric, op, limit = r.get("metric"), r.get("op") or "<=", r.get("limit")
+        metric, limit = r.get("metric"), r.get("limit")
+        op: Op = ">=" if r.get("op") == ">=" else "<="  # the editor offers only these two
         if metric is None or limit is None or pd.isna(limit):
             continue  # a row still being filled in
         try:
@@ -125,7 +126,8 @@ def _seed(view: DecideView) -> dict[str, Any]:
 
 
 def _build(w: Widgets, view: DecideView, changed: str) -> tuple[DecideView, list[str]]:
-    d, notices = view.decision, []
+    d = view.decision
+    notices: list[str] = []
     require = _constraints(
         apply_edits(_require_rows(d), w.get(editor_key("req", d.require))), notices
     )

@@ -126,7 +126,12 @@ def decision_chart(
     y_scale = alt.Scale(type="log" if my.log_scale_default else "linear", zero=False, nice=False)
     x_enc = alt.X("x:Q", title=axis_title(mx, mx.log_scale_default), scale=x_scale)
     y_enc = alt.Y("y:Q", title=axis_title(my, my.log_scale_default), scale=y_scale)
-    tooltip: list[Any] = [alt.Tooltip(c, title=t) for c, t in _TOOLTIP if c in data.columns]
+    # Typed: a layer's data may be hoisted to the chart, where nothing infers types.
+    tooltip: list[Any] = [
+        alt.Tooltip(f"{c}:{'Q' if c in ('batch_size', 'threads') else 'N'}", title=t)
+        for c, t in _TOOLTIP
+        if c in data.columns
+    ]
     tooltip[-1:-1] = [
         alt.Tooltip("x:Q", title=mx.label, format=mx.fmt),
         alt.Tooltip("y:Q", title=my.label, format=my.fmt),
@@ -165,9 +170,10 @@ def decision_chart(
             .encode(x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale))
         )
     layers.append(points)
-    return alt.layer(*layers).properties(
+    chart = alt.LayerChart(layer=layers).properties(
         width="container",
         height=height,
         title=f"{my.label} against {mx.label.lower()}: the shaded area meets the constraints "
         "on these two axes",
     )
+    return chart
