@@ -182,9 +182,9 @@ def decide(frame: pd.DataFrame, decision: Decision, *, near_misses: int = 10) ->
     pool = frame[where_mask(frame, decision.where)] if decision.where else frame
     n = len(pool)
     met = np.ones(n, dtype=bool)
+    values = [_values(pool, c.metric) for c in decision.require]
     excess: list[np.ndarray] = []
-    for c in decision.require:
-        v = _values(pool, c.metric)
+    for c, v in zip(decision.require, values, strict=True):
         met &= c.met(v)
         excess.append(c.excess(v))
     objectives = [decision.objective, *([decision.then] if decision.then else [])]
@@ -195,7 +195,7 @@ def decide(frame: pd.DataFrame, decision: Decision, *, near_misses: int = 10) ->
     feasible = pool.iloc[_ranked(pool, decision, np.flatnonzero(ok))]
     within, note = _noise(feasible, decision.objective)
     bad = np.flatnonzero(~ok)
-    misses = _near_misses(pool, decision, bad, excess, objectives, measured, near_misses)
+    misses = _near_misses(pool, decision, bad, (values, excess), objectives, measured, near_misses)
     return DecisionResult(decision, feasible, within, note, misses, n, int(bad.size))
 
 
@@ -203,13 +203,14 @@ def _near_misses(
     pool: pd.DataFrame,
     decision: Decision,
     bad: np.ndarray,
-    excess: list[np.ndarray],
+    measures: tuple[list[np.ndarray], list[np.ndarray]],
     objectives: list[Objective],
     measured: list[np.ndarray],
     limit: int,
 ) -> tuple[NearMiss, ...]:
     if bad.size == 0 or limit <= 0:
         return ()
+    values, excess = measures
     missing = np.zeros(bad.size)
     distance = np.zeros(bad.size)
     for c, e in zip(decision.require, excess, strict=True):
@@ -219,18 +220,25 @@ def _near_misses(
         distance += np.nan_to_num(eb / scale, nan=0.0)
     for has in measured:
         missing += ~has[bad]
-    ids = pool["run_id"].astype(str).to_numpy()
-    order = pd.DataFrame({"m": missing, "d": distance, "id": ids[bad]}).sort_values(
+    # Only the runs that can be among the closest ``limit`` are sorted with their ids.
+    near = np.arange(bad.size)
+    if bad.size > limit:
+        k = np.lexsort((distance, missing))[limit - 1]
+        near = np.flatnonzero(
+            (missing < missing[k]) | ((missing == missing[k]) & (distance <= distance[k]))
+        )
+    ids = pool["run_id"].iloc[bad[near]].astype(str).to_numpy()
+    order = pd.DataFrame({"m": missing[near], "d": distance[near], "id": ids}).sort_values(
         ["m", "d", "id"], kind="mergesort"
     )
     out: list[NearMiss] = []
     for pos in order.index.to_numpy()[:limit]:
-        row = bad[pos]
+        row = bad[near[pos]]
         violations: list[Violation] = []
-        for c, e in zip(decision.require, excess, strict=True):
+        for c, v_all, e in zip(decision.require, values, excess, strict=True):
             if not e[row] > 0 and not np.isnan(e[row]):
                 continue
-            v = _values(pool.iloc[[row]], c.metric)[0]
+            v = v_all[row]
             value = None if np.isnan(v) else float(v)
             violations.append(
                 Violation(c.metric, c.op, c.limit, value, None if value is None else float(e[row]))
@@ -238,7 +246,7 @@ def _near_misses(
         for o, has in zip(objectives, measured, strict=True):
             if not has[row]:
                 violations.append(Violation(o.metric, None, None, None, None))
-        out.append(NearMiss(str(ids[row]), tuple(violations)))
+        out.append(NearMiss(str(ids[pos]), tuple(violations)))
     return tuple(out)
 
 

@@ -280,15 +280,17 @@ def downloads(
     link = view_link(view.to_query())
     acc = pd.to_numeric(pool["accuracy"], errors="coerce") if "accuracy" in pool else None
     if acc is not None and acc.notna().any():
-        ids = pool["run_id"].astype(str)
-        options = ids[acc.notna()].iloc[acc[acc.notna()].argsort()[::-1]].tolist()
-        options = options[:_BASELINES_OFFERED]
-        chosen = view.baseline if view.baseline in options else default_baseline(pool)
-        if chosen not in options:
+        # The most accurate runs are offered (labelled once, not every run of a big store).
+        top = pool.loc[acc.nlargest(_BASELINES_OFFERED).index]
+        names = {
+            str(r["run_id"]): f"{r['model']} · {r['runtime']} · {r['precision']}"
+            for _, r in top.iterrows()
+        }
+        options = list(names)
+        chosen = view.baseline if view.baseline in names else default_baseline(pool)
+        if chosen not in names:
             options.append(str(chosen))
         bound.seed(base=chosen)
-        names = dict(zip(ids, pool["model"].astype(str) + " · " + pool["runtime"].astype(str)
-                         + " · " + pool["precision"].astype(str), strict=True))  # fmt: skip
         st.selectbox("Baseline of the paired accuracy test (McNemar)", options,
                      format_func=lambda r: f"{names.get(r, r)} ({r})", key=bound.key("base"),
                      on_change=bound.sync, args=("base",))  # fmt: skip

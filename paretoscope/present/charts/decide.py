@@ -59,14 +59,23 @@ def decision_axes(decision: Decision, x: str | None = None) -> tuple[str, str]:
     return ("latency_ms_p50" if y != "latency_ms_p50" else "accuracy"), y
 
 
-def _roles(pool: pd.DataFrame, result: DecisionResult) -> pd.Series:
-    ids = pool["run_id"].astype(str)
-    role = pd.Series("infeasible", index=pool.index, dtype=object)
-    role[ids.isin(set(result.feasible["run_id"].astype(str)))] = "feasible"
-    role[ids.isin({m.run_id for m in result.near_misses})] = "near-miss"
-    role[ids.isin(set(result.within_noise))] = "within noise of it"
+def _roles(pool: pd.DataFrame, result: DecisionResult) -> np.ndarray:
+    """Each run's part in the answer (the feasible rows share ``pool``'s index labels)."""
+    role = np.full(len(pool), "infeasible", dtype=object)
+    if pool.index.is_unique:
+        where = pool.index.get_indexer(result.feasible.index)
+        role[where[where >= 0]] = "feasible"
+    else:
+        feasible = set(result.feasible["run_id"].astype(str))
+        role[pool["run_id"].astype(str).isin(feasible).to_numpy()] = "feasible"
+    named = {m.run_id: "near-miss" for m in result.near_misses}
+    named.update(dict.fromkeys(result.within_noise, "within noise of it"))
     if result.recommended_id is not None:
-        role[ids == result.recommended_id] = "recommended"
+        named[result.recommended_id] = "recommended"
+    if named:
+        ids = pool["run_id"].astype(str)
+        hit = ids.isin(set(named)).to_numpy()
+        role[hit] = ids[hit].map(named).to_numpy()
     return role
 
 
@@ -98,13 +107,39 @@ def _region(
     return box
 
 
+def _thinned(rows: np.ndarray, roles: np.ndarray, edge: np.ndarray) -> np.ndarray:
+    """At most ``MAX_DRAWN`` of ``rows``, tier by tier, each tier thinned evenly if it must be:
+    the recommendation, the feasible frontier, the near-misses, the runs within noise of the
+    recommendation, the other feasible runs, the rest."""
+    if rows.size <= MAX_DRAWN:
+        return rows
+    r, e = roles[rows], edge[rows]
+    tiers = [
+        r == "recommended",
+        e & (r != "recommended"),
+        r == "near-miss",
+        (r == "within noise of it") & ~e,
+        (r == "feasible") & ~e,
+        r == "infeasible",
+    ]
+    keep, left = [], MAX_DRAWN
+    for tier in tiers:
+        part = rows[tier]
+        if left <= 0 or part.size == 0:
+            continue
+        part = part[:: -(-part.size // left)]
+        keep.append(part)
+        left -= part.size
+    return np.sort(np.concatenate(keep))
+
+
 def decision_chart(
     pool: pd.DataFrame, result: DecisionResult, x: str | None = None, *, height: int = 360
 ) -> alt.LayerChart:
     """The chart of ``result`` over ``pool`` (the runs the decision's filters kept)."""
     dx, dy = decision_axes(result.decision, x)
     mx, my = METRICS[dx], METRICS[dy]
-    role = _roles(pool, result)
+    roles = _roles(pool, result)
     xs, ys = _numbers(pool, dx), _numbers(pool, dy)
     keep = np.isfinite(xs) & np.isfinite(ys)
     if mx.log_scale_default:
@@ -112,14 +147,16 @@ def decision_chart(
     if my.log_scale_default:
         keep &= ys > 0
     rows = np.flatnonzero(keep)
-    if rows.size > MAX_DRAWN:
-        important = rows[(role.to_numpy()[rows] != "infeasible")]
-        rest = rows[role.to_numpy()[rows] == "infeasible"]
-        step = max(1, -(-rest.size // max(1, MAX_DRAWN - important.size)))
-        rows = np.sort(np.concatenate([important, rest[::step]]))
+    # The feasible runs' frontier over the two axes, from every drawable feasible run.
+    ok = rows[np.isin(roles[rows], ["recommended", "within noise of it", "feasible"])]
+    edge = np.zeros(len(pool), dtype=bool)
+    if ok.size > 1:
+        edge[ok] = frontier_mask(pool.iloc[ok], [dx, dy], separate=False).to_numpy()
+    rows = _thinned(rows, roles, edge)
     cols = [c for c, _ in _TOOLTIP if c in pool.columns]
     data = pool.iloc[rows][cols].copy()
-    data["x"], data["y"], data["role"] = xs[rows], ys[rows], role.to_numpy()[rows]
+    data["x"], data["y"], data["role"] = xs[rows], ys[rows], roles[rows]
+    data["edge"] = edge[rows]
     if "started_at" in data.columns:
         data["started_at"] = data["started_at"].astype("string")
     x_scale = alt.Scale(type="log" if mx.log_scale_default else "linear", zero=False, nice=False)
@@ -142,8 +179,9 @@ def decision_chart(
         title="Decision",
         scale=alt.Scale(domain=list(ROLES), range=list(ROLES.values())),
     )
+    # The runs are the chart's own data (sent once, as Arrow, by the page); layers filter it.
     points = (
-        alt.Chart(data)
+        alt.Chart()
         .mark_point(filled=True, size=60, opacity=0.85)
         .encode(x=x_enc, y=y_enc, color=colour, tooltip=tooltip)
     )
@@ -157,20 +195,19 @@ def decision_chart(
                 x=alt.X("x:Q", scale=x_scale), x2="x2:Q", y=alt.Y("y:Q", scale=y_scale), y2="y2:Q"
             )
         )
-    feasible = data[data["role"] != "infeasible"]
-    feasible = feasible[feasible["role"] != "near-miss"]
-    if len(feasible) > 1:
-        on = frontier_mask(
-            feasible.rename(columns={"x": dx, "y": dy}), [dx, dy], separate=False
-        ).to_numpy()
-        line = feasible[on].sort_values("x")
+    if int(data["edge"].sum()) > 1:
         layers.append(
-            alt.Chart(line)
+            alt.Chart()
+            .transform_filter(alt.datum.edge)
             .mark_line(color="#3b3b3b", strokeDash=[4, 3], interpolate="linear")
-            .encode(x=alt.X("x:Q", scale=x_scale), y=alt.Y("y:Q", scale=y_scale))
+            .encode(
+                x=alt.X("x:Q", scale=x_scale),
+                y=alt.Y("y:Q", scale=y_scale),
+                order=alt.Order("x:Q"),
+            )
         )
     layers.append(points)
-    chart = alt.LayerChart(layer=layers).properties(
+    chart = alt.LayerChart(data=data.reset_index(drop=True), layer=layers).properties(
         width="container",
         height=height,
         title=f"{my.label} against {mx.label.lower()}: the shaded area meets the constraints "
