@@ -121,3 +121,30 @@ def test_an_empty_store_points_to_the_frontier(open_page: OpenPage, tmp_path: Pa
     at = open_page(Store(tmp_path / "empty.duckdb"), PAGE)
     assert not at.exception
     assert any("No successful runs" in i.value for i in at.info)
+
+
+def test_a_pinned_saved_view_keeps_its_decision_and_its_runs(
+    open_page: OpenPage, tmp_path: Path
+) -> None:
+    from paretoscope.ui.share_panel import saved_view_link
+    from paretoscope.views import DecideView
+    from store.saved_views import save_view
+
+    store = Store(tmp_path / "saved.duckdb")
+    store.ingest_many(
+        [make_record(model=f"m{i}", latency_ms=1.0 + i, accuracy=0.90 + i / 100) for i in range(5)]
+    )
+    ids = store.runs_frame()["run_id"].astype(str).tolist()
+    view, _ = DecideView.from_query({"req": "latency_ms_p50<=4.5"})
+    by_model = dict(zip(store.runs_frame()["model"], ids, strict=True))
+    # Pinned without m3, the best run within 4.5 ms when the view was saved is m2.
+    pinned = [by_model[m] for m in ("m0", "m1", "m2", "m4")]
+    saved = save_view(store, name="ship", page="decide", query=view.to_query(), pinned=True,
+                      run_ids=pinned)  # fmt: skip
+    link = saved_view_link(saved)
+    assert link.startswith("/decide?") and "req=latency_ms_p50" in link
+    at = open_page(store, PAGE, query={"req": "latency_ms_p50<=4.5", "view": saved.view_id})
+    assert not at.exception
+    assert _page_answer(at) == by_model["m2"]
+    live = open_page(store, PAGE, query={"req": "latency_ms_p50<=4.5"})
+    assert _page_answer(live) == by_model["m3"]
