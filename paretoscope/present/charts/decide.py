@@ -133,11 +133,9 @@ def _thinned(rows: np.ndarray, roles: np.ndarray, edge: np.ndarray) -> np.ndarra
     return np.sort(np.concatenate(keep))
 
 
-def decision_chart(
-    pool: pd.DataFrame, result: DecisionResult, x: str | None = None, *, height: int = 360
-) -> alt.LayerChart:
-    """The chart of ``result`` over ``pool`` (the runs the decision's filters kept)."""
-    dx, dy = decision_axes(result.decision, x)
+def _drawn(pool: pd.DataFrame, result: DecisionResult, dx: str, dy: str) -> pd.DataFrame:
+    """The runs to draw: tooltip fields, ``x``, ``y``, ``role`` and ``edge`` (on the feasible
+    runs' frontier over the two axes), thinned to ``MAX_DRAWN``."""
     mx, my = METRICS[dx], METRICS[dy]
     roles = _roles(pool, result)
     xs, ys = _numbers(pool, dx), _numbers(pool, dy)
@@ -159,6 +157,16 @@ def decision_chart(
     data["edge"] = edge[rows]
     if "started_at" in data.columns:
         data["started_at"] = data["started_at"].astype("string")
+    return data
+
+
+def decision_chart(
+    pool: pd.DataFrame, result: DecisionResult, x: str | None = None, *, height: int = 360
+) -> alt.LayerChart:
+    """The chart of ``result`` over ``pool`` (the runs the decision's filters kept)."""
+    dx, dy = decision_axes(result.decision, x)
+    mx, my = METRICS[dx], METRICS[dy]
+    data = _drawn(pool, result, dx, dy)
     x_scale = alt.Scale(type="log" if mx.log_scale_default else "linear", zero=False, nice=False)
     y_scale = alt.Scale(type="log" if my.log_scale_default else "linear", zero=False, nice=False)
     x_enc = alt.X("x:Q", title=axis_title(mx, mx.log_scale_default), scale=x_scale)
@@ -186,7 +194,7 @@ def decision_chart(
         .encode(x=x_enc, y=y_enc, color=colour, tooltip=tooltip)
     )
     layers: list[Any] = []
-    box = _region(result.decision, dx, dy, xs[rows], ys[rows])
+    box = _region(result.decision, dx, dy, data["x"].to_numpy(), data["y"].to_numpy())
     if box is not None:
         layers.append(
             alt.Chart(pd.DataFrame([box]))
