@@ -15,6 +15,7 @@ from typing import Any
 
 from paretoscope import __version__
 from paretoscope.cli.check import add_check_parser, cmd_check
+from paretoscope.cli.decide import add_decide_parser, cmd_decide
 from paretoscope.cli.lm import add_lm_arguments, plan_lm, resolve_task
 from paretoscope.cli.scenarios import add_scenario_arguments, scenario_from_args
 from paretoscope.cli.serve import cmd_serve
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _store_arg(fr)
     _format_arg(fr)
+    add_decide_parser(sub)
 
     serve = sub.add_parser(
         "serve",
@@ -454,6 +456,7 @@ _COMMANDS = {
     "frontier": _cmd_frontier,
     "serve": cmd_serve,
     "check": cmd_check,
+    "decide": cmd_decide,
 }
 
 

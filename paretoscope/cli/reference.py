@@ -21,7 +21,14 @@ from pathlib import Path
 
 from paretoscope.cli.commands import build_parser
 from paretoscope.core.metrics import METRICS
-from paretoscope.views import COMPARE_KEYS, FILTER_KEYS, FRONTIER_KEYS, RUN_KEYS, RUNS_KEYS
+from paretoscope.views import (
+    COMPARE_KEYS,
+    DECIDE_KEYS,
+    FILTER_KEYS,
+    FRONTIER_KEYS,
+    RUN_KEYS,
+    RUNS_KEYS,
+)
 
 __all__ = [
     "FIX_COMMAND",
@@ -139,6 +146,7 @@ def url_key_index() -> str:
         ("Runs", "/runs", RUNS_KEYS),
         ("Compare", "/compare", COMPARE_KEYS),
         ("Run detail", "/run", RUN_KEYS),
+        ("Decide", "/decide", DECIDE_KEYS),
     )
     rows = ["| page | path | keys |", "| --- | --- | --- |"]
     for title, path, keys in pages:

@@ -14,6 +14,7 @@ Pure: imports only ``paretoscope.core``; no Streamlit, DuckDB or torch.
 
 from __future__ import annotations
 
+from paretoscope.views.decide import DECIDE_KEYS, DecideView
 from paretoscope.views.links import query_string, view_url
 from paretoscope.views.query import MAX_VALUE_CHARS, ORIGINS
 from paretoscope.views.state import (
@@ -39,6 +40,7 @@ from paretoscope.views.state import (
 
 __all__ = [
     "COMPARE_KEYS",
+    "DECIDE_KEYS",
     "DEFAULT_BY",
     "DEFAULT_X",
     "DEFAULT_Y",
@@ -54,6 +56,7 @@ __all__ = [
     "RUN_KEYS",
     "STATUSES",
     "CompareView",
+    "DecideView",
     "FrontierView",
     "RunFilters",
     "RunView",

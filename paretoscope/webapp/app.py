@@ -36,6 +36,7 @@ pages = [
     ),
     st.Page("app_pages/runs.py", title="Runs", icon=":material/table_rows:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("app_pages/decide.py", title="Decide", icon=":material/rule:"),
     st.Page("app_pages/run_detail.py", title="Run detail", icon=":material/info:", url_path="run"),
     st.Page("app_pages/profile.py", title="Profile", icon=":material/upload_file:"),
     st.Page("app_pages/methodology.py", title="Methodology", icon=":material/science:"),

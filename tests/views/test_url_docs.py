@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from paretoscope.views import FRONTIER_KEYS, RUNS_KEYS
+from paretoscope.views import DECIDE_KEYS, FRONTIER_KEYS, RUNS_KEYS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "url.md"
 
@@ -18,6 +18,9 @@ def _table_keys(section: str) -> set[str]:
     return set(re.findall(r"^\| `([a-z]+)` \|", body, flags=re.MULTILINE))
 
 
-@pytest.mark.parametrize(("section", "keys"), [("Frontier", FRONTIER_KEYS), ("Runs", RUNS_KEYS)])
+@pytest.mark.parametrize(
+    ("section", "keys"),
+    [("Frontier", FRONTIER_KEYS), ("Runs", RUNS_KEYS), ("Decide", DECIDE_KEYS)],
+)
 def test_every_url_key_is_documented(section: str, keys: dict[str, str]) -> None:
     assert _table_keys(section) == set(keys)
