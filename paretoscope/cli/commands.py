@@ -93,15 +93,7 @@ def _executor(args: argparse.Namespace) -> Any:
     return executor_from_env(getattr(args, "cluster", None))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    metric_help = "metric key: " + ", ".join(METRICS)
-    parser = argparse.ArgumentParser(
-        prog="paretoscope",
-        description="Measured accuracy-vs-efficiency Pareto frontiers of ML models.",
-    )
-    parser.add_argument("--version", action="version", version=f"paretoscope {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _demo_parser(sub: Any) -> None:
     demo = sub.add_parser(
         "demo", help="train the demo model zoo and measure it on this host into the store"
     )
@@ -122,11 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--example",
         metavar="NAME",
-        help=(
-            "import a committed example bundle instead of measuring (h100: the demo zoo on "
-            "CPU and H100 GPU; h200: tiny causal LMs and an ONNX MLP on CPU and H200 GPU)"
-        ),
+        help="import a committed example bundle instead of measuring: h100 or h200 (examples/)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    metric_help = "metric key: " + ", ".join(METRICS)
+    parser = argparse.ArgumentParser(
+        prog="paretoscope",
+        description="Measured accuracy-vs-efficiency Pareto frontiers of ML models.",
+    )
+    parser.add_argument("--version", action="version", version=f"paretoscope {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    _demo_parser(sub)
 
     runs = sub.add_parser("runs", help="list successful runs, one row each")
     _store_arg(runs)
