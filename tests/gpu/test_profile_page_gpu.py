@@ -6,6 +6,7 @@ list comes from the driver, and the job runs in a worker process on the GPU.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,8 @@ def test_the_page_offers_cuda_and_a_job_runs_there(
     # The test runs the job itself, in this process's worker pool, instead of a runner.
     monkeypatch.setattr(jobrunner, "ensure_runner", lambda store, **_: 0)
     monkeypatch.delenv(devices.SCHEDULER_ENV, raising=False)
-    store = Store(tmp_path / "gpu.duckdb")
+    # examples/h200/page.sh keeps the store to serve it and take the page's screenshot.
+    store = Store(Path(os.environ.get("PARETOSCOPE_GPU_PAGE_STORE") or tmp_path / "gpu.duckdb"))
     at = upload_model(open_page(store, monkeypatch), "m.onnx", model.read_bytes())
     choice = at.multiselect(key="profile.devices")
     assert "cuda:0" in list(choice.options), list(choice.options)
