@@ -117,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _repeats_arg(demo, quick=True)
     demo.add_argument(
+        "--lms",
+        type=int,
+        metavar="N",
+        help="how many of the demo's tiny language models to train and measure, smallest "
+        "first: 0 to 3 (default 3; 0 with --quick)",
+    )
+    demo.add_argument(
         "--example",
         metavar="NAME",
         help="import a committed example bundle instead of measuring (h100: CPU and H100 GPU)",
@@ -302,6 +309,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             executor=_executor(args),
             devices=_csv_list(getattr(args, "device", "cpu")) or ["cpu"],
             repeats=getattr(args, "repeats", None),
+            lms=getattr(args, "lms", None),
         )
     except BaseException as err:
         bar.close()
