@@ -116,13 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma list of devices to measure on: cpu, cuda, cuda:N (default cpu)",
     )
     _repeats_arg(demo, quick=True)
-    demo.add_argument(
-        "--lms",
-        type=int,
-        metavar="N",
-        help="how many of the demo's tiny language models to train and measure, smallest "
-        "first: 0 to 3 (default 3; 0 with --quick)",
-    )
+    add_demo_lm_argument(demo)
     demo.add_argument(
         "--example",
         metavar="NAME",
@@ -275,6 +269,17 @@ def _share_parsers(sub: Any) -> None:
 
 def _open_store(path: str | None) -> Store:
     return Store(resolve_store_path(path))
+
+
+def add_demo_lm_argument(demo: argparse.ArgumentParser) -> None:
+    """``demo --lms N``: how many of the demo's language models (issue 15)."""
+    demo.add_argument(
+        "--lms",
+        type=int,
+        metavar="N",
+        help="how many of the demo's tiny language models to train and measure, smallest "
+        "first: 0 to 3 (default 3; 0 with --quick)",
+    )
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -189,6 +189,9 @@ def run_demo(
     smallest first) are trained and measured on the CPU, each at fp32 and
     int8 and ``demo_lm.LM_PROMPT_LENS`` (default: all; none with ``quick``).
     ``classifiers=False`` leaves the digits zoo out (tests of the LMs).
+
+    Long because it is the demo's one sequence (plan, skip, prepare, measure),
+    which reads best in one place; the parts are the functions it calls.
     """
     from measure import zoo
     from measure.datasets import eval_dataset_id
@@ -210,11 +213,10 @@ def run_demo(
     done_keys = set() if force else _measured_keys(store, host_info().host_id, budget, repeats)
     todo = [p for p in plan if p.key not in done_keys]
     # Language models: on the CPU only (torch's int8 is CPU-only), one repeat each.
-    lm_runs = lm.lm_plan(members if "cpu" in device_list else ())
     lm_budget = QUICK_BUDGET if quick else lm.LM_BUDGET
-    lm_done = set() if force else lm.lm_measured_keys(store, host_info().host_id, lm_budget,
-                                                      DEMO_THREADS)  # fmt: skip
-    lm_todo = [r for r in lm_runs if r.key not in lm_done]
+    lm_runs, lm_todo = lm.lm_todo(
+        store, members if "cpu" in device_list else (), lm_budget, DEMO_THREADS, force=force
+    )
     planned = len(plan) + len(lm_runs)
     summary = DemoSummary(
         runs_ok=0,

@@ -44,6 +44,7 @@ __all__ = [
     "lm_plan",
     "lm_prepare_kinds",
     "lm_run_spec",
+    "lm_todo",
     "prepare_lms",
 ]
 
@@ -111,6 +112,24 @@ def lm_plan(members: Sequence[FamilyMember]) -> list[LMRun]:
             for prompt_len in LM_PROMPT_LENS:
                 plan.append(LMRun(m, variant_id(parent, precision), precision, prompt_len))
     return plan
+
+
+def lm_todo(
+    store: Store,
+    members: Sequence[FamilyMember],
+    budget: TimingBudget,
+    threads: int,
+    *,
+    force: bool = False,
+) -> tuple[list[LMRun], list[LMRun]]:
+    """Every planned LM run, and those this host has yet to measure (all with ``force``)."""
+    from measure.devices import host_info
+
+    runs = lm_plan(members)
+    if force or not runs:
+        return runs, list(runs)
+    done = lm_measured_keys(store, host_info().host_id, budget, threads)
+    return runs, [r for r in runs if r.key not in done]
 
 
 def lm_prepare_kinds(members: Sequence[FamilyMember]) -> list[str]:
