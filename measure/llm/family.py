@@ -5,20 +5,20 @@ Each member is a ``TinyLMSpec`` (width, depth) with its own training recipe
 text's training part (``measure.llm.text``) serves the whole family, so every
 perplexity counts the same tokens. Nothing is downloaded.
 
-Why these recipes: the demo must show a real trade-off (a larger model
-reaches a lower perplexity on the held-out text and decodes more slowly) in
-seconds of training on two cores. Measured while tuning (``measure/llm``
-tests train the family and check the ordering): with equal steps, GPT-2's
-tied output embedding and a 1024-token vocabulary, the deeper members often
-stayed on the unigram plateau and the smallest won on perplexity too; with
-equal steps and untied embeddings, members of 32 to 96 wide ended within a
-few percent of each other, in an order that changed with the seed. So, as
-in compute-optimal scaling, a larger member sees more tokens (100, 150 and
-200 steps of 16×64 tokens) and a smaller one a higher learning rate, with
-untied output weights, a 20-step warm-up and a 384-token vocabulary. Over
-seeds 0 to 3 (one thread) the ordering held every time: perplexity 42.0 to
-48.5, 37.6 to 40.4 and 35.8 to 38.8 on the held-out text (128-token windows),
-each member at least 3% below the one before.
+Why these recipes: the demo must show a real trade-off (a larger model reaches
+a lower perplexity on the held-out text and decodes more slowly) in seconds of
+training on two cores. Measured while tuning
+(``tests/profiling/test_demo_lm.py`` trains the family and checks the order):
+with equal steps, GPT-2's tied output embedding and a 1024-token vocabulary,
+the deeper members often stayed on the unigram plateau and the smallest won on
+perplexity too; with equal steps and untied embeddings, members of 32 to 96
+wide ended within a few percent of each other, in an order that changed with
+the seed. So, as in compute-optimal scaling, a larger member sees more tokens
+(100, 150 and 200 steps of 16×64 tokens) and a smaller one a higher learning
+rate, with untied output weights, a 20-step warm-up and a 384-token
+vocabulary. Over seeds 0 to 3 (one thread) the ordering held every time:
+perplexity 42.0 to 48.5, 37.6 to 40.4 and 35.8 to 38.8 on the held-out text
+(128-token windows), each member at least 3% below the one before.
 
 Model ids derive from the recipe (family version, spec, training config, the
 training text's id), so the demo knows them before training and can tell

@@ -7,7 +7,9 @@ measures every variant, both runtimes, fp32 and int8, batch 1 and 32, one
 thread, each run in a fresh worker process through an executor, and ingests
 each record as it arrives.
 Every run evaluates accuracy itself on the held-out split: an int8 variant's
-accuracy is measured, never copied from its parent.
+accuracy is measured, never copied from its parent. The demo's language models
+(``profiling.demo_lm``: three tiny GPT-2s trained here, fp32 and int8, scored by
+perplexity) are measured after the classifiers, on the CPU (``lms`` of them).
 
 ``devices`` adds GPUs (``cuda:N``): there each model runs in torch at fp32,
 fp16 and bf16, and in ONNX Runtime at fp32 and int8 when onnxruntime has
