@@ -42,12 +42,18 @@ EOS_TOKEN = "<|endoftext|>"
 
 @dataclass(frozen=True)
 class TinyLMSpec:
-    """One member of the family: width (``n_embd``), depth (``n_layer``) and heads."""
+    """One member of the family: width (``n_embd``), depth (``n_layer``) and heads.
+
+    ``tied``: the output layer shares the token embedding's weights (GPT-2's
+    default). Untied, a short training escapes the unigram plateau sooner
+    (measured on the demo's family: ``measure.llm.family``).
+    """
 
     name: str
     n_embd: int
     n_layer: int
     n_head: int
+    tied: bool = True
 
 
 #: The demo's family, smallest first.
@@ -65,7 +71,8 @@ class TinyTrainConfig:
 
     ``context`` is the model's maximum length (``n_positions``); training
     windows are ``seq_len`` tokens; ``budget_s`` caps the training loop's
-    wall time (s).
+    wall time (s); the learning rate rises linearly to ``lr`` over the first
+    ``warmup_steps`` steps (none by default), then stays.
     """
 
     steps: int = 300
@@ -78,6 +85,7 @@ class TinyTrainConfig:
     budget_s: float = 20.0
     vocab_size: int = 1024
     context: int = 128
+    warmup_steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,7 @@ def build_model(spec: TinyLMSpec, vocab_size: int, context: int = 128, seed: int
         resid_pdrop=0.0,
         embd_pdrop=0.0,
         attn_pdrop=0.0,
+        tie_word_embeddings=spec.tied,
     )
     torch.manual_seed(seed)
     model = GPT2LMHeadModel(config)
@@ -146,8 +155,9 @@ def build_model(spec: TinyLMSpec, vocab_size: int, context: int = 128, seed: int
 def train_model(model: Any, token_ids: list[int], config: TinyTrainConfig) -> TrainReport:
     """Train ``model`` in place on random ``seq_len`` windows of ``token_ids`` (AdamW, seeded).
 
-    A constant learning rate: in a few hundred steps a model is still far from
-    converged, and warm-up with cosine decay ended with a higher perplexity.
+    A constant learning rate after an optional linear warm-up: in a few hundred
+    steps a model is still far from converged, and a cosine decay ended with a
+    higher perplexity.
 
     Threads are pinned to ``config.threads`` for the loop and restored after.
     Stops after ``config.steps`` steps or once ``config.budget_s`` seconds
@@ -167,6 +177,10 @@ def train_model(model: Any, token_ids: list[int], config: TinyTrainConfig) -> Tr
         data = torch.tensor(token_ids, dtype=torch.long)
         gen = torch.Generator().manual_seed(config.seed)
         opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        warm = max(config.warmup_steps, 0)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: min(1.0, (step + 1) / warm) if warm else 1.0
+        )
         model.train()
         losses: list[float] = []
         start = time.perf_counter()
@@ -183,6 +197,7 @@ def train_model(model: Any, token_ids: list[int], config: TinyTrainConfig) -> Tr
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            sched.step()
             losses.append(loss.item())
         seconds = time.perf_counter() - start
     finally:
@@ -207,7 +222,8 @@ def build_tiny_lm(
     """Build, train and save one tiny model with ``tokenizer`` into ``folder``; its report.
 
     The folder holds ``config.json``, ``model.safetensors``, the tokenizer's
-    files and ``training.json`` (the spec, the config and the report).
+    files and ``training.json`` (the spec, the config, the report and the
+    number of parameters).
     """
     cfg = config or TinyTrainConfig()
     model = build_model(spec, vocab_size=len(tokenizer), context=cfg.context, seed=cfg.seed)
@@ -216,7 +232,13 @@ def build_tiny_lm(
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)  # safetensors: transformers 5 writes no pickle
     tokenizer.save_pretrained(out)
-    facts = {"spec": asdict(spec), "config": asdict(cfg), "report": asdict(report)}
+    params = sum(p.numel() for p in model.parameters())
+    facts = {
+        "spec": asdict(spec),
+        "config": asdict(cfg),
+        "report": asdict(report),
+        "params": params,
+    }
     (out / "training.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
     return report
 

@@ -111,6 +111,7 @@ def _demo_parser(sub: Any) -> None:
         help="comma list of devices to measure on: cpu, cuda, cuda:N (default cpu)",
     )
     _repeats_arg(demo, quick=True)
+    add_demo_lm_argument(demo)
     demo.add_argument(
         "--example",
         metavar="NAME",
@@ -280,6 +281,17 @@ def _open_store(path: str | None) -> Store:
     return Store(resolve_store_path(path))
 
 
+def add_demo_lm_argument(demo: argparse.ArgumentParser) -> None:
+    """``demo --lms N``: how many of the demo's language models (issue 15)."""
+    demo.add_argument(
+        "--lms",
+        type=int,
+        metavar="N",
+        help="how many of the demo's tiny language models to train and measure, smallest "
+        "first: 0 to 3 (default 3; 0 with --quick)",
+    )
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from paretoscope.profiling.demo import import_example, run_demo
 
@@ -312,6 +324,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             executor=_executor(args),
             devices=_csv_list(getattr(args, "device", "cpu")) or ["cpu"],
             repeats=getattr(args, "repeats", None),
+            lms=getattr(args, "lms", None),
         )
     except BaseException as err:
         bar.close()

@@ -45,6 +45,11 @@ PRIOR_STEP_S: dict[str, float] = {
     "workers": 6.0,
     "run:ort": 0.2,
     "run:torch": 0.23,
+    # The demo's language models (issue 15): a tokenizer, a training, a causal-LM run
+    # (loading the folder, generating, scoring the held-out text), from one demo.
+    "tokenizer": 2.0,
+    "train:lm": 3.0,
+    "run:lm": 1.0,
 }
 
 

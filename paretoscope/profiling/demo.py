@@ -7,7 +7,9 @@ measures every variant, both runtimes, fp32 and int8, batch 1 and 32, one
 thread, each run in a fresh worker process through an executor, and ingests
 each record as it arrives.
 Every run evaluates accuracy itself on the held-out split: an int8 variant's
-accuracy is measured, never copied from its parent.
+accuracy is measured, never copied from its parent. The demo's language models
+(``profiling.demo_lm``: three tiny GPT-2s trained here, fp32 and int8, scored by
+perplexity) are measured after the classifiers, on the CPU (``lms`` of them).
 
 ``devices`` adds GPUs (``cuda:N``): there each model runs in torch at fp32,
 fp16 and bf16, and in ONNX Runtime at fp32 and int8 when onnxruntime has
@@ -37,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from paretoscope.core.errors import InputError, ParetoscopeError
-from paretoscope.core.progress import PRIOR_STEP_S, StepEstimator, run_kind
+from paretoscope.core.progress import run_kind
 from paretoscope.core.records import (
     DatasetRef,
     RunRecord,
@@ -45,7 +47,8 @@ from paretoscope.core.records import (
     TimingBudget,
     new_run_id,
 )
-from paretoscope.present.progress import StepProgress
+from paretoscope.profiling import demo_lm as lm
+from paretoscope.profiling.demo_clock import DemoProgress, StepClock
 from paretoscope.profiling.demo_zoo import DemoVariant, VariantKey, prepare_zoo
 from paretoscope.profiling.examples import EXAMPLE_BUNDLES, example_bundle_path, import_example
 from paretoscope.profiling.request import DEFAULT_REPEATS, MAX_REPEATS
@@ -90,19 +93,6 @@ GPU_PRECISIONS: dict[str, tuple[str, ...]] = {
     "ort": ("fp32", "int8"),
 }
 
-Phase = Literal["prepare", "measure", "done"]
-
-
-@dataclass(frozen=True)
-class DemoProgress(StepProgress):
-    """One step of the demo done: ``done`` of ``total`` steps (training, export, each run).
-
-    ``eta_s`` is None until there is something to extrapolate from.
-    """
-
-    phase: Phase
-    runs_failed: int = 0
-
 
 @dataclass(frozen=True)
 class DemoSummary:
@@ -119,6 +109,7 @@ class DemoSummary:
     runs_already_stored: int
     run_ids: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    lm_models: int = 0  # fp32 language models (each has an int8 variant)
 
     def __str__(self) -> str:
         zoo = f"demo zoo v{self.zoo_version}{' (quick)' if self.quick else ''}"
@@ -170,86 +161,6 @@ def prepare_kinds(entry_names: Sequence[str]) -> list[str]:
     return kinds
 
 
-class _Clock:
-    """Progress with an ETA priced per kind of step (``core.progress.StepEstimator``).
-
-    A training step, an export and a measured run take very different times,
-    and torch runs cost more than ONNX Runtime runs: each remaining step is
-    priced at the mean of the finished steps of its kind (``PRIOR_STEP_S``,
-    scaled to this host, until one is done).
-    """
-
-    def __init__(
-        self,
-        on_progress: Callable[[DemoProgress], None] | None,
-        kinds: Sequence[str],
-        n_prepare: int,
-        repeats: int = 1,
-    ) -> None:
-        self.on_progress = on_progress
-        self.started = time.monotonic()
-        self.n_prepare = n_prepare
-        self.n_runs = len(kinds) - n_prepare
-        priors = {k: v * (repeats if k.startswith("run") else 1) for k, v in PRIOR_STEP_S.items()}
-        self.estimator = StepEstimator(list(kinds), priors)
-        self.prepared = self.measured = self.failed = 0
-        self.workers_up = False
-        self._mark = self.started
-
-    @property
-    def total(self) -> int:
-        return self.estimator.total
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def _lap(self) -> float:
-        now = time.monotonic()
-        lap, self._mark = now - self._mark, now
-        return lap
-
-    def _eta(self) -> float | None:
-        return self.estimator.eta(running_s=time.monotonic() - self._mark)
-
-    def emit(self, phase: Phase, label: str) -> None:
-        if self.on_progress is not None:
-            self.on_progress(
-                DemoProgress(
-                    phase=phase,
-                    done=self.prepared + self.measured,
-                    total=self.total,
-                    label=label,
-                    elapsed_s=self.elapsed(),
-                    eta_s=0.0 if phase == "done" else self._eta(),
-                    runs_failed=self.failed,
-                )
-            )
-
-    def start(self, label: str) -> None:
-        self._lap()
-        self.emit("prepare", label)
-
-    def prepared_one(self, label: str) -> None:
-        self.estimator.finished(self._lap())
-        self.prepared += 1
-        self.emit("prepare", label)
-
-    def start_runs(self) -> None:
-        # The time between the last preparation step and the first run (building the
-        # specs, starting the executor) is part of the first run.
-        pass
-
-    def measured_one(self, label: str, ok: bool) -> None:
-        if not self.workers_up:  # an executor that reported no progress before its first result
-            self.workers_up = True
-            self.estimator.finished(0.0)
-            self.prepared += 1
-        self.estimator.finished(self._lap())
-        self.measured += 1
-        self.failed += 0 if ok else 1
-        self.emit("measure", label)
-
-
 def run_demo(
     store: Store,
     *,
@@ -259,6 +170,8 @@ def run_demo(
     executor: Executor | None = None,
     devices: Sequence[str] = ("cpu",),
     repeats: int | None = None,
+    lms: int | None = None,
+    classifiers: bool = True,
 ) -> DemoSummary:
     """Train, export and measure the demo zoo on this host into ``store``; return what happened.
 
@@ -273,10 +186,19 @@ def run_demo(
     failed and the demo goes on. Raises ``InputError`` for a device this host
     lacks or repeats out of range, ``MeasurementError`` when a model cannot be trained or exported,
     and ``StoreError`` when the store cannot be written.
+
+    ``lms``: how many members of the language-model family (``demo_lm``,
+    smallest first) are trained and measured on the CPU, each at fp32 and
+    int8 and ``demo_lm.LM_PROMPT_LENS`` (default: all; none with ``quick``).
+    ``classifiers=False`` leaves the digits zoo out (tests of the LMs).
+
+    Long because it is the demo's one sequence (plan, skip, prepare, measure),
+    which reads best in one place; the parts are the functions it calls.
     """
     from measure import zoo
     from measure.datasets import eval_dataset_id
     from measure.devices import host_info
+    from measure.llm.family import family
     from measure.repeats import repeat_budget
 
     if repeats is None:
@@ -284,42 +206,54 @@ def run_demo(
     if not 1 <= repeats <= MAX_REPEATS:
         raise InputError(f"--repeats must be from 1 to {MAX_REPEATS} (got {repeats})")
     started = time.monotonic()
-    entries = zoo.zoo_entries(quick=quick)
+    members = family(0 if quick and lms is None else lms)
+    entries = zoo.zoo_entries(quick=quick) if classifiers else ()
     config = zoo.TrainConfig()
     budget = QUICK_BUDGET if quick else FULL_BUDGET
     device_list, notes = _check_devices(devices)
     plan = _plan(entries, config, eval_dataset_id(), device_list, ort_gpu=not notes)
     done_keys = set() if force else _measured_keys(store, host_info().host_id, budget, repeats)
     todo = [p for p in plan if p.key not in done_keys]
+    # Language models: on the CPU only (torch's int8 is CPU-only), one repeat each.
+    lm_budget = QUICK_BUDGET if quick else lm.LM_BUDGET
+    lm_runs, lm_todo = lm.lm_todo(
+        store, members if "cpu" in device_list else (), lm_budget, DEMO_THREADS, force=force
+    )
+    planned = len(plan) + len(lm_runs)
     summary = DemoSummary(
         runs_ok=0,
         runs_failed=0,
         elapsed_s=0.0,
-        skipped=not todo,
+        skipped=not (todo or lm_todo),
         quick=quick,
         zoo_version=zoo.ZOO_VERSION,
         models=len(entries),
-        runs_planned=len(plan),
-        runs_already_stored=len(plan) - len(todo),
+        runs_planned=planned,
+        runs_already_stored=planned - len(todo) - len(lm_todo),
         notes=tuple(notes),
+        lm_models=len(members),
     )
-    if not todo:
+    if summary.skipped:
         return replace(summary, elapsed_s=time.monotonic() - started)
 
     needed = [e for e in entries if any(p.entry_name == e.name for p in todo)]
     # Steps: the split, then per model one for training and one for export, then the runs.
     each = repeat_budget(budget, repeats)
-    prepare = prepare_kinds([e.name for e in needed])
+    lm_needed = [m for m in members if any(r.member == m for r in lm_todo)]
+    prepare = prepare_kinds([e.name for e in needed]) + lm.lm_prepare_kinds(lm_needed)
     # Starting the measuring workers (each imports its runtime) is a step of its own:
     # priced as part of the first run it would make every run look several times dearer.
     prepare = [*prepare, "workers"]
     kinds = prepare + [run_kind(p.runtime, p.precision, p.batch_size, p.device) for p in todo]
-    clock = _Clock(on_progress, kinds, len(prepare), repeats)
+    clock = StepClock(on_progress, kinds + [r.kind for r in lm_todo], len(prepare), repeats)
     with tempfile.TemporaryDirectory(prefix="paretoscope-demo-") as tmp:
         clock.start("splitting digits")
         dataset, variants = prepare_zoo(store, needed, config, Path(tmp), clock.prepared_one)
+        text, trained = lm.prepare_lms(store, lm_needed, Path(tmp), clock.prepared_one)
     specs = [replace(_run_spec(p, variants, dataset, each), repeats=repeats) for p in todo]
-    records = _measure(store, specs, [p.label for p in todo], executor, clock)
+    specs += [lm.lm_run_spec(r, trained, text, lm_budget, DEMO_THREADS) for r in lm_todo]
+    labels = [p.label for p in todo] + [r.label for r in lm_todo]
+    records = _measure(store, specs, labels, executor, clock)
     ok = sum(r.status == "ok" for r in records)
     clock.emit("done", f"{ok} ok, {len(records) - ok} failed")
     return replace(
@@ -458,7 +392,7 @@ def _measure(
     specs: Sequence[RunSpec],
     labels: Sequence[str],
     executor: Executor | None,
-    clock: _Clock,
+    clock: StepClock,
 ) -> list[RunRecord]:
     """Run ``specs`` through the executor, ingesting each record as it arrives."""
     if executor is None:

@@ -34,6 +34,13 @@ def _specs(at: AppTest) -> list[dict[str, Any]]:
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
+def _walk(node: Any) -> Any:
+    """Every node of an AppTest tree in page order."""
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _walk(child)
+
+
 def _no_live_markup(at: AppTest) -> None:
     assert not live_in(markdown_bodies(at)), live_in(markdown_bodies(at))
 
@@ -196,6 +203,13 @@ def test_store_of_classifiers_and_lms_links_to_the_lm_frontier(
     assert "x=decode_tokens_per_s" in lm_link.query_string
     assert "y=perplexity" in lm_link.query_string
     assert f"{len(records) - 3} runs of language models" in _text(at)
+    # Reachable at once: the link comes before the chart, under the axis pickers.
+    order = [
+        "lm-link" if n.type == "page_link" and "Language models" in n.proto.label else n.type
+        for n in _walk(at.main)
+        if n.type in ("page_link", "vega_lite_chart")
+    ]
+    assert order.index("lm-link") < order.index("vega_lite_chart"), order
     at = run_app(store, query={"x": "decode_tokens_per_s", "y": "perplexity"})
     assert f"{len(records) - 3} runs plotted" in _text(at)
     assert not any("Language models" in e.proto.label for e in at.get("page_link"))

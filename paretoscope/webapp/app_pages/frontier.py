@@ -45,6 +45,7 @@ demo.demo_banner(store, runs)  # while the demo measures: its progress; reruns a
 view = ui.language_model_default(bound, runs)  # only LMs and no axis in the link: ppl vs tok/s
 bound.publish()
 ui.frontier_controls(bound, runs)  # x, y and grouping; the rest below, out of the chart's way
+ui.language_model_link(runs, view)  # classifiers and LMs (the demo): their frontier, at once
 ui.more_controls(bound, runs, budget=not view.sweep)
 for notice in unmatched_filters(runs, view.filters):
     st.info(markdown_text(notice))  # the link's values, never read as Markdown
@@ -90,7 +91,6 @@ if pick is not None and pick != st.session_state.get(bound.key("last_pick")):
         st.rerun()
 st.caption(ui.frontier_caption(fp, view))
 st.caption(ui.pooling_sentence(fp, runs))
-ui.language_model_link(runs, view)  # classifiers and LMs (the demo): the LMs' own frontier
 
 if view.selected is not None:
     ui.show_selected_run(fp, view, view.selected)

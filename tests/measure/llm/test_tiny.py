@@ -130,3 +130,30 @@ def test_a_family_shares_one_tokenizer(tmp_path: Path) -> None:
     ]
     assert vocabs[0] == vocabs[1] and len(vocabs[0]) == config.vocab_size
     assert all(report.steps == 2 for _, _, report in built)
+
+
+def test_an_untied_model_has_its_own_output_weights() -> None:
+    from dataclasses import replace
+
+    untied = build_model(replace(TINY_LMS[0], tied=False), vocab_size=tinylm.VOCAB, context=64)
+    tied = build_model(TINY_LMS[0], vocab_size=tinylm.VOCAB, context=64)
+    assert untied.lm_head.weight.data_ptr() != untied.transformer.wte.weight.data_ptr()
+    assert tied.lm_head.weight.data_ptr() == tied.transformer.wte.weight.data_ptr()
+    n = sum(p.numel() for p in untied.parameters()) - sum(p.numel() for p in tied.parameters())
+    assert n == tinylm.VOCAB * TINY_LMS[0].n_embd
+
+
+def test_warm_up_changes_the_first_steps_and_stays_seeded(train_ids: list[int]) -> None:
+    base = TinyTrainConfig(steps=3, batch_size=2, seq_len=16, context=64, threads=1)
+    states = []
+    for warm in (0, 10, 10):
+        model = build_model(TINY_LMS[0], vocab_size=tinylm.VOCAB, context=64, seed=0)
+        train_model(model, train_ids, replace_config(base, warm))
+        states.append(_state(model)["transformer.wte.weight"])
+    assert not torch.equal(states[0], states[1]) and torch.equal(states[1], states[2])
+
+
+def replace_config(config: TinyTrainConfig, warmup_steps: int) -> TinyTrainConfig:
+    from dataclasses import replace
+
+    return replace(config, warmup_steps=warmup_steps)
