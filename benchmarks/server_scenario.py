@@ -9,10 +9,13 @@ when re-measured at that rate." This script
    ``--scenario server`` in a worker process, as ``paretoscope profile``
    does (``run_in_worker``: single-stream timing, then the server scenario
    in the same process);
-2. loads the model again in this process and sends ``--remeasure`` fresh
-   Poisson schedules (seeds the scenario never used) at the reported maximum
-   rate through the same server loop (``measure.server_scenario.run_step``),
-   checking p99 <= the bound each time;
+2. loads the model again in this process and sends one fresh Poisson
+   schedule (a seed the scenario never used) at the reported maximum rate
+   through the same server loop (``measure.server_scenario.run_step``),
+   ``--remeasure`` confirmation windows long (default 3: about 3 s, the
+   length of the scenario's own three confirmations together), checking its
+   p99 <= the bound: near saturation a short window's p99 varies several-fold,
+   so the check is one long measurement, as a serving benchmark's run is;
 3. prints a Markdown section (the curve, the re-measurements, the command,
    the machine and its 1-minute load average before and after) and writes
    it to ``--markdown FILE`` when given.
@@ -69,7 +72,7 @@ def measure_curve(art_path: Path, bound_ms: float, seed: int) -> RunRecord:
 
 
 def remeasure(art_path: Path, stats: ServerStats, times: int, first_seed: int) -> list[ServerStep]:
-    """``times`` steps at ``stats.max_qps_at_p99`` with fresh seeds, through the same loop."""
+    """One step at ``stats.max_qps_at_p99``, ``times`` confirmation windows long, fresh seed."""
     from measure.profile import input_batch
     from measure.runtimes import runtime_for
 
@@ -89,12 +92,10 @@ def remeasure(art_path: Path, stats: ServerStats, times: int, first_seed: int) -
         limits = StepLimits(
             explode_ns=int(10 * stats.p99_bound_ms * 1e6), wall_ns=int(plan.max_step_s * 4e9)
         )
-        out = []
-        for k in range(times):
-            arrivals = poisson_arrivals(rate, plan.requests(rate), first_seed + k)
-            done = run_step(arrivals, lambda _k: step(), PerfClock(), limits=limits)
-            out.append(step_summary(rate, done, stats.p99_bound_ms, confirm=True))
-        return out
+        n = times * plan.requests(rate, confirm=True)
+        arrivals = poisson_arrivals(rate, n, first_seed)
+        done = run_step(arrivals, lambda _k: step(), PerfClock(), limits=limits)
+        return [step_summary(rate, done, stats.p99_bound_ms, confirm=True)]
     finally:
         session.close()
 
@@ -142,14 +143,14 @@ def report(
         f"the highest ({high.offered_qps:.0f}/s: {high.p99_ms:.2f} ms): "
         + ("**rose**." if rises else "**did not rise**."),
         "",
-        "Re-measured at the reported maximum, fresh arrivals, in this process:",
+        "Re-measured at the reported maximum, one long window of fresh arrivals, in this process:",
         "",
         "| offered (req/s) | achieved (req/s) | p50 (ms) | p99 (ms) | requests | met "
         "| lateness p99 (ms) | |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
         *(_row(s) for s in again),
         "",
-        f"Every re-measurement met p99 <= {server.p99_bound_ms:g} ms: "
+        f"The re-measurement met p99 <= {server.p99_bound_ms:g} ms: "
         + ("**yes**." if held else "**no**."),
     ]
     return "\n".join(lines) + "\n", rises and held
@@ -158,7 +159,12 @@ def report(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bound-ms", type=float, default=20.0, help="p99 bound (default 20)")
-    parser.add_argument("--remeasure", type=int, default=3, help="re-measurements (default 3)")
+    parser.add_argument(
+        "--remeasure",
+        type=int,
+        default=3,
+        help="length of the re-measurement in confirmation windows (default 3)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--markdown", type=Path, help="also write the section to this file")
     args = parser.parse_args(argv)

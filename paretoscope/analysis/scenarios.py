@@ -92,7 +92,8 @@ def server_summary(stats: ServerStats) -> str:
     )
     return (
         f"Server scenario: at most {stats.max_qps_at_p99:.4g} requests/s with p99 <= "
-        f"{stats.p99_bound_ms:g} ms{batching} (met twice, with different arrivals){service}. "
+        f"{stats.p99_bound_ms:g} ms{batching} (met when stepping, then in 3 longer windows "
+        f"with other arrivals){service}. "
         f"Stepping stopped: {stats.stop_reason}."
     )
 

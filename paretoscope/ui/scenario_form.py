@@ -29,7 +29,8 @@ def scenario_widgets(prefix: str) -> None:
         key=f"{prefix}.scenario.server",
         help="One-item requests arrive at random (Poisson) at increasing rates; a server "
         "serves them in order. The highest rate whose p99 latency, queueing included, meets "
-        "the bound twice is kept (`server_max_qps_at_p99`). Adds seconds to a minute a run.",
+        "the bound when stepping and in three longer re-measurements is kept "
+        "(`server_max_qps_at_p99`). Adds seconds to a minute a run.",
     )
     if not server:
         return
