@@ -228,3 +228,29 @@ def test_parallel_coordinates_name_origin_and_host_and_dash_imported_runs() -> N
     measured = frontier_points(_runs(origin=["measured"] * 4), view)
     plain = parallel_chart(measured, drawn_points(measured)).to_dict()
     assert "strokeDash" not in plain["layer"][0]["encoding"]
+
+
+def _colour_titles(spec: Any) -> set[str]:
+    """Every colour channel's title in a (layered) Vega-Lite spec."""
+    found: set[str] = set()
+    if isinstance(spec, dict):
+        colour = spec.get("encoding", {}).get("color") if "encoding" in spec else None
+        if isinstance(colour, dict) and isinstance(colour.get("title"), str):
+            found.add(colour["title"])
+        for value in spec.values():
+            found |= _colour_titles(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            found |= _colour_titles(value)
+    return found
+
+
+def test_the_colour_legend_names_the_separated_fields_its_labels_are_made_of() -> None:
+    # Two device names, grouped by batch size: labels read "1 · H100", so the legend must
+    # say "Batch size · Device name", not "Batch size" (the LM demo showed "1 · 16").
+    view = FrontierView.from_query({"by": "batch_size"})[0]
+    fp = frontier_points(_runs(), view)
+    assert fp.separated == ("device_name",)
+    assert _colour_titles(frontier_chart(fp).to_dict()) == {"Batch size · Device name"}
+    one = _runs().iloc[:2]  # one device name: nothing separated, the plain title
+    assert _colour_titles(frontier_chart(frontier_points(one, view)).to_dict()) == {"Batch size"}

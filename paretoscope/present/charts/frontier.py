@@ -134,7 +134,10 @@ def _marks(fp: FrontierPoints, data: pd.DataFrame, axes: _Axes) -> _Marks:
         if by is None
         else group_scale(by, fp.groups, run_rows["group"])
     )
-    colour_kw: dict[str, Any] = {"title": "Runtime" if by is None else group_label(by)}
+    # The legend names every field a group label is made of (e.g. "Batch size · prompt_len
+    # (dimension)" for "1 · 16"): the separated ones too, as the headline does.
+    title = " · ".join(group_label(f) for f in [by, *fp.separated]) if by is not None else ""
+    colour_kw: dict[str, Any] = {"title": title or "Runtime"}
     if colour_scale is not None:
         colour_kw["scale"] = colour_scale
     channels: dict[str, Any] = {

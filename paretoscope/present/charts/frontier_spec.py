@@ -72,6 +72,7 @@ def chart_shape(
         fp.log_x,
         fp.log_y,
         tuple(fp.groups) if view.by is not None else (),
+        fp.separated,
         tuple(data.columns),
         notna,
         bool((data["kind"] == "lineage").any()) if "kind" in data.columns else False,
