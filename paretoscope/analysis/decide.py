@@ -296,3 +296,39 @@ def paired_evidence(
 def _label(pool: pd.DataFrame, run: str) -> str:
     row = pool[pool["run_id"].astype(str) == run].iloc[0]
     return " · ".join(str(row.get(k)) for k in ("model", "runtime", "precision", "device"))
+
+
+# Fields whose mixing a ranking must say out loud (trust issue: no silent pooling).
+_POOLED_FIELDS: tuple[tuple[str, str], ...] = (
+    ("device_name", "device names"),
+    ("host_id", "hosts"),
+    ("dataset", "data sets"),
+)
+
+
+def pooling_note(result: DecisionResult) -> str:
+    """What the feasible runs span that a frontier would never pool, and how to narrow it.
+
+    Empty when they share one device name, host and data set. A decision ranks
+    whatever its filters keep, on purpose (``--where`` narrows it), so this is said,
+    not enforced.
+    """
+    feasible = result.feasible
+    spans: list[str] = []
+    example = ""
+    for field, plural in _POOLED_FIELDS:
+        if field not in feasible.columns:
+            continue
+        values = [str(v) for v in feasible[field].dropna().unique()]
+        if len(values) > 1:
+            shown = ", ".join(sorted(values)[:3]) + (" …" if len(values) > 3 else "")
+            spans.append(f"{len(values)} {plural} ({shown})")
+            if not example and field != "host_id":
+                example = f"{field}={feasible[field].dropna().iloc[0]}"
+    if not spans:
+        return ""
+    narrow = f" such as {example}" if example else ""
+    return (
+        "The feasible runs span " + " and ".join(spans) + ": they are ranked together because "
+        "the filters keep them all. To decide for one machine, add a filter" + narrow + "."
+    )

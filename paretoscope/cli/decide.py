@@ -20,7 +20,14 @@ from typing import Any
 
 import pandas as pd
 
-from paretoscope.analysis.decide import Constraint, Decision, DecisionResult, Objective, Where
+from paretoscope.analysis.decide import (
+    Constraint,
+    Decision,
+    DecisionResult,
+    Objective,
+    Where,
+    pooling_note,
+)
 from paretoscope.core.fields import CLI_GROUP_FIELDS
 from paretoscope.present.runtable import render, run_table
 
@@ -151,6 +158,8 @@ def _text(result: DecisionResult) -> str:
             lines.append("  No runner-up is within noise of it.")
         if result.noise_note:
             lines.append(f"  ({result.noise_note})")
+        if note := pooling_note(result):
+            lines.append(f"  {note}")
         table = candidates_table(result, limit=20)
         lines += ["", table.to_string(index=False, max_colwidth=40)]
         if len(result.feasible) > len(table):

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from paretoscope.analysis.decide import DecisionResult
+from paretoscope.analysis.decide import DecisionResult, pooling_note
 from paretoscope.analysis.noise import interval_bounds
 from paretoscope.core.metrics import METRICS
 from paretoscope.present.markup import markdown_text
@@ -192,7 +192,7 @@ def _noise_sentence(result: DecisionResult) -> str:
         head = f"{n} runner(s)-up cannot be told apart from the recommendation within noise: {ids}."
     else:
         head = "No runner-up is within noise of the recommendation."
-    return f"{head} {result.noise_note}"
+    return " ".join(p for p in (head, result.noise_note, pooling_note(result)) if p)
 
 
 def _md_table(table: pd.DataFrame) -> str:

@@ -22,6 +22,7 @@ from paretoscope.analysis.decide import (
     decide,
     default_baseline,
     paired_evidence,
+    pooling_note,
     where_mask,
 )
 from paretoscope.core.decision import Constraint, Decision, Objective, Op, Where
@@ -262,6 +263,8 @@ def show_answer(result: DecisionResult, pool: pd.DataFrame, view: DecideView) ->
             )
         elif len(result.feasible) > 1:
             st.caption(f"No runner-up is within noise of it. {markdown_text(result.noise_note)}")
+        if note := pooling_note(result):
+            st.info(markdown_text(note))  # values come from the runs: text, never Markdown
     if len(pool):
         chart = decision_chart(pool, result, view.x)
         st.vega_lite_chart(vega_lite_spec(chart), width="stretch")

@@ -15,6 +15,7 @@ from paretoscope.analysis.decide import (
     Where,
     decide,
     default_baseline,
+    pooling_note,
     where_mask,
 )
 from paretoscope.core.errors import InputError
@@ -176,3 +177,13 @@ def test_the_frame_is_not_modified_and_the_question_reads() -> None:
         "Which run maximises throughput with latency_ms_p99 <= 20, among runs with runtime = ort?"
     )
     assert default_baseline(frame) == "d"
+
+
+def test_a_ranking_across_device_names_says_so_and_one_device_is_silent() -> None:
+    # A decision ranks what its filters keep; across machines it must say it (no silent
+    # pooling), and name a filter that narrows it.
+    mixed = decide(runs(), Decision(objective=Objective("accuracy")))
+    note = pooling_note(mixed)
+    assert "2 device names (CPU Y, GPU X)" in note and "device_name=" in note
+    one = Decision(where=(Where.parse("device_name=GPU X"),), objective=Objective("accuracy"))
+    assert pooling_note(decide(runs(), one)) == ""
