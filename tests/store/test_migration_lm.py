@@ -5,42 +5,19 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from measure.timing import latency_stats
 from paretoscope.core.metrics import metric_keys
 from paretoscope.core.records import AccuracyResult, GenerationStats, RunRecord
-from paretoscope.core.timefmt import utc_now
 from paretoscope.present.runtable import RUN_COLUMNS
 from store import migrations
-from store.rows import record_rows
 from store.schema_lm import LM_RUN_COLUMNS
 from store.store import Store
 from tests.factories import make_record
+from tests.store.old_schema import store_at_version
 
 LM_KEYS = ["perplexity", "next_token_accuracy", *LM_RUN_COLUMNS]
-
-
-def _v8_store(path: Path, rec: RunRecord) -> None:
-    """A store at schema 8 holding ``rec``, written with the columns version 8 had."""
-    conn = duckdb.connect(str(path))
-    try:
-        old = migrations.MIGRATIONS
-        migrations.MIGRATIONS = tuple(m for m in old if m.version <= 8)
-        try:
-            migrations.apply_migrations(conn)
-        finally:
-            migrations.MIGRATIONS = old
-        for table, row in record_rows(rec, utc_now()):
-            cols = {c[0] for c in conn.execute(f"DESCRIBE {table}").fetchall()}
-            row = {k: v for k, v in row.items() if k in cols}
-            conn.execute(
-                f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                list(row.values()),
-            )
-    finally:
-        conn.close()
 
 
 def _stats(base_ns: int, n: int) -> object:
@@ -75,7 +52,7 @@ def _lm_record(run_id: str) -> RunRecord:
 
 def test_an_old_store_opens_with_null_lm_columns(tmp_path: Path) -> None:
     path = tmp_path / "v8.duckdb"
-    _v8_store(path, make_record(run_id="old"))
+    store_at_version(path, make_record(run_id="old"), 8)
     store = Store(path)
     assert store.schema_version() == migrations.MIGRATIONS[-1].version >= 10
     frame = store.runs_frame()

@@ -6,7 +6,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -20,37 +19,14 @@ from paretoscope.core.scenarios import (
     ServerStep,
     scenario_request,
 )
-from paretoscope.core.timefmt import utc_now
 from paretoscope.present.runtable import RUN_COLUMNS, run_table
 from store import migrations
-from store.rows import record_rows
 from store.schema_scenarios import SCENARIO_RUN_COLUMNS
 from store.store import Store
 from tests.factories import make_record
+from tests.store.old_schema import store_at_version
 
 SCENARIO_KEYS = list(SCENARIO_RUN_COLUMNS)
-
-
-def _v10_store(path: Path, rec: RunRecord) -> None:
-    """A store at schema 10 holding ``rec``, written with the columns version 10 had."""
-    conn = duckdb.connect(str(path))
-    try:
-        old = migrations.MIGRATIONS
-        migrations.MIGRATIONS = tuple(m for m in old if m.version <= 10)
-        try:
-            migrations.apply_migrations(conn)
-        finally:
-            migrations.MIGRATIONS = old
-        assert migrations.schema_version(conn) == 10
-        for table, row in record_rows(rec, utc_now()):
-            cols = {c[0] for c in conn.execute(f"DESCRIBE {table}").fetchall()}
-            row = {k: v for k, v in row.items() if k in cols}
-            conn.execute(
-                f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                list(row.values()),
-            )
-    finally:
-        conn.close()
 
 
 def _stats() -> ScenarioStats:
@@ -89,7 +65,7 @@ def scenario_record(run_id: str) -> RunRecord:
 
 def test_an_old_store_opens_with_null_scenario_columns(tmp_path: Path) -> None:
     path = tmp_path / "v10.duckdb"
-    _v10_store(path, make_record(run_id="old"))
+    store_at_version(path, make_record(run_id="old"), 10)
     store = Store(path)
     assert store.schema_version() == migrations.MIGRATIONS[-1].version >= 11
     frame = store.runs_frame()

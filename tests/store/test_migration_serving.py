@@ -5,16 +5,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import duckdb
-
 from measure.timing import latency_stats
 from paretoscope.core.records import RunRecord, ServingStats
-from paretoscope.core.timefmt import utc_now
 from paretoscope.present.runtable import RUN_COLUMNS, run_table
 from store import migrations
-from store.rows import record_rows
 from store.store import Store
 from tests.factories import make_record
+from tests.store.old_schema import store_at_version
 
 SERVING_COLUMNS = [
     "load_ms",
@@ -26,27 +23,6 @@ SERVING_COLUMNS = [
     "latency_e2e_ms_p50_ci_high",
     "serving_unavailable_reason",
 ]
-
-
-def _v7_store(path: Path, rec: RunRecord) -> None:
-    """A store at schema 7 holding ``rec``, written with the columns version 7 had."""
-    conn = duckdb.connect(str(path))
-    try:
-        old = migrations.MIGRATIONS
-        migrations.MIGRATIONS = old[:7]
-        try:
-            migrations.apply_migrations(conn)
-        finally:
-            migrations.MIGRATIONS = old
-        for table, row in record_rows(rec, utc_now()):
-            cols = {c[0] for c in conn.execute(f"DESCRIBE {table}").fetchall()}
-            row = {k: v for k, v in row.items() if k in cols}
-            conn.execute(
-                f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                list(row.values()),
-            )
-    finally:
-        conn.close()
 
 
 def _served(run_id: str) -> RunRecord:
@@ -63,7 +39,7 @@ def _served(run_id: str) -> RunRecord:
 
 def test_an_old_store_opens_with_no_serving_figures(tmp_path: Path) -> None:
     path = tmp_path / "v7.duckdb"
-    _v7_store(path, make_record(run_id="old"))
+    store_at_version(path, make_record(run_id="old"), 7)
     store = Store(path)
     assert store.schema_version() == migrations.MIGRATIONS[-1].version >= 8
     frame = store.runs_frame()

@@ -5,17 +5,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from paretoscope.core.records import OpProfile, OpTime, RunRecord
-from paretoscope.core.timefmt import utc_now
 from store import Store, migrations
 from store.bulk import bulk_ingest
 from store.bundle import export_bundle, import_bundle
-from store.rows import record_rows
 from tests.factories import make_record
 from tests.opprofile_records import profiled_records
+from tests.store.old_schema import store_at_version
 
 
 @pytest.fixture(scope="module")
@@ -80,23 +78,7 @@ def test_op_profiles_travel_in_bundles(
 def test_a_store_from_before_migration_9_gets_the_table_and_its_runs_load(tmp_path: Path) -> None:
     path = tmp_path / "v7.duckdb"
     old = make_record()
-    conn = duckdb.connect(str(path))
-    try:
-        saved = migrations.MIGRATIONS
-        migrations.MIGRATIONS = tuple(m for m in saved if m.version <= 7)
-        try:
-            migrations.apply_migrations(conn)
-        finally:
-            migrations.MIGRATIONS = saved
-        # The run stored before the table existed, as the rows of that time.
-        for table, full in record_rows(old, utc_now()):
-            have = {r[1] for r in conn.execute(f"PRAGMA table_info('{table}')").fetchall()}
-            row = {k: v for k, v in full.items() if k in have}  # columns of version 7 only
-            cols = ", ".join(row)
-            marks = ", ".join("?" for _ in row)
-            conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(row.values()))
-    finally:
-        conn.close()
+    store_at_version(path, old, 7)  # the run stored before the table existed
     store = Store(path)
     assert store.schema_version() == migrations.MIGRATIONS[-1].version >= 9
     back = store.get_record(old.run_id)
