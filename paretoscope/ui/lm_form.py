@@ -9,7 +9,6 @@ is made. What the answers mean is in ``paretoscope.profiling.lm_form``.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import streamlit as st
@@ -24,7 +23,7 @@ from paretoscope.profiling import form, uploads
 from paretoscope.profiling import lm_form as lm
 from paretoscope.profiling.hfzip import LmZipInfo
 from paretoscope.ui import access
-from paretoscope.ui.profile_form import receive
+from paretoscope.ui.profile_form import receive, threads_and_budget
 from store import Store
 
 __all__ = ["KL", "is_lm_file", "lm_section"]
@@ -116,14 +115,7 @@ def _sweep_widgets() -> None:
         col.checkbox(p, value=p == "fp32", key=f"{KL}.p.{p}")
     st.caption("fp16 needs a GPU; int8 (dynamic, linear layers) runs on a CPU only.")
     st.multiselect("Batch sizes", lm.LM_BATCH_CHOICES, default=[1], key=f"{KL}.batches")
-    cores = os.cpu_count() or 1
-    st.multiselect(
-        f"Threads (this host has {cores} logical cores)",
-        form.thread_choices(cores),
-        default=[1],
-        key=f"{KL}.threads",
-    )
-    st.radio("Timing budget", form.BUDGETS, key=f"{KL}.budget", horizontal=True)
+    threads_and_budget(KL)
     try:
         ceiling = profiling.max_run_seconds()
     except InputError as err:

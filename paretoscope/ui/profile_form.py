@@ -180,6 +180,18 @@ def device_widget() -> None:
     st.caption(caption)
 
 
+def threads_and_budget(prefix: str) -> None:
+    """The threads to sweep (this host's cores named) and the timing budget, under ``prefix``."""
+    cores = os.cpu_count() or 1
+    st.multiselect(
+        f"Threads (this host has {cores} logical cores)",
+        form.thread_choices(cores),
+        default=[1],
+        key=f"{prefix}.threads",
+    )
+    st.radio("Timing budget", form.BUDGETS, key=f"{prefix}.budget", horizontal=True)
+
+
 def sweep_widgets() -> None:
     """Step 3: devices, precisions, batch sizes, threads, the timing budget and the repeats."""
     device_widget()
@@ -187,14 +199,7 @@ def sweep_widgets() -> None:
     for col, p in zip(cols, profiling.PROFILE_PRECISIONS, strict=True):
         col.checkbox(p, value=p == "fp32", key=f"{K}.p.{p}")
     st.multiselect("Batch sizes", form.BATCH_CHOICES, default=[1], key=f"{K}.batches")
-    cores = os.cpu_count() or 1
-    st.multiselect(
-        f"Threads (this host has {cores} logical cores)",
-        form.thread_choices(cores),
-        default=[1],
-        key=f"{K}.threads",
-    )
-    st.radio("Timing budget", form.BUDGETS, key=f"{K}.budget", horizontal=True)
+    threads_and_budget(K)
     st.number_input(
         "Repeats: fresh processes per run",
         min_value=1,
