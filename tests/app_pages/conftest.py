@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from paretoscope.jobs import runner as jobrunner
 from store import Store
 from tests.app_pages.catalogue import build_store
 from tests.factories import make_record
@@ -118,3 +119,16 @@ def open_page(monkeypatch: pytest.MonkeyPatch) -> OpenPage:
         return at
 
     return run
+
+
+@pytest.fixture
+def launches(monkeypatch: pytest.MonkeyPatch) -> list[Store]:
+    """Record runner launches instead of starting a real runner (a test runs the job itself)."""
+    calls: list[Store] = []
+
+    def fake(store: Store, **_: Any) -> int:
+        calls.append(store)
+        return 0
+
+    monkeypatch.setattr(jobrunner, "ensure_runner", fake)
+    return calls

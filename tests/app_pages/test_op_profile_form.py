@@ -9,9 +9,9 @@ import pytest
 from paretoscope.jobs import queue as jobs
 from paretoscope.jobs import runner as jobrunner
 from store import Store
-from tests.app_pages.test_profile_page import launches, open_page, tiny_onnx, upload_model
+from tests.app_pages.test_profile_page import open_page, tiny_onnx, upload_model
 
-__all__ = ["launches", "tiny_onnx"]  # the fixtures, used by name below
+__all__ = ["tiny_onnx"]  # the fixture, used by name below (launches: conftest)
 
 
 def test_the_op_profile_checkbox_reaches_the_queued_request(

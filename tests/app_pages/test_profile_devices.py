@@ -7,7 +7,6 @@ driver gives (``devices.offered_devices``) and onnxruntime's providers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -31,19 +30,6 @@ def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "profile.duckdb")
-
-
-@pytest.fixture
-def launches(monkeypatch: pytest.MonkeyPatch) -> list[Store]:
-    """Record runner launches instead of starting a real runner (the test runs the job)."""
-    calls: list[Store] = []
-
-    def fake(store: Store, **_: Any) -> int:
-        calls.append(store)
-        return 0
-
-    monkeypatch.setattr(jobrunner, "ensure_runner", fake)
-    return calls
 
 
 def test_the_page_offers_only_this_hosts_devices(

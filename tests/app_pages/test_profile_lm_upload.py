@@ -54,18 +54,6 @@ def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "profile.duckdb")
 
 
-@pytest.fixture
-def launches(monkeypatch: pytest.MonkeyPatch) -> list[Store]:
-    calls: list[Store] = []
-
-    def fake(store: Store, **_: Any) -> int:
-        calls.append(store)
-        return 0
-
-    monkeypatch.setattr(jobrunner, "ensure_runner", fake)
-    return calls
-
-
 def upload(store: Store, monkeypatch: pytest.MonkeyPatch, name: str, data: bytes) -> AppTest:
     monkeypatch.setenv("PARETOSCOPE_STORE", str(store.path))
     at = AppTest.from_file(str(APP), default_timeout=120)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -34,19 +33,6 @@ def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "profile.duckdb")
-
-
-@pytest.fixture
-def launches(monkeypatch: pytest.MonkeyPatch) -> list[Store]:
-    """Record runner launches instead of starting a real runner."""
-    calls: list[Store] = []
-
-    def fake(store: Store, **_: Any) -> int:
-        calls.append(store)
-        return 0
-
-    monkeypatch.setattr(jobrunner, "ensure_runner", fake)
-    return calls
 
 
 def open_page(store: Store, monkeypatch: pytest.MonkeyPatch) -> AppTest:

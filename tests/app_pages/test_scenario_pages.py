@@ -17,11 +17,11 @@ from paretoscope.jobs import runner as jobrunner
 from paretoscope.profiling.scenario_form import scenarios_from_answers
 from store import Store
 from tests.app_pages.conftest import RunApp
-from tests.app_pages.test_profile_page import launches, open_page, tiny_onnx, upload_model
+from tests.app_pages.test_profile_page import open_page, tiny_onnx, upload_model
 from tests.factories import make_record
 from tests.store.test_migration_scenarios import scenario_record
 
-__all__ = ["launches", "tiny_onnx"]  # the fixtures, used by name below
+__all__ = ["tiny_onnx"]  # the fixture, used by name below (launches: conftest)
 
 
 def test_the_scenario_options_reach_the_queued_request(
