@@ -247,12 +247,28 @@ def partition_codes(frame: pd.DataFrame, fields: Sequence[str]) -> np.ndarray:
         if name not in frame.columns:
             continue
         col = frame[name]
-        if col.dtype.kind not in "OSUT" and not isinstance(col.dtype, pd.StringDtype):
-            col = col.astype("string")  # numbers as their text: 1 and 1.0 stay apart, as in keys
-        field, uniques = pd.factorize(col.fillna("<none>"), use_na_sentinel=False)
-        codes = codes * max(len(uniques), 1) + field
+        if pd.api.types.is_integer_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            field, n = _integer_codes(col)
+        else:
+            if col.dtype.kind not in "OSUT" and not isinstance(col.dtype, pd.StringDtype):
+                col = col.astype("string")  # numbers as text: 1 and 1.0 stay apart, as in keys
+            field, uniques = pd.factorize(col.fillna("<none>"), use_na_sentinel=False)
+            n = len(uniques)
+        codes = codes * max(n, 1) + field
         codes = pd.factorize(codes)[0].astype(np.int64)  # renumber: the product never overflows
     return codes
+
+
+def _integer_codes(col: pd.Series) -> tuple[np.ndarray, int]:
+    """``partition_codes``' codes of one integer column, its values turned into text once each.
+
+    Equal exactly where the rows' texts (``<none>`` when missing) are equal, as
+    for any other column, without writing 100 000 numbers as text (issue 13).
+    """
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=col.dtype).astype("string").fillna("<none>")
+    text_codes, text_uniques = pd.factorize(np.append(text.to_numpy(dtype=object), "<none>"))
+    return text_codes[np.where(codes < 0, len(text), codes)].astype(np.int64), len(text_uniques)
 
 
 def _partitions(codes: np.ndarray) -> list[np.ndarray]:
@@ -270,6 +286,7 @@ def frontier_mask(
     by: str | Sequence[str] | None = None,
     *,
     separate: bool = True,
+    codes: np.ndarray | None = None,
 ) -> pd.Series:
     """Mask of ``frame``'s rows on the Pareto frontier over the registry ``metrics``.
 
@@ -277,8 +294,10 @@ def frontier_mask(
     (missing values form their own group). With ``separate`` (the default)
     runs of different device names, and of different data sets when a metric
     is scored on data, are never on one frontier either (``partition_fields``);
-    a frame without those columns is not split by them. Raises ``InputError``
-    for an unknown metric.
+    a frame without those columns is not split by them. ``codes`` (one integer
+    per row, equal within a frontier) is that partition already computed, as the
+    Frontier's grouping has it; ``by`` and ``separate`` are then unused. Raises
+    ``InputError`` for an unknown metric.
     """
     defs = [metric(m) for m in metrics]
     senses = [d.sign for d in defs]
@@ -287,9 +306,11 @@ def frontier_mask(
     if not frame.empty and all(m in frame.columns for m in metrics):
         vals = frame[list(metrics)].apply(pd.to_numeric, errors="coerce")
         arr = vals.to_numpy(dtype=np.float64, na_value=np.nan)
-        if not fields:
+        if codes is None and fields:
+            codes = partition_codes(frame, fields)
+        if codes is None:
             mask = pareto_mask(arr, senses)
         else:
-            for rows in _partitions(partition_codes(frame, fields)):
+            for rows in _partitions(np.asarray(codes, dtype=np.int64)):
                 mask[rows] = pareto_mask(arr[rows], senses)
     return pd.Series(mask, index=frame.index, dtype=bool)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from paretoscope.core.metrics import metric
 
-__all__ = ["interval_bounds", "intervals_overlap", "within_noise_of"]
+__all__ = ["interval_bounds", "intervals_overlap", "noise_partner_positions", "within_noise_of"]
 
 
 def interval_bounds(frame: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +70,31 @@ def within_noise_of(
     distinguishable from every other run, get ``None``. "Closest" is the
     smallest sum of gaps between point values, each scaled by the spread of
     that metric in the frame, so the label names the most similar run.
+    ``noise_partner_positions`` does the search (its docstring gives the cost).
+    """
+    # Integer codes: comparing them is ~50x faster than comparing the labels.
+    codes = pd.factorize(groups.astype(str))[0] if groups is not None else None
+    partner = noise_partner_positions(frame, metrics, candidates, codes)
+    result: list[str | None] = [None] * len(frame)
+    found = np.flatnonzero(partner >= 0)
+    if found.size:
+        ids = frame["run_id"].iloc[partner[found]].astype(str).tolist()
+        for i, run_id in zip(found.tolist(), ids, strict=True):
+            result[i] = run_id
+    return pd.Series(result, index=frame.index, dtype=object)
+
+
+def noise_partner_positions(
+    frame: pd.DataFrame,
+    metrics: Sequence[str],
+    candidates: np.ndarray,
+    group_codes: np.ndarray | None = None,
+) -> np.ndarray:
+    """``within_noise_of`` by position: each flagged row's closest overlapping row, else -1.
+
+    ``group_codes`` (one integer per row; equal codes share a group) keeps
+    comparisons inside a group; the Frontier passes the codes it grouped by,
+    so no label is compared or turned into text here.
 
     Rows sorted by the first metric's lower bound give each candidate a window
     of rows whose interval can reach its own (no wider than the widest
@@ -78,17 +103,16 @@ def within_noise_of(
     tens of milliseconds.
     """
     n = len(frame)
-    result: list[str | None] = [None] * n
+    result = np.full(n, -1, dtype=np.int64)
     cand = np.flatnonzero(np.asarray(candidates, dtype=bool))
     if n < 2 or not metrics or cand.size == 0:
-        return pd.Series(result, index=frame.index, dtype=object)
+        return result
     bounds = [interval_bounds(frame, key) for key in metrics]
     values = [pd.to_numeric(frame[k], errors="coerce").to_numpy(dtype=np.float64) for k in metrics]
     scales = [_spread(v) for v in values]
-    # Integer codes: comparing them is ~50x faster than comparing the labels.
     g = (
-        pd.factorize(groups.astype(str))[0].astype(np.int64)
-        if groups is not None
+        np.asarray(group_codes, dtype=np.int64)
+        if group_codes is not None
         else np.zeros(n, dtype=np.int64)
     )
     low0, high0 = bounds[0]
@@ -101,7 +125,6 @@ def within_noise_of(
     sorted_g = g[order]
     sorted_low = low0[order]
     width = float(np.max(high0[finite] - low0[finite])) if finite.any() else 0.0
-    ids = frame["run_id"].astype(str).to_numpy()
     for i in cand:
         if not finite[i]:
             continue
@@ -117,8 +140,8 @@ def within_noise_of(
             j = j[(low[j] <= high[i]) & (low[i] <= high[j])]
         if j.size:
             dist = sum(np.abs(v[j] - v[i]) / s for v, s in zip(values, scales, strict=True))
-            result[i] = str(ids[j[np.argmin(dist)]])
-    return pd.Series(result, index=frame.index, dtype=object)
+            result[i] = j[np.argmin(dist)]
+    return result
 
 
 def _spread(values: np.ndarray) -> float:

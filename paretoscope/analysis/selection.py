@@ -5,13 +5,14 @@ Pure: pandas and the frontier, no Streamlit, DuckDB or torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from paretoscope.analysis.frontier import frontier_mask, partition_codes, partition_fields
-from paretoscope.analysis.noise import within_noise_of
+from paretoscope.analysis.noise import noise_partner_positions
 from paretoscope.core.errors import InputError
 from paretoscope.core.fields import dim_columns, run_field
 from paretoscope.core.metrics import METRICS
@@ -82,7 +83,7 @@ def unmatched_filters(frame: pd.DataFrame, filters: RunFilters) -> list[str]:
         col = frame[column]
         if _numeric_column(column):
             col = pd.to_numeric(col, errors="coerce")
-        present = set(col.dropna().tolist())
+        present = set(col.dropna().unique().tolist())  # distinct first: 100 000 rows
         for value in allowed:
             if value in present:
                 continue
@@ -111,6 +112,13 @@ class FrontierPoints:
     runs that the measurements cannot tell apart from another run of their
     group (intervals overlapping on every objective) name that run in
     ``noise_partner`` (its model in ``noise_partner_model``); else None.
+
+    ``points`` holds the columns the frontier and the page's summaries read
+    (``_point_columns``: the view's metrics, the grouping, ``POINT_TEXT``); the
+    others (provenance, versions, other metrics) are fetched for the rows that
+    show them: ``full_rows``, ``frontier`` and ``dominated_by`` give every column
+    of ``source``, the runs frame the points came from. Copying 86 columns of
+    100 000 runs was the largest part of a Frontier rerun (issue 13).
     """
 
     view: FrontierView
@@ -123,11 +131,27 @@ class FrontierPoints:
     notices: tuple[str, ...] = ()
     log_y: bool = False
     separated: tuple[str, ...] = ()
+    source: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def full_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows`` (a part of ``points``) with every column of the runs frame as well.
+
+        The source's columns come first, in its order, then what the frontier
+        added (``group``, ``on_frontier``, the noise partner).
+        """
+        if self.source is None:
+            return rows
+        more = [c for c in self.source.columns if c not in rows.columns]
+        if not more:
+            return rows
+        extra = self.source.loc[rows.index, more]
+        added = [c for c in rows.columns if c not in self.source.columns]
+        return pd.concat([rows, extra], axis=1)[[*self.source.columns, *added]]
 
     @property
     def frontier(self) -> pd.DataFrame:
-        """The runs on the frontier, by group, in order along x (best x first)."""
-        on = self.points[self.points["on_frontier"]]
+        """The runs on the frontier, by group, in order along x (best x first); every column."""
+        on = self.full_rows(self.points[self.points["on_frontier"]])
         if on.empty:  # a metric no run has may be no column at all (an older store)
             return on
         mx = METRICS[self.view.x]
@@ -137,7 +161,7 @@ class FrontierPoints:
             kind="stable",
         )
 
-    @property
+    @cached_property  # read several times a rerun; 100 000 labels each time
     def groups(self) -> list[str]:
         """The groups present, in sorted order (numbers by value)."""
         values = self.points["group"].dropna().unique().tolist()
@@ -174,18 +198,34 @@ def frontier_groups(
     data) is in the label only where its values differ among the rows, so a
     view of one device and one data set keeps its plain groups. O(n).
     """
+    labels, _, separated = _grouping(frame, by, objectives)
+    return labels, separated
+
+
+def _grouping(
+    frame: pd.DataFrame, by: str | None, objectives: list[str]
+) -> tuple[pd.Series, np.ndarray, tuple[str, ...]]:
+    """``frontier_groups``, with each row's group as an integer code (equal codes, equal labels).
+
+    The codes come from the distinct labels (O(distinct)), so the frontier and
+    the noise search partition by them without comparing or hashing 100 000
+    labels again (issue 13).
+    """
     implicit = [f for f in partition_fields(objectives, by) if f != by]
     separated = tuple(f for f in implicit if f in frame.columns and _n_values(frame[f]) > 1)
     if not separated:
-        return group_labels(frame, by), ()
-    fields = ([by] if by is not None else []) + list(separated)
-    # Label each distinct combination once, then spread the labels over the rows.
-    combo = partition_codes(frame, fields)
-    first = pd.Series(np.arange(len(frame))).groupby(combo, sort=False).first().to_numpy()
-    parts = [group_labels(frame.iloc[first], f).to_numpy(dtype=object) for f in fields]
-    labels = np.array([GROUP_SEPARATOR.join(p) for p in zip(*parts, strict=True)], dtype=object)
-    uniq = pd.factorize(combo)[0]  # combo's codes numbered in order of first appearance
-    return pd.Series(labels[uniq], index=frame.index, dtype=object), separated
+        text, codes = _label_codes(frame, by)
+    else:
+        fields = ([by] if by is not None else []) + list(separated)
+        # Label each distinct combination once, then spread the labels over the rows.
+        combo = partition_codes(frame, fields)
+        first = pd.Series(np.arange(len(frame))).groupby(combo, sort=False).first().to_numpy()
+        parts = [group_labels(frame.iloc[first], f).to_numpy(dtype=object) for f in fields]
+        text = np.array([GROUP_SEPARATOR.join(p) for p in zip(*parts, strict=True)], dtype=object)
+        codes = pd.factorize(combo)[0]  # combo's codes numbered in order of first appearance
+    label_code = pd.factorize(text)[0].astype(np.int64)  # two values, one label: one group
+    labels = pd.Series(text[codes], index=frame.index, dtype=object)
+    return labels, label_code[codes] if len(codes) else codes.astype(np.int64), separated
 
 
 def _factorized(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -206,17 +246,22 @@ def group_labels(frame: pd.DataFrame, by: str | None) -> pd.Series:
     Each distinct value is turned into text once (O(n) factorising, then
     O(distinct) text), not every row.
     """
-    if by is None:
-        return pd.Series("all", index=frame.index, dtype=object)
-    if by not in frame.columns:
-        return pd.Series("<none>", index=frame.index, dtype=object)
+    text, codes = _label_codes(frame, by)
+    return pd.Series(text[codes], index=frame.index, dtype=object)
+
+
+def _label_codes(frame: pd.DataFrame, by: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct group texts of ``by`` and each row's index into them."""
+    if by is None or by not in frame.columns:
+        text = np.array(["all" if by is None else "<none>"], dtype=object)
+        return text, np.zeros(len(frame), dtype=np.int64)
     codes, uniques = _factorized(frame[by])
     values = pd.Series(uniques, dtype=frame[by].dtype)
     if by in ("batch_size", "threads") or by.startswith("dim_"):
         values = pd.to_numeric(values, errors="coerce").astype("Int64")
     text = values.astype("string").fillna("<none>").to_numpy(dtype=object)
     text = np.append(text, "<none>")  # code -1 (missing) takes the last entry
-    return pd.Series(text[codes], index=frame.index, dtype=object)
+    return text, np.where(codes < 0, len(text) - 1, codes).astype(np.int64)
 
 
 def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
@@ -239,12 +284,16 @@ def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
     reasons = [c for c in ("energy_unavailable_reason", "peak_mem_unavailable_reason")
                if c in frame.columns]  # fmt: skip
     missing = frame.loc[keep & ~ok, [k for k in objectives if k in frame.columns] + reasons]
-    points = frame[keep & ok]
+    if not frame.index.is_unique:  # ``full_rows`` finds a point's other columns by its label
+        frame = frame.reset_index(drop=True)
+    points = frame.loc[keep & ok, _point_columns(frame, view)]
     n_kept = int(keep.sum())
-    points["group"], separated = frontier_groups(points, view.by, objectives)
-    on = frontier_mask(points, objectives, by="group").to_numpy(dtype=bool)
+    points["group"], codes, separated = _grouping(points, view.by, objectives)
+    # The group codes are the partition frontier_mask(by="group") would compute again.
+    on = frontier_mask(points, objectives, codes=codes).to_numpy(dtype=bool)
     points["on_frontier"] = on
-    points["noise_partner"], points["noise_partner_model"] = _noise_partners(points, objectives)
+    partner = noise_partner_positions(points, objectives, on, codes)
+    points["noise_partner"], points["noise_partner_model"] = _partner_columns(points, partner)
     notices: list[str] = []
     log_x, log_y = view.log_x, view.log_y
     for axis, key, log in (("x", view.x, log_x), ("y", view.y, log_y)):
@@ -268,30 +317,54 @@ def frontier_points(frame: pd.DataFrame, view: FrontierView) -> FrontierPoints:
         notices=tuple(notices),
         log_y=log_y,
         separated=separated,
+        source=frame,
     )
 
 
-def _noise_partners(points: pd.DataFrame, objectives: list[str]) -> tuple[pd.Series, pd.Series]:
-    """Each frontier run's closest run of its group within noise on every objective, and its model.
+# The text fields ``points`` keeps besides the grouping's, the facet's and the partition's:
+# what the frontier, the budget answers, the captions, the drawn-run choice and the
+# lineage lines (``lineage_segments``) read.
+POINT_TEXT = (
+    "run_id", "model", "model_id", "parent_model_id", "runtime", "device", "precision",
+    "host_id", "device_name", "dataset",
+)  # fmt: skip
 
-    See ``analysis.noise.within_noise_of`` for the cost (windowed, not O(f·n)).
+
+def _point_columns(frame: pd.DataFrame, view: FrontierView) -> list[str]:
+    """The runs frame's columns that ``points`` keeps (in the frame's order).
+
+    The view's metrics (objectives and budget cost) with their intervals, the
+    batch size, threads and dimensions, the grouping, facet and partition
+    fields, and ``POINT_TEXT``. Each column is copied on its own, and copying
+    all 86 for 100 000 rows was most of a rerun.
     """
-    none = pd.Series([None] * len(points), index=points.index, dtype=object)
-    if points.empty or "run_id" not in points.columns:
-        return none, none.copy()
-    columns = ["run_id", *objectives]
-    columns += [c for k in objectives for c in (METRICS[k].ci_keys or ()) if c in points.columns]
-    on = points["on_frontier"].to_numpy(dtype=bool)
-    partner = within_noise_of(points[columns], objectives, on, points["group"])
-    partners = partner.tolist()
-    wanted = {p for p in partners if p is not None}
-    # Look up only the partners' models: iterating 100 000 ids in Python took most of a rerun.
-    ids = points["run_id"].astype(str)
-    hit = ids.isin(wanted).to_numpy(dtype=bool)
-    names = points["model"].astype(str) if "model" in points.columns else ids
-    lookup = dict(zip(ids[hit].tolist(), names[hit].tolist(), strict=True))
-    model = [None if p is None else lookup.get(p) for p in partners]
-    return partner, pd.Series(model, index=points.index, dtype=object)
+    metrics = [*view.objectives, view.cost]
+    wanted = {*POINT_TEXT, *metrics, "batch_size", "threads", *dim_columns(frame.columns)}
+    wanted |= {c for k in metrics if k in METRICS for c in (METRICS[k].ci_keys or ())}
+    wanted |= {*partition_fields(view.objectives, view.by)}
+    wanted |= {f for f in (view.by, view.facet) if f is not None}
+    return [c for c in frame.columns if c in wanted]
+
+
+def _partner_columns(points: pd.DataFrame, partner: np.ndarray) -> tuple[pd.Series, pd.Series]:
+    """Each row's noise partner (``noise_partner_positions``) as its run id and its model.
+
+    Only the partners' ids and models are read: turning 100 000 ids into text
+    took most of a rerun (issue 13).
+    """
+    ids: list[str | None] = [None] * len(points)
+    models: list[str | None] = [None] * len(points)
+    found = np.flatnonzero(partner >= 0)
+    if found.size and "run_id" in points.columns:
+        rows = points.iloc[partner[found]]
+        names = rows["model"] if "model" in rows.columns else rows["run_id"]
+        pairs = zip(rows["run_id"].astype(str), names.astype(str), strict=True)
+        for i, (run_id, model) in zip(found.tolist(), pairs, strict=True):
+            ids[i], models[i] = run_id, model
+    return (
+        pd.Series(ids, index=points.index, dtype=object),
+        pd.Series(models, index=points.index, dtype=object),
+    )
 
 
 def dominated_by(fp: FrontierPoints, run_id: str) -> pd.DataFrame:
@@ -301,10 +374,10 @@ def dominated_by(fp: FrontierPoints, run_id: str) -> pd.DataFrame:
     """
     pts = fp.points
     if "run_id" not in pts.columns:
-        return pts.iloc[0:0]
+        return fp.full_rows(pts.iloc[0:0])
     me = pts[pts["run_id"].astype(str) == run_id]
     if me.empty:
-        return pts.iloc[0:0]
+        return fp.full_rows(pts.iloc[0:0])
     row = me.iloc[0]
     front = pts[pts["on_frontier"] & (pts["group"] == row["group"])]
     objectives = fp.view.objectives
@@ -312,7 +385,7 @@ def dominated_by(fp: FrontierPoints, run_id: str) -> pd.DataFrame:
     mine = row[objectives].to_numpy(dtype=np.float64) * signs
     theirs = front[objectives].to_numpy(dtype=np.float64) * signs
     dom = (theirs <= mine).all(axis=1) & (theirs < mine).any(axis=1)
-    return front[dom]
+    return fp.full_rows(front[dom])
 
 
 _LINEAGE_MATCH = ("runtime", "device", "batch_size", "threads")
@@ -335,8 +408,12 @@ def lineage_segments(
     # The same machine, data set and sweep point too, where the frame has them.
     extra = ("device_name", "dataset", *dim_columns(points.columns))
     keys = [*_LINEAGE_MATCH, *(c for c in extra if c in points.columns)]
-    child = points[points["parent_model_id"].notna()]
-    parent = points[points["model_id"].isin(child["parent_model_id"].unique())]
+    # Only the columns the segments are made of: copying every column cost most of this.
+    needed = ["parent_model_id", *keys, x, y, "group", facet]
+    wanted = list(dict.fromkeys(c for c in needed if c is not None and c in points.columns))
+    child = points.loc[points["parent_model_id"].notna(), wanted]
+    of_parents = points["model_id"].isin(child["parent_model_id"].unique())
+    parent = points.loc[of_parents, list(dict.fromkeys(["model_id", *keys, x, y]))]
     parent = parent.drop_duplicates(["model_id", *keys])
     merged = child.merge(
         parent[["model_id", *keys, x, y]].rename(columns={x: "px", y: "py"}),

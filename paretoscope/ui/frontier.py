@@ -254,7 +254,7 @@ def frontier_caption(fp: FrontierPoints, view: FrontierView) -> str:
 def show_selected_run(fp: FrontierPoints, view: FrontierView, run_id: str) -> None:
     """The selected run's row, and the frontier runs that dominate it (or that none does)."""
     st.subheader("Selected run")
-    me = fp.points[fp.points["run_id"].astype(str) == run_id]
+    me = fp.full_rows(fp.points[fp.points["run_id"].astype(str) == run_id])
     if me.empty:
         st.info(f"Run `{run_id}` is not plotted under this view.")
     else:

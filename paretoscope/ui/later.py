@@ -43,7 +43,12 @@ __all__ = [
 
 def frontier_table(runs: pd.DataFrame, view: FrontierView) -> Callable[[], pd.DataFrame]:
     """The Frontier page's full points table (every plotted run), built when called."""
-    return lambda: points_table(frontier_points(runs, view).points, view.objectives, group=view.by)
+
+    def build() -> pd.DataFrame:
+        fp = frontier_points(runs, view)
+        return points_table(fp.full_rows(fp.points), view.objectives, group=view.by)
+
+    return build
 
 
 def frontier_altair(runs: pd.DataFrame, view: FrontierView) -> Callable[[], Any]:

@@ -16,11 +16,15 @@ def _frame(seed: int, n: int = 400) -> pd.DataFrame:
     device[rng.random(n) < 0.1] = None
     batch = rng.choice([1, 8, 32], n).astype(object)
     batch[rng.random(n) < 0.1] = None
+    seq = rng.choice([16, 64], n).astype(object)
+    seq[rng.random(n) < 0.1] = None
     return pd.DataFrame(
         {
             "device_name": pd.array(device, dtype="str"),
             "batch_size": pd.array(batch, dtype="Int32"),
             "group": rng.choice(["1", "8", "<none>"], n).astype(object),
+            "threads": rng.choice([1, 2, 4], n).astype(np.int64),  # plain integers: no NA
+            "dim_seq": pd.array(seq, dtype="Int64"),
             "accuracy": rng.random(n),
             "latency_ms_p50": rng.random(n),
         }
@@ -35,7 +39,12 @@ def _same_split(a: np.ndarray, b: np.ndarray) -> bool:
 def test_codes_partition_rows_as_the_keys_do() -> None:
     for seed in range(5):
         frame = _frame(seed)
-        for fields in (["device_name"], ["batch_size", "device_name"], ["group", "missing"]):
+        for fields in (
+            ["device_name"],
+            ["batch_size", "device_name"],
+            ["group", "missing"],
+            ["threads", "dim_seq", "batch_size"],
+        ):
             codes = partition_codes(frame, fields)
             keys = partition_keys(frame, fields)
             assert _same_split(codes, keys), (seed, fields)

@@ -49,8 +49,10 @@ def drawn_points(fp: FrontierPoints, answers: Sequence[str] = ()) -> Thinned:
     p = fp.points
     keep = _keep_mask(fp, answers)
     if not fp.view.show_dominated:
-        return Thinned(p[keep], 0)
-    return thin_points(p, fp.view.x, fp.view.y, keep, log_x=fp.log_x, log_y=fp.log_y)
+        return Thinned(fp.full_rows(p[keep]), 0)
+    thinned = thin_points(p, fp.view.x, fp.view.y, keep, log_x=fp.log_x, log_y=fp.log_y)
+    # The drawn runs' tooltips show their provenance: every column, for these rows only.
+    return Thinned(fp.full_rows(thinned.rows), thinned.n_dropped)
 
 
 def _provider(p: pd.DataFrame) -> pd.Series:
