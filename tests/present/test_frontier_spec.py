@@ -15,7 +15,9 @@ from paretoscope.present.charts import drawn_points, frontier_chart
 from paretoscope.present.charts import frontier_spec as cache
 from paretoscope.present.charts.spec import DATASET, vega_lite_spec
 from paretoscope.views import FrontierView
+from store import Store
 from tests.app_pages.catalogue import build_store
+from tests.synthetic import synthetic_records
 
 QUERIES: list[dict[str, Any]] = [
     {},
@@ -104,3 +106,23 @@ def test_the_cached_structure_is_not_changed_by_a_caller(mixed_runs: pd.DataFram
     first["usermeta"]["x"] = 1
     fresh, again = _both(mixed_runs, {})
     assert _canonical(again)[0] == _canonical(fresh)[0]
+
+
+def test_a_runtime_filter_reuses_the_structure_unless_runtimes_colour_the_runs(
+    tmp_path: Path,
+) -> None:
+    """Grouped by batch size, the runtimes present do not shape the chart; uncoloured, they do."""
+    store = Store(tmp_path / "synthetic.duckdb")
+    store.ingest_many(synthetic_records(400, seed=3))  # every runtime has every precision
+    runs = store.runs_frame(status="ok")
+    cache._shapes.clear()
+    _both(runs, {})
+    n = len(cache._shapes)
+    fresh, cached = _both(runs, {"rt": "ort"})
+    assert len(cache._shapes) == n  # the batch-size view's structure, reused
+    assert _canonical(cached)[0] == _canonical(fresh)[0]
+    _both(runs, {"by": "none"})
+    m = len(cache._shapes)
+    fresh, cached = _both(runs, {"by": "none", "rt": "ort"})
+    assert len(cache._shapes) == m + 1  # the runtime colours' legend changed
+    assert _canonical(cached)[0] == _canonical(fresh)[0]

@@ -83,7 +83,9 @@ def chart_shape(
         _any(data, "selected"),
         _any(data, "answer"),
         len(answers) > 0,
-        _present(runs, "runtime"),
+        # Runtimes colour the runs only without a grouping: else a runtime filter (the
+        # commonest change) would build the same structure again for its runtimes.
+        _present(runs, "runtime") if view.by is None else (),
         _present(runs, "precision"),
         _present(runs, "origin"),
         _present(runs, "group"),
