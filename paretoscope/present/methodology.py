@@ -79,12 +79,13 @@ _SCENARIOS = """- **Serving scenarios** (`profile --scenario`, as MLPerf's LoadG
   latency, never subtracted. Offered rates start at a tenth of the rate
   one request at a time sustains (30 timed requests) and step up (25%, 40%,
   ... 150%, then x1.25) until p99 exceeds the bound (`server_p99_bound_ms`,
-  100 ms by default) or the queue explodes; each step is at most 1 000
-  requests and about 2 s of arrivals. The highest rate that met the bound
-  is measured again in three longer windows (about 1 s, up to 2 000
-  requests each) with other arrivals and reported only if it meets the
-  bound in all three (else the next lower one is tried, up to three):
-  near saturation one short window's p99 varies several-fold.
+  100 ms by default) or the queue explodes; each step is about 0.5 s of
+  arrivals (100 to 10 000 requests, at most about 2 s). The highest rate
+  that met the bound is measured again in three longer windows (about 1 s,
+  up to 20 000 requests each) with other arrivals and reported only if it
+  meets the bound in all three (else the next two lower ones are tried,
+  then the lower rates by halves): near saturation one short window's p99
+  varies several-fold.
   Runs are comparable only at the same bound; frontiers never pool them.
 """  # issue 16: offline and server scenarios
 _GATE = """

@@ -39,7 +39,8 @@ def test_the_server_scenario_p99_rises_with_the_offered_rate(record: RunRecord) 
     server = record.scenarios.server
     assert server.unavailable_reason is None, server.unavailable_reason
     assert server.p99_bound_ms == BOUND_MS and server.service_ms_p50 is not None
-    assert 0.2 < server.service_ms_p50 < 20  # a ~1 ms model, on a busy machine
+    # ~1 ms on the busy VM it was written on; 0.19 ms on a faster one (2026-12-05)
+    assert 0.02 < server.service_ms_p50 < 20
     stepping = [s for s in server.steps if not s.confirm]
     low = min(stepping, key=lambda s: s.offered_qps)
     high = max(stepping, key=lambda s: s.offered_qps)

@@ -16,6 +16,7 @@ from measure.server_scenario import (
     ServerPlan,
     StepLimits,
     batch_to_take,
+    highest_holding,
     poisson_arrivals,
     run_step,
     server_scenario,
@@ -171,3 +172,47 @@ def test_each_step_is_bounded_in_requests_and_time() -> None:
     assert plan.requests(10.0) == 20  # 2 s of arrivals at most
     assert plan.requests(500.0) == 250
     assert plan.requests(1e6) == plan.max_requests
+
+
+def test_short_steps_past_capacity_fall_back_to_a_lower_rate_that_holds() -> None:
+    """Steps too short to see a slowly growing queue pass rates the server cannot sustain.
+
+    On a fast machine (a 0.18 ms model, CI on 2026-12-05) all 16 steps met a
+    200 ms bound and the three highest failed their longer windows, so no rate
+    was reported. The lower rates are now searched, and the one reported held.
+    """
+    clock = SimClock()
+    server = SimServer(clock, base_ms=1.0)  # capacity 1000 requests/s
+    plan = ServerPlan(max_requests=150, confirm_max_requests=3000, confirm_step_s=3.0)
+    stats = server_scenario(
+        server, service_ms_p50=1.0, capacity_qps=1000.0, bound_ms=200.0, seed=2,
+        plan=plan, clock=clock,
+    )  # fmt: skip
+    stepping = [s for s in stats.steps if not s.confirm]
+    assert all(s.met for s in stepping) and max(s.offered_qps for s in stepping) > 2000.0
+    assert stats.max_qps_at_p99 is not None and stats.max_qps_at_p99 <= 1000.0
+    confirms = [s for s in stats.steps if s.confirm]
+    held = [s for s in confirms if s.offered_qps == stats.max_qps_at_p99]
+    assert len(held) == plan.confirm_repeats and all(s.met for s in held)
+    assert len({s.offered_qps for s in confirms}) > plan.confirmations  # searched further down
+    for rate in {s.offered_qps for s in confirms}:
+        tried = [s for s in confirms if s.offered_qps == rate]
+        if not tried[-1].met:  # a rate that failed a window lies above the one reported
+            assert rate > stats.max_qps_at_p99
+        else:  # one that held every window lies at or below it
+            assert len(tried) == plan.confirm_repeats and rate <= stats.max_qps_at_p99
+
+
+def test_the_highest_holding_rate_is_found_with_few_tries() -> None:
+    rates = [float(r) for r in range(20, 0, -1)]  # 20 .. 1, highest first
+    for limit in (0.5, 1, 7, 16, 17, 20):
+        asked: list[float] = []
+
+        def holds(rate: float, limit: float = limit, asked: list[float] = asked) -> bool:
+            asked.append(rate)
+            return rate <= limit
+
+        best = highest_holding(rates, holds, first=3)
+        assert best == (None if limit < 1 else float(int(limit)))
+        assert len(asked) <= 3 + 5  # three from the top, then halves of 17
+        assert all(r > (best or 0) for r in asked if r > limit)  # what failed lay above
