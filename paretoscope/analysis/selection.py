@@ -225,7 +225,7 @@ def _grouping(
         codes = pd.factorize(combo)[0]  # combo's codes numbered in order of first appearance
     label_code = pd.factorize(text)[0].astype(np.int64)  # two values, one label: one group
     labels = pd.Series(text[codes], index=frame.index, dtype=object)
-    return labels, label_code[codes] if len(codes) else codes.astype(np.int64), separated
+    return labels, label_code[codes], separated
 
 
 def _factorized(col: pd.Series) -> tuple[np.ndarray, pd.Index]:

@@ -17,14 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from paretoscope.analysis.budget import budget_answers
-from paretoscope.analysis.selection import (
-    filter_runs,
-    frontier_points,
-    lineage_segments,
-    select_runs,
-)
-from paretoscope.present.charts import drawn_points, frontier_chart
+from paretoscope.analysis.selection import filter_runs, frontier_points, select_runs
+from paretoscope.present.charts.frontier_spec import frontier_drawing
 from paretoscope.present.exports import table_csv
 from paretoscope.present.tables import points_table, runs_table
 from paretoscope.views import FrontierView, RunFilters, RunsView
@@ -59,18 +53,7 @@ def frontier_altair(runs: pd.DataFrame, view: FrontierView) -> Callable[[], Any]
     """
 
     def build() -> Any:
-        fp = frontier_points(runs, view)
-        if fp.points.empty:
-            return None
-        answers = budget_answers(
-            fp.points, fp.points["group"], view.cost, view.y, limit=view.budget, floor=view.floor
-        )
-        ids = [a.run_id for a in answers if a.run_id]
-        thinned = drawn_points(fp, ids)
-        lineage = (
-            lineage_segments(thinned.rows, view.x, view.y, view.facet) if view.lineage else None
-        )
-        return frontier_chart(fp, ids, thinned, lineage)
+        return frontier_drawing(frontier_points(runs, view)).altair()
 
     return build
 

@@ -19,13 +19,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+import altair as alt
 import pandas as pd
 
 from paretoscope.analysis.budget import BudgetAnswer, budget_answers
 from paretoscope.analysis.selection import FrontierPoints, lineage_segments
-from paretoscope.present.charts.frontier import chart_over
+from paretoscope.present.charts.frontier import chart_over, frontier_chart
 from paretoscope.present.charts.frontier_data import drawn_points, frontier_chart_data
 from paretoscope.present.charts.spec import DATASET, on_canvas, vega_lite_spec
 from paretoscope.present.sampling import Thinned
@@ -128,33 +130,47 @@ def frontier_spec(
 
 @dataclass(frozen=True)
 class FrontierDrawing:
-    """What the Frontier page draws for its points: budget answers, drawn runs, the chart.
+    """What the Frontier draws for ``fp``: budget answers, drawn runs, lineage, the chart.
 
-    ``thinned`` and ``spec`` are None when no run can be placed.
+    ``thinned`` is None (and so are ``spec`` and ``altair()``) when no run can
+    be placed. The page draws ``spec``; the share panel's files and
+    fingerprint use ``altair()``, the same chart built through Altair.
     """
 
+    fp: FrontierPoints
     answers: list[BudgetAnswer]
-    answer_ids: list[str]
     thinned: Thinned | None
-    spec: dict[str, Any] | None
+    lineage: pd.DataFrame | None
+
+    @property
+    def answer_ids(self) -> list[str]:
+        return [a.run_id for a in self.answers if a.run_id]
+
+    @cached_property
+    def spec(self) -> dict[str, Any] | None:
+        """The chart as a Vega-Lite dict, on a canvas from 500 drawn runs (``frontier_spec``)."""
+        if self.thinned is None:
+            return None
+        # A plain dict, its structure built once per shape: Altair costs ~0.2 s a rerun at
+        # 100 000 runs (issue 13). On a canvas: no DOM element per mark.
+        spec = frontier_spec(self.fp, self.answer_ids, self.thinned, self.lineage)
+        return on_canvas(spec, len(self.thinned.rows))
+
+    def altair(self) -> alt.LayerChart | alt.FacetChart | None:
+        """The same chart through Altair (validated; slower), for exports."""
+        if self.thinned is None:
+            return None
+        return frontier_chart(self.fp, self.answer_ids, self.thinned, self.lineage)
 
 
 def frontier_drawing(fp: FrontierPoints) -> FrontierDrawing:
-    """The budget answers, the drawn runs and the chart (on a canvas when large) of ``fp``.
-
-    All of the Frontier page's work on its points, done before it draws any
-    element, so a rerun's elements reach the browser together.
-    """
+    """The budget answers, the drawn runs and their lineage lines for ``fp``."""
     view = fp.view
     answers = budget_answers(
         fp.points, fp.points["group"], view.cost, view.y, limit=view.budget, floor=view.floor
     )
-    ids = [a.run_id for a in answers if a.run_id]
     if fp.points.empty:
-        return FrontierDrawing(answers, ids, None, None)
-    thinned = drawn_points(fp, ids)
+        return FrontierDrawing(fp, answers, None, None)
+    thinned = drawn_points(fp, [a.run_id for a in answers if a.run_id])
     lineage = lineage_segments(thinned.rows, view.x, view.y, view.facet) if view.lineage else None
-    # A plain dict, its structure built once per shape: Altair costs ~0.2 s a rerun at
-    # 100 000 runs (issue 13). On a canvas from 500 drawn runs: no DOM element per mark.
-    spec = on_canvas(frontier_spec(fp, ids, thinned, lineage), len(thinned.rows))
-    return FrontierDrawing(answers, ids, thinned, spec)
+    return FrontierDrawing(fp, answers, thinned, lineage)

@@ -49,6 +49,7 @@ def frontier_view() -> None:
     # The page's work on its points is done before it draws anything (``frontier_drawing``).
     fp = None if view.sweep else frontier_points(runs, view)
     drawing = None if fp is None else frontier_drawing(fp)
+    spec = None if drawing is None else drawing.spec  # the chart's dict, built here
     ui.frontier_controls(bound, runs)  # x, y and grouping; the rest below, out of the chart's way
     ui.language_model_link(runs, view)  # classifiers and LMs (the demo): their frontier, at once
     ui.more_controls(bound, runs, budget=not view.sweep)
@@ -66,7 +67,7 @@ def frontier_view() -> None:
         st.info(notice)
     ui.show_budget_answers(drawing.answers, view)
     thinned, event = drawing.thinned, None
-    if thinned is None or drawing.spec is None:
+    if thinned is None or spec is None:
         what = "both metrics" if not view.z else "every chosen metric"
         st.warning(
             missing_metrics_text(runs, view.objectives)  # no run in the store has one of them
@@ -75,7 +76,7 @@ def frontier_view() -> None:
         )
     else:
         chart_key = bound.key("chart")
-        event = st.vega_lite_chart(drawing.spec, width="stretch", on_select="rerun", key=chart_key)
+        event = st.vega_lite_chart(spec, width="stretch", on_select="rerun", key=chart_key)
         if thinned.note:
             st.caption(thinned.note)
     picked = (event.selection.get("pick") if event is not None else None) or []
